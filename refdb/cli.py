@@ -1,0 +1,101 @@
+"""The ``refdb`` command: thin click wrappers over the library; no logic beyond options and output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from refdb.compiler import build as build_database
+from refdb.errors import CatalogError
+from refdb.validate import validate_catalog
+
+CATALOG = click.option(
+    "--catalog", "catalog_dir", default="catalog", show_default=True,
+    type=click.Path(file_okay=False, path_type=Path), help="Catalog directory (systems/ and articles/).",
+)
+OUTPUT = click.option(
+    "--output", "-o", "db_path", default="refdb.db", show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path), help="SQLite file to write.",
+)
+
+
+@click.group()
+@click.version_option(package_name="refdb")
+def cli() -> None:
+    """refdb: a sourced reference database of weapons systems, linked to the news."""
+
+
+def _report(error: CatalogError) -> None:
+    for problem in error.problems:
+        click.echo(str(problem), err=True)
+    count = len(error.problems)
+    click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+
+
+@cli.command()
+@CATALOG
+def check(catalog_dir: Path) -> None:
+    """Validate the catalog; print every problem as path:line:column."""
+    try:
+        catalog = validate_catalog(catalog_dir)
+    except CatalogError as error:
+        _report(error)
+        sys.exit(1)
+    click.echo(f"Catalog OK: {len(catalog.systems)} systems, {len(catalog.articles)} articles.")
+
+
+@cli.command()
+@CATALOG
+@OUTPUT
+def build(catalog_dir: Path, db_path: Path) -> None:
+    """Validate the catalog, link mentions and write the SQLite database atomically."""
+    try:
+        result = build_database(catalog_dir, db_path)
+    except CatalogError as error:
+        _report(error)
+        click.echo(f"Nothing was written; {db_path} is unchanged.", err=True)
+        sys.exit(1)
+    click.echo(
+        f"Built {result.path}: {result.systems} systems, {result.articles} articles, "
+        f"{result.mentions} mentions (catalog {result.catalog_sha256[:12]})."
+    )
+
+
+@cli.command()
+@CATALOG
+@OUTPUT
+@click.option("--config", "config_path", default="datasette.yaml", show_default=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Datasette configuration.")
+@click.option("--metadata", "metadata_path", default="metadata.yaml", show_default=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Datasette metadata.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", "-p", default=8001, show_default=True, type=int)
+def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
+    """Build the database, then serve it read-only with Datasette."""
+    try:
+        result = build_database(catalog_dir, db_path)
+    except CatalogError as error:
+        _report(error)
+        if not db_path.exists():
+            sys.exit(1)
+        click.echo(f"The catalog has problems; serving the previous {db_path}.", err=True)
+    else:
+        click.echo(f"Built {result.path}: {result.systems} systems, {result.mentions} mentions.")
+    inspect_path = db_path.with_suffix(".inspect.json")
+    subprocess.run([sys.executable, "-m", "datasette", "inspect", str(db_path), "--inspect-file", str(inspect_path)], check=True)
+    command = datasette_command(db_path, config_path, metadata_path, host, port, inspect_path)
+    click.echo(f"Serving on http://{host}:{port}/")
+    os.execv(sys.executable, command)
+
+
+def datasette_command(db_path, config_path, metadata_path, host, port, inspect_path=None) -> list[str]:
+    """The ``datasette serve`` command line for a read-only publication of ``db_path``."""
+    command = [sys.executable, "-m", "datasette", "serve", "-i", str(db_path), "-c", str(config_path),
+               "-m", str(metadata_path), "--host", host, "--port", str(port)]
+    if inspect_path:
+        command += ["--inspect-file", str(inspect_path)]
+    return command

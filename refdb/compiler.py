@@ -1,0 +1,315 @@
+"""Validated catalog + mentions -> one SQLite file, written atomically.
+
+The database is built in a temporary file beside the target, checked (integrity, foreign
+keys, one row per catalog file), flushed to disk and only then renamed over the old one: a
+build that fails at any point leaves the previous database byte-identical.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import pycountry
+import sqlite_utils
+from sqlalchemy import event, insert
+from sqlmodel import Session, SQLModel, create_engine
+
+from refdb import linker, tables, units
+from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
+from refdb.validate import Catalog, validate_catalog
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    systems: int
+    articles: int
+    mentions: int
+    catalog_sha256: str
+
+
+def build(catalog_dir: Path | str, db_path: Path | str, *, built_at: str | None = None) -> BuildResult:
+    """Validate ``catalog_dir``, link its articles and replace ``db_path`` atomically."""
+    catalog = validate_catalog(Path(catalog_dir))
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent)
+    os.close(handle)
+    try:
+        result = _write(catalog, Path(temporary), built_at)
+        _fsync(temporary)
+        os.replace(temporary, db_path)
+        _fsync(db_path.parent)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    result.path = db_path
+    return result
+
+
+def _write(catalog: Catalog, path: Path, built_at: str | None) -> BuildResult:
+    rows = catalog_rows(catalog, built_at)
+    engine = create_engine(f"sqlite:///{path}")
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys = ON"))
+    SQLModel.metadata.create_all(engine)
+    models = {model.__tablename__: model for model in rows}
+    with Session(engine) as session:
+        for table in SQLModel.metadata.sorted_tables:  # parents before the rows that point at them
+            items = rows.get(models.get(table.name), [])
+            if items:
+                session.execute(insert(models[table.name]), [item.model_dump() for item in items])
+        session.commit()
+    engine.dispose()
+    _finish(path, catalog)
+    info = rows[tables.BuildInfo][0]
+    return BuildResult(path, info.systems, info.articles, info.mentions, info.catalog_sha256)
+
+
+def _finish(path: Path, catalog: Catalog) -> None:
+    """Full-text indexes, then the checks that make a bad file fail before it is published."""
+    db = sqlite_utils.Database(path)
+    tokenizer = "unicode61 remove_diacritics 2"
+    db["systems"].enable_fts(
+        ["name", "designations", "nato_reporting_name", "search_names", "description"],
+        fts_version="FTS5", tokenize=tokenizer, create_triggers=False,
+    )
+    db["mentions"].enable_fts(["sentence", "exact"], fts_version="FTS5", tokenize=tokenizer)
+    db.execute("PRAGMA foreign_keys = ON")
+    if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        raise RuntimeError("SQLite integrity check failed on the new database")
+    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"foreign key check failed: {broken[:5]}")
+    systems = db.execute("select count(*) from systems").fetchone()[0]
+    if systems != len(catalog.systems) or systems != sum(p.startswith("systems/") for p in catalog.files):
+        raise RuntimeError("row count differs from the number of system files; nothing was published")
+    db.execute("VACUUM")
+    db.close()
+
+
+def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, list]:
+    """Every row of the database, in a deterministic order, as SQLModel instances."""
+    rows: dict[type, list] = defaultdict(list)
+    articles = {a.entry.id: a for a in catalog.articles}
+    alias_ids: dict[tuple[str, str, str], int] = {}
+    for system in catalog.systems:
+        _system_rows(system, catalog, articles, rows, alias_ids)
+    _derive_inverse_relations(rows[tables.Relation])
+    for article in catalog.articles:
+        rows[tables.Article].append(_article_row(article, catalog.root))
+    mentions = _link(catalog)
+    sha = {a.entry.id: linker.text_sha256(a.text) for a in catalog.articles}
+    for mention in mentions:
+        rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, sha))
+    for relative, content in sorted(catalog.files.items()):
+        rows[tables.CatalogFile].append(tables.CatalogFile(path=relative, sha256=hashlib.sha256(content).hexdigest()))
+    rows[tables.BuildInfo].append(
+        tables.BuildInfo(
+            id=1,
+            catalog_sha256=catalog_sha256(catalog),
+            refdb_version=version("refdb"),
+            built_at=built_at or datetime.now(UTC).replace(microsecond=0).isoformat(),
+            git_commit=_git_commit(catalog.root),
+            systems=len(catalog.systems),
+            articles=len(catalog.articles),
+            mentions=len(mentions),
+        )
+    )
+    return rows
+
+
+def catalog_sha256(catalog: Catalog) -> str:
+    digest = hashlib.sha256()
+    for relative, content in sorted(catalog.files.items()):
+        digest.update(relative.encode() + b"\0" + hashlib.sha256(content).digest())
+    return digest.hexdigest()
+
+
+def _link(catalog: Catalog) -> list[linker.Mention]:
+    automaton = linker.Linker(catalog.systems)
+    return [m for a in catalog.articles for m in linker.link_article(automaton, a.entry, a.text)]
+
+
+def _country_name(code: str) -> str:
+    if code == "SU":
+        return "Soviet Union"
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name
+
+
+def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_ids) -> None:
+    document = catalog.documents[system.id]
+    relative = document.path.relative_to(catalog.root).as_posix()
+    names = linker.names_of(system)
+    rows[tables.System].append(
+        tables.System(
+            id=system.id,
+            name=system.name,
+            designation=system.designations[0],
+            designations=" · ".join(system.designations),
+            nato_reporting_name=system.nato_reporting_name,
+            category=system.category,
+            role=system.role,
+            country=system.country,
+            country_name=_country_name(system.country),
+            designer=system.designer,
+            manufacturer=system.manufacturer,
+            status=system.status,
+            operators=", ".join(system.operators),
+            wikidata=system.wikidata,
+            description=system.description,
+            search_names=_search_names(names),
+            file=relative,
+            content_sha256=hashlib.sha256(catalog.files[relative]).hexdigest(),
+        )
+    )
+    numbers = {key: number for number, key in enumerate(system.sources, start=1)}
+    for key, source in system.sources.items():
+        rows[tables.Source].append(_source_row(system.id, key, numbers[key], source, articles))
+    def cite(table: str, fact_id, keys: list[str]) -> None:
+        for key in keys:
+            rows[tables.FactSource].append(
+                tables.FactSource(id=len(rows[tables.FactSource]) + 1, fact_table=table, fact_id=str(fact_id),
+                                  source_id=f"{system.id}--{key}")
+            )
+
+    cite("systems", system.id, system.entry_sources)
+    for name in names:
+        alias_id = len(rows[tables.Alias]) + 1
+        alias_ids[(system.id, name.text, str(name.kind))] = alias_id
+        rows[tables.Alias].append(
+            tables.Alias(id=alias_id, system_id=system.id, text=name.text, lang=name.lang, kind=str(name.kind),
+                         case_sensitive=name.case_sensitive, note=name.note)
+        )
+    for alias in system.aliases:
+        cite("aliases", alias_ids[(system.id, alias.text, str(alias.kind))], alias.sources)
+    for redirect in system.redirect_ids:
+        rows[tables.Redirect].append(tables.Redirect(id=redirect, system_id=system.id))
+    contested = _contested_properties(system)
+    for spec in system.specs:
+        spec_id = len(rows[tables.Spec]) + 1
+        rows[tables.Spec].append(_spec_row(spec_id, system.id, spec, spec.property in contested, numbers))
+        cite("specs", spec_id, spec.sources)
+    for relation in system.relations:
+        relation_id = len(rows[tables.Relation]) + 1
+        rows[tables.Relation].append(
+            tables.Relation(id=relation_id, system_id=system.id, type=relation.type, target_id=relation.target,
+                            count=relation.count, status=relation.status, note=relation.note,
+                            source_numbers=_numbers(relation.sources, numbers))
+        )
+        cite("relations", relation_id, relation.sources)
+
+
+def _numbers(keys: list[str], numbers: dict[str, int]) -> str:
+    return ", ".join(str(numbers[key]) for key in keys)
+
+
+def _search_names(names: list[linker.Name]) -> str:
+    """All names, plus their separator-free forms so 'Tu160' finds 'Tu-160'."""
+    words = []
+    for name in names:
+        words.append(name.text)
+        joined = name.text.replace("-", "").replace(" ", "")
+        if joined != name.text:
+            words.append(joined)
+    return " · ".join(dict.fromkeys(words))
+
+
+def _contested_properties(system: SystemEntry) -> set[str]:
+    values = defaultdict(set)
+    for spec in system.specs:
+        values[spec.property].add((spec.value, spec.unit))
+    return {prop for prop, seen in values.items() if len(seen) > 1}
+
+
+def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
+    prop = PROPERTIES[spec.property]
+    is_date = prop.kind == "date"
+    normalized = None
+    if prop.kind == "quantity":
+        normalized = units.convert(spec.value, spec.unit, prop.canonical_unit)
+    elif prop.kind == "count":
+        normalized = float(spec.value)
+    return tables.Spec(
+        id=spec_id, system_id=system_id, property=spec.property, property_label=prop.label,
+        value=None if is_date else float(spec.value), value_text=spec.value if is_date else None,
+        unit=spec.unit, value_normalized=None if normalized is None else round(normalized, 3),
+        unit_normalized=prop.canonical_unit if normalized is not None else None,
+        qualifier=spec.qualifier, contested=contested, note=spec.note,
+        source_numbers=_numbers(spec.sources, numbers),
+    )
+
+
+def _source_row(system_id, key, number, source, articles) -> tables.Source:
+    row = tables.Source(id=f"{system_id}--{key}", system_id=system_id, key=key, number=number, kind="external")
+    if isinstance(source, ArticleQuote):
+        article = articles[source.article]
+        start = linker.find_anchor(article.text, source.quote, source.prefix)[0]
+        row.kind, row.article_id, row.note = "article", source.article, source.note
+        row.title, row.publisher, row.date = article.entry.title, article.entry.publisher, article.entry.date
+        row.url = article.entry.url
+        row.quote_start, row.quote_end = start, start + len(source.quote)
+        row.quote = article.text[start : start + len(source.quote)]
+    else:
+        for field in ("title", "publisher", "author", "url", "date", "accessed", "note"):
+            setattr(row, field, getattr(source, field))
+    return row
+
+
+def _derive_inverse_relations(relations: list[tables.Relation]) -> None:
+    written = {(r.system_id, r.type, r.target_id) for r in relations}
+    for relation in list(relations):
+        inverse = (relation.target_id, RELATION_INVERSES[relation.type], relation.system_id)
+        if inverse in written:
+            continue
+        relations.append(
+            tables.Relation(id=len(relations) + 1, system_id=inverse[0], type=inverse[1], target_id=inverse[2],
+                            count=None, status=relation.status, note=relation.note, derived=True,
+                            source_numbers=relation.source_numbers)
+        )
+
+
+def _article_row(article, root: Path) -> tables.Article:
+    entry = article.entry
+    return tables.Article(
+        id=entry.id, title=entry.title, title_is_descriptive=entry.title_is_descriptive,
+        publisher=entry.publisher, author=entry.author, date=entry.date, language=entry.language,
+        url=entry.url, note=entry.note, text=article.text, text_sha256=linker.text_sha256(article.text),
+        file=article.document.path.relative_to(root).as_posix(),
+    )
+
+
+def _mention_row(mention: linker.Mention, articles, alias_ids, sha) -> tables.Mention:
+    text = articles[mention.article_id].text
+    alias_id = alias_ids.get((mention.system_id, mention.name_text, mention.name_kind))
+    return tables.Mention(
+        id=mention.id, article_id=mention.article_id, system_id=mention.system_id, alias_id=alias_id,
+        exact=mention.exact, start=mention.start, end=mention.end, prefix=mention.prefix,
+        suffix=mention.suffix, sentence=text[mention.sentence_start : mention.sentence_end],
+        sentence_start=mention.sentence_start, sentence_end=mention.sentence_end,
+        text_sha256=sha[mention.article_id], name_kind=mention.name_kind, origin=mention.origin,
+    )
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        result = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _fsync(path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

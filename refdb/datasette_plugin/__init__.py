@@ -1,0 +1,1 @@
+"""Datasette hooks that publish the refdb database as a reference work."""

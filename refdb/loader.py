@@ -1,0 +1,204 @@
+"""YAML -> plain data with a file:line:column for every value; the only place YAML is read.
+
+The catalog is written by people, so the loader is strict where YAML is lax: it builds
+values straight from the parser's events (no constructor runs, so no tag, anchor or merge
+key can expand or execute anything), rejects duplicate keys, and resolves plain scalars the
+YAML 1.2 way: only ``true``/``false`` are booleans and only plain decimal numbers are
+numbers. ``no``, ``012``, ``1_000`` and ``2023-09`` stay the strings the curator wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from refdb.errors import CatalogError, Problem, display_path
+
+# One parser everywhere (tests and production), so both accept exactly the same files.
+_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 12
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?|[-+]?(0|[1-9][0-9]*)[eE][-+]?[0-9]+")
+_NULL = {"null", "~", ""}
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """A loaded YAML file: its data and the position (line, column; 1-based) of every value."""
+
+    path: Path
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def shown_path(self) -> str:
+        return display_path(self.path)
+
+    def position(self, loc: Path_, *, key: bool = False) -> tuple[int, int]:
+        """Where ``loc`` is written, or its nearest written parent when it is missing."""
+        loc = tuple(loc)
+        while True:
+            if key and loc in self.key_positions:
+                return self.key_positions[loc]
+            if loc in self.positions:
+                return self.positions[loc]
+            if not loc:
+                return (1, 1)
+            loc = loc[:-1]
+
+    def problem(self, loc: Path_, message: str, code: str, *, key: bool = False) -> Problem:
+        line, column = self.position(loc, key=key)
+        return Problem(self.shown_path, line, column, message, code)
+
+
+def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
+    """Read a UTF-8 file (BOM allowed) of bounded size; errors name the line and column."""
+    shown = display_path(path)
+    with open(path, "rb") as handle:
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise CatalogError(
+            [Problem(shown, 1, 1, f"file is larger than {limit:,} bytes; split it", "file-too-large")]
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start].decode("utf-8-sig", errors="replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        message = f"bytes that are not UTF-8 ({raw[error.start:error.end]!r}); save the file as UTF-8"
+        raise CatalogError([Problem(shown, line, column, message, "not-utf8")]) from None
+    return text.replace("\r\n", "\n")
+
+
+def load_yaml(path: Path) -> Document:
+    """Load one YAML file into a :class:`Document`, or raise :class:`CatalogError`."""
+    path = Path(path)
+    text = read_text(path)
+    builder = _Builder(Document(path, None))
+    try:
+        for event in yaml.parse(text, Loader=_PARSER):
+            builder.feed(event)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = f"YAML syntax error: {error.problem or error.context}"
+        if mark and text[mark.index : mark.index + 1] == "\t":
+            message += "; indent with spaces, not tabs"
+        raise CatalogError([Problem(display_path(path), line, column, message, "yaml-syntax")]) from None
+    except yaml.YAMLError as error:
+        raise CatalogError([Problem(display_path(path), 1, 1, f"YAML error: {error}", "yaml-syntax")]) from None
+    if builder.problems:
+        raise CatalogError(builder.problems)
+    if builder.documents == 0 or builder.document.data is None:
+        raise CatalogError([Problem(display_path(path), 1, 1, "file is empty; write a mapping of fields", "empty-file")])
+    return builder.document
+
+
+class _Builder:
+    """Turns parser events into dicts, lists and scalars, recording positions as it goes."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.stack: list[list] = []  # frames: [container, path, pending_key]
+        self.problems: list[Problem] = []
+        self.documents = 0
+
+    def fail(self, event, message: str, code: str) -> None:
+        mark = event.start_mark
+        self.problems.append(
+            Problem(self.document.shown_path, mark.line + 1, mark.column + 1, message, code)
+        )
+        raise _Stop
+
+    def feed(self, event) -> None:
+        try:
+            self._feed(event)
+        except _Stop:
+            raise CatalogError(self.problems) from None
+
+    def _feed(self, event) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                self.fail(event, "more than one YAML document (---) in the file; keep one", "multiple-documents")
+        elif isinstance(event, yaml.AliasEvent):
+            self.fail(event, "YAML aliases (*name) are not allowed; write the value out", "yaml-alias")
+        elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            if event.anchor is not None:
+                self.fail(event, "YAML anchors (&name) are not allowed; write the value out", "yaml-anchor")
+            if event.tag is not None:
+                self.fail(event, f"YAML tags ({event.tag}) are not allowed; remove the tag", "yaml-tag")
+            if isinstance(event, yaml.ScalarEvent):
+                self.add(event, _scalar(event))
+            else:
+                if len(self.stack) >= MAX_DEPTH:
+                    self.fail(event, f"nesting deeper than {MAX_DEPTH} levels; flatten the data", "too-deep")
+                container = {} if isinstance(event, yaml.MappingStartEvent) else []
+                path = self.add(event, container)
+                self.stack.append([container, path, None])
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.stack.pop()
+
+    def add(self, event, value) -> Path_:
+        """Place ``value`` in the open container (or as the document) and return its path."""
+        position = (event.start_mark.line + 1, event.start_mark.column + 1)
+        if not self.stack:
+            self.document.data = value
+            self.document.positions[()] = position
+            return ()
+        frame = self.stack[-1]
+        container, parent, pending = frame
+        if isinstance(container, list):
+            path = (*parent, len(container))
+            container.append(value)
+        elif pending is None:
+            self.check_key(event, value, container)
+            frame[2] = value
+            self.document.key_positions[(*parent, value)] = position
+            return parent
+        else:
+            path = (*parent, pending)
+            container[pending] = value
+            frame[2] = None
+        self.document.positions[path] = position
+        return path
+
+    def check_key(self, event, key, container: dict) -> None:
+        if not isinstance(event, yaml.ScalarEvent) or not isinstance(key, str):
+            self.fail(event, "mapping keys must be plain words", "bad-key")
+        if key == "<<" and event.implicit[0]:
+            self.fail(event, "YAML merge keys (<<) are not allowed; write the fields out", "yaml-merge")
+        if key in container:
+            first = self.document.key_positions.get((*self.stack[-1][1], key), (0, 0))
+            self.fail(event, f"duplicate key '{key}' (first written on line {first[0]}); keep one", "duplicate-key")
+
+
+class _Stop(Exception):
+    pass
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    """YAML 1.2 core-schema resolution of a plain scalar; quoted scalars are always strings."""
+    value = event.value
+    if event.style or not event.implicit[0]:
+        return value
+    if value in _NULL:
+        return None
+    if value in ("true", "false"):
+        return value == "true"
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return float(value)
+    return value

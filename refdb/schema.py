@@ -1,0 +1,330 @@
+"""What a curator may write in ``catalog/``: the one declaration of the catalog's contract.
+
+Models are plain pydantic (strict, unknown fields forbidden); the database rows in
+``tables.py`` are built only from values that passed here. Vocabularies (categories, alias
+kinds, relation types, spec properties and their units) are declared once, in this module.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
+
+from refdb import units
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Slug = Annotated[str, Field(pattern=SLUG, max_length=80)]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+LongText = Annotated[str, Field(min_length=1, max_length=20000)]
+Url = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)]
+
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def check_partial_date(value: str) -> str:
+    """Accept ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` naming a real calendar day or month."""
+    match = _PARTIAL_DATE.fullmatch(value)
+    if not match:
+        raise ValueError(f"'{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = (int(part) if part else None for part in match.groups())
+    if not 1800 <= year <= 2100:
+        raise ValueError(f"year {year} is out of range")
+    if month is not None and not 1 <= month <= 12:
+        raise ValueError(f"'{value}': month {month} does not exist")
+    if day is not None and not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise ValueError(f"'{value}': day {day} does not exist in that month")
+    return value
+
+
+def check_country(code: str) -> str:
+    """ISO 3166-1 alpha-2, plus SU (the Soviet Union, ISO 3166-3) for Soviet-era designs."""
+    if re.fullmatch(r"[A-Z]{2}", code) and (pycountry.countries.get(alpha_2=code) or code == "SU"):
+        return code
+    raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-2 country code (e.g. RU, FR, SU)")
+
+
+def check_language(code: str) -> str:
+    if re.fullmatch(r"[a-z]{2}", code) and pycountry.languages.get(alpha_2=code):
+        return code
+    raise ValueError(f"'{code}' is not an ISO 639-1 language code (e.g. en, fr, ru)")
+
+
+PartialDate = Annotated[str, AfterValidator(check_partial_date)]
+
+
+def vocabulary(enum: type[StrEnum]) -> Any:
+    """An enum field that takes the value's text (strict mode would demand the enum object)."""
+    return Annotated[enum, Field(strict=False)]
+
+Country = Annotated[str, AfterValidator(check_country)]
+Language = Annotated[str, AfterValidator(check_language)]
+
+
+class Category(StrEnum):
+    STRATEGIC_BOMBER = "strategic-bomber"
+    BOMBER = "bomber"
+    INTERCEPTOR = "interceptor"
+    FIGHTER = "fighter"
+    ATTACK_AIRCRAFT = "attack-aircraft"
+    AIR_LAUNCHED_BALLISTIC_MISSILE = "air-launched-ballistic-missile"
+    CRUISE_MISSILE = "cruise-missile"
+    ANTI_SHIP_MISSILE = "anti-ship-missile"
+    BALLISTIC_MISSILE = "ballistic-missile"
+    SURFACE_TO_AIR_MISSILE = "surface-to-air-missile"
+    DESTROYER = "destroyer"
+    FRIGATE = "frigate"
+    CORVETTE = "corvette"
+    SUBMARINE = "submarine"
+    SHIP_CLASS = "ship-class"
+
+
+class Status(StrEnum):
+    IN_SERVICE = "in-service"
+    IN_DEVELOPMENT = "in-development"
+    IN_TESTING = "in-testing"
+    IN_REFIT = "in-refit"
+    RESERVE = "reserve"
+    RETIRED = "retired"
+
+
+class AliasKind(StrEnum):
+    """How a name relates to the entry; a misnomer links mentions but is shown as wrong."""
+
+    DESIGNATION = "designation"
+    NATIVE = "native"
+    NATO_NAME = "nato-name"
+    TRANSLITERATION = "transliteration"
+    NICKNAME = "nickname"
+    PRESS_SHORTHAND = "press-shorthand"
+    MISNOMER = "misnomer"
+
+
+class Qualifier(StrEnum):
+    APPROX = "approx"
+    AT_LEAST = "at-least"
+    UP_TO = "up-to"
+    CLAIMED = "claimed"
+    ESTIMATED = "estimated"
+
+
+class RelationStatus(StrEnum):
+    PLANNED = "planned"
+    TESTED = "tested"
+    OPERATIONAL = "operational"
+    DISPUTED = "disputed"
+    RETIRED = "retired"
+
+
+# Curators write one side of a relation; the build derives the other.
+RELATION_INVERSES: dict[str, str] = {
+    "carries": "carried-by",
+    "launches": "launched-from",
+    "variant-of": "has-variant",
+    "member-of-class": "class-of",
+}
+RELATION_INVERSES |= {inverse: forward for forward, inverse in RELATION_INVERSES.items()}
+RelationType = Literal[tuple(RELATION_INVERSES)]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class Property:
+    """A spec property: what it measures, the unit values are normalised to, and a sane bound."""
+
+    label: str
+    kind: Literal["quantity", "count", "date"]
+    canonical_unit: str | None = None
+    maximum: float | None = None
+
+
+PROPERTIES: dict[str, Property] = {
+    "max_range": Property("maximum range", "quantity", "km", 50_000),
+    "combat_radius": Property("combat radius", "quantity", "km", 20_000),
+    "ferry_range": Property("ferry range", "quantity", "km", 50_000),
+    "service_ceiling": Property("service ceiling", "quantity", "m", 100_000),
+    "length": Property("length", "quantity", "m", 500),
+    "wingspan": Property("wingspan", "quantity", "m", 200),
+    "height": Property("height", "quantity", "m", 100),
+    "beam": Property("beam", "quantity", "m", 100),
+    "draught": Property("draught", "quantity", "m", 50),
+    "max_speed": Property("maximum speed", "quantity", "km/h", 30_000),
+    "cruise_speed": Property("cruise speed", "quantity", "km/h", 30_000),
+    "max_takeoff_weight": Property("maximum take-off weight", "quantity", "kg", 1_000_000),
+    "empty_weight": Property("empty weight", "quantity", "kg", 1_000_000),
+    "max_payload": Property("maximum payload", "quantity", "kg", 500_000),
+    "launch_weight": Property("launch weight", "quantity", "kg", 500_000),
+    "warhead_mass": Property("warhead mass", "quantity", "kg", 50_000),
+    "displacement_standard": Property("standard displacement", "quantity", "t", 200_000),
+    "displacement_full": Property("full-load displacement", "quantity", "t", 200_000),
+    "crew": Property("crew", "count", maximum=10_000),
+    "number_built": Property("number built", "count", maximum=100_000),
+    "first_flight": Property("first flight", "date"),
+    "service_entry": Property("entry into service", "date"),
+    "laid_down": Property("laid down", "date"),
+    "launched": Property("launched", "date"),
+    "commissioned": Property("commissioned", "date"),
+    "first_combat_use": Property("first combat use", "date"),
+}
+PropertyName = Literal[tuple(PROPERTIES)]  # type: ignore[valid-type]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ExternalSource(Strict):
+    """A published work: a reference page, a report, a book."""
+
+    title: Text
+    publisher: Text | None = None
+    author: Text | None = None
+    url: Url | None = None
+    date: PartialDate | None = None
+    accessed: PartialDate | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _findable(self) -> ExternalSource:
+        if not (self.url or self.publisher):
+            raise ValueError("a source needs a url or a publisher so a reader can find it")
+        return self
+
+
+class ArticleQuote(Strict):
+    """Words quoted from an article of the catalog; the build resolves them to a span."""
+
+    article: Slug
+    quote: Text
+    prefix: Text | None = None
+    note: Text | None = None
+
+
+def _source_kind(value: Any) -> str:
+    return "article" if isinstance(value, dict) and "article" in value else "external"
+
+
+Source = Annotated[
+    Annotated[ExternalSource, Tag("external")] | Annotated[ArticleQuote, Tag("article")],
+    Discriminator(_source_kind),
+]
+SourceIds = Annotated[list[Slug], Field(min_length=1)]
+
+
+class Alias(Strict):
+    text: Annotated[str, Field(min_length=2, max_length=200)]
+    lang: Language
+    kind: vocabulary(AliasKind)
+    case_sensitive: bool = False
+    note: Text | None = None
+    sources: list[Slug] = []
+
+
+class Spec(Strict):
+    """One sourced value of one property; contested values are several specs side by side."""
+
+    property: PropertyName
+    value: float | int | str
+    unit: str | None = None
+    qualifier: vocabulary(Qualifier) | None = None
+    note: Text | None = None
+    sources: SourceIds
+
+    @model_validator(mode="after")
+    def _value_fits_property(self) -> Spec:
+        prop = PROPERTIES[self.property]
+        if prop.kind == "date":
+            if not isinstance(self.value, str) or self.unit is not None:
+                raise ValueError(f"{self.property} takes a quoted date (YYYY, YYYY-MM or YYYY-MM-DD) and no unit")
+            check_partial_date(self.value)
+            return self
+        if isinstance(self.value, str):
+            raise ValueError(f"{self.property} takes a number, not the string '{self.value}'")
+        if self.value < 0:
+            raise ValueError(f"{self.property} cannot be negative")
+        if prop.kind == "count":
+            if self.unit is not None or not isinstance(self.value, int):
+                raise ValueError(f"{self.property} is a whole count and takes no unit")
+            amount = self.value
+        else:
+            if self.unit is None:
+                raise ValueError(f"{self.property} needs a unit, e.g. '{prop.canonical_unit}'")
+            amount = units.convert(self.value, self.unit, prop.canonical_unit)
+        if amount is not None and amount > prop.maximum:
+            raise ValueError(f"{self.property} of {self.value} {self.unit or ''} is beyond any real system")
+        return self
+
+
+class Relation(Strict):
+    type: RelationType
+    target: Slug
+    count: Annotated[int, Field(ge=1, le=1000)] | None = None
+    status: vocabulary(RelationStatus) | None = None
+    note: Text | None = None
+    sources: SourceIds
+
+
+class SystemEntry(Strict):
+    """One weapons system: ``catalog/systems/<id>.yaml``."""
+
+    id: Slug
+    name: Text
+    designations: Annotated[list[Text], Field(min_length=1)]
+    nato_reporting_name: Text | None = None
+    category: vocabulary(Category)
+    role: Text | None = None
+    country: Country
+    designer: Text | None = None
+    manufacturer: Text | None = None
+    status: vocabulary(Status) | None = None
+    operators: list[Country] = []
+    wikidata: Annotated[str, Field(pattern=r"^Q[1-9][0-9]*$")] | None = None
+    description: LongText
+    redirect_ids: list[Slug] = []
+    entry_sources: SourceIds
+    aliases: list[Alias] = []
+    specs: list[Spec] = []
+    relations: list[Relation] = []
+    sources: dict[Slug, Source]
+
+
+class MentionAnchor(Strict):
+    """A W3C-style text quote selector: the exact words plus enough context to be unique."""
+
+    exact: Text
+    prefix: Text | None = None
+    suffix: Text | None = None
+    system: Slug
+    note: Text | None = None
+
+
+class MentionCorrections(Strict):
+    include: list[MentionAnchor] = []
+    exclude: list[MentionAnchor] = []
+
+
+class ArticleEntry(Strict):
+    """A news article: ``catalog/articles/<id>.yaml`` beside its verbatim text ``<id>.txt``."""
+
+    id: Slug
+    title: Text
+    title_is_descriptive: bool = False
+    publisher: Text | None = None
+    author: Text | None = None
+    date: PartialDate
+    language: Language
+    url: Url | None = None
+    note: Text | None = None
+    mentions: MentionCorrections = MentionCorrections()

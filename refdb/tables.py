@@ -1,0 +1,178 @@
+"""SQLModel table models: the contract of the published database.
+
+Ids of published rows are catalog slugs (or are derived from them), so Datasette row URLs
+such as ``/refdb/systems/tu-160`` are stable permalinks across builds.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlmodel import Field, SQLModel
+
+
+class System(SQLModel, table=True):
+    __tablename__ = "systems"
+
+    id: str = Field(primary_key=True, description="Catalog slug; never changes once published")
+    name: str = Field(index=True, description="Canonical English name")
+    designation: str = Field(description="Primary designation")
+    designations: str = Field(description="All official designations, separated by ' · '")
+    nato_reporting_name: Optional[str] = Field(default=None, index=True)
+    category: str = Field(index=True)
+    role: Optional[str] = None
+    country: str = Field(index=True, description="Country of origin, ISO 3166-1 alpha-2 (SU: Soviet Union)")
+    country_name: str
+    designer: Optional[str] = Field(default=None, index=True)
+    manufacturer: Optional[str] = None
+    status: Optional[str] = Field(default=None, index=True)
+    operators: str = Field(default="", description="Operating countries, ISO codes separated by ', '")
+    wikidata: Optional[str] = None
+    description: str
+    search_names: str = Field(description="Every name and spelling, for full-text search")
+    file: str = Field(description="Catalog file this entry is compiled from")
+    content_sha256: str = Field(description="SHA-256 of the entry's file: its version")
+
+
+class Alias(SQLModel, table=True):
+    __tablename__ = "aliases"
+
+    id: int = Field(primary_key=True)
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    text: str = Field(index=True)
+    lang: Optional[str] = Field(default=None, index=True)
+    kind: str = Field(index=True, description="name, designation, native, nato-name, transliteration, nickname, press-shorthand or misnomer")
+    case_sensitive: bool = False
+    note: Optional[str] = None
+
+
+class Redirect(SQLModel, table=True):
+    """Ids users may try (e.g. a press misnomer) that lead to an entry."""
+
+    __tablename__ = "redirects"
+
+    id: str = Field(primary_key=True)
+    system_id: str = Field(foreign_key="systems.id", index=True)
+
+
+class Article(SQLModel, table=True):
+    __tablename__ = "articles"
+
+    id: str = Field(primary_key=True)
+    title: str
+    title_is_descriptive: bool = Field(default=False, description="True when the title was written by a curator, not the publisher")
+    publisher: Optional[str] = Field(default=None, index=True)
+    author: Optional[str] = None
+    date: str = Field(index=True, description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD")
+    language: str = Field(index=True)
+    url: Optional[str] = None
+    note: Optional[str] = None
+    text: str
+    text_sha256: str
+    file: str
+
+
+class Source(SQLModel, table=True):
+    __tablename__ = "sources"
+
+    id: str = Field(primary_key=True, description="<system id>--<source key>")
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    key: str
+    number: int = Field(description="Position in the entry's numbered source list")
+    kind: str = Field(description="external or article")
+    title: Optional[str] = None
+    publisher: Optional[str] = None
+    author: Optional[str] = None
+    url: Optional[str] = None
+    date: Optional[str] = None
+    accessed: Optional[str] = None
+    note: Optional[str] = None
+    article_id: Optional[str] = Field(default=None, foreign_key="articles.id", index=True)
+    quote: Optional[str] = None
+    quote_start: Optional[int] = None
+    quote_end: Optional[int] = None
+
+
+class Spec(SQLModel, table=True):
+    __tablename__ = "specs"
+
+    id: int = Field(primary_key=True)
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    property: str = Field(index=True)
+    property_label: str
+    value: Optional[float] = Field(default=None, description="Number as the source gives it")
+    value_text: Optional[str] = Field(default=None, description="Date values (YYYY[-MM[-DD]])")
+    unit: Optional[str] = None
+    value_normalized: Optional[float] = Field(default=None, index=True, description="Value in unit_normalized, for comparison")
+    unit_normalized: Optional[str] = None
+    qualifier: Optional[str] = None
+    contested: bool = Field(default=False, description="Sources give other values for this property")
+    note: Optional[str] = None
+    source_numbers: str = Field(description="Numbers of the backing sources in the entry's list")
+
+
+class Relation(SQLModel, table=True):
+    __tablename__ = "relations"
+
+    id: int = Field(primary_key=True)
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    type: str = Field(index=True)
+    target_id: str = Field(foreign_key="systems.id", index=True)
+    count: Optional[int] = None
+    status: Optional[str] = None
+    note: Optional[str] = None
+    derived: bool = Field(default=False, description="Inverse of a relation written on the target's entry")
+    source_numbers: str = Field(description="Numbers of the backing sources in the declaring entry's list")
+
+
+class FactSource(SQLModel, table=True):
+    """Which source backs which fact (a spec, a relation, an alias or the entry itself)."""
+
+    __tablename__ = "fact_sources"
+
+    id: int = Field(primary_key=True)
+    fact_table: str = Field(description="specs, relations, aliases or systems")
+    fact_id: str = Field(index=True)
+    source_id: str = Field(foreign_key="sources.id", index=True)
+
+
+class Mention(SQLModel, table=True):
+    """A system named in an article: position and quote selectors (W3C Web Annotation)."""
+
+    __tablename__ = "mentions"
+
+    id: str = Field(primary_key=True, description="<article id>-<start offset>")
+    article_id: str = Field(foreign_key="articles.id", index=True)
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    alias_id: Optional[int] = Field(default=None, foreign_key="aliases.id", index=True)
+    exact: str = Field(description="The article's own words: text[start:end]")
+    start: int = Field(description="Offset of the first character, in code points")
+    end: int
+    prefix: str
+    suffix: str
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+    text_sha256: str = Field(description="SHA-256 of the article text the offsets point into")
+    name_kind: Optional[str] = Field(default=None, description="Kind of the matched name (misnomer, press-shorthand…)")
+    origin: str = Field(description="alias (found by the linker) or curator (a curator's inclusion)")
+
+
+class CatalogFile(SQLModel, table=True):
+    __tablename__ = "catalog_files"
+
+    path: str = Field(primary_key=True)
+    sha256: str
+
+
+class BuildInfo(SQLModel, table=True):
+    __tablename__ = "build_info"
+
+    id: int = Field(primary_key=True)
+    catalog_sha256: str = Field(description="SHA-256 over every catalog file's path and content")
+    refdb_version: str
+    built_at: str
+    git_commit: Optional[str] = None
+    systems: int
+    articles: int
+    mentions: int

@@ -1,0 +1,46 @@
+"""Units of spec values, checked and converted with pint.
+
+Curators write the unit the source uses; the build stores that value as written plus a
+value normalised to the property's canonical unit, so specs compare across systems. Mach is
+a ratio to the local speed of sound, not a fixed speed, so it is kept and never converted.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pint
+
+# The units a curator may write, in the spelling shown to readers.
+UNITS = ("km", "m", "mi", "nmi", "ft", "km/h", "kn", "m/s", "mach", "kg", "t", "lb")
+NOT_CONVERTIBLE = {"mach"}
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    return pint.UnitRegistry()
+
+
+def check_unit(unit: str, canonical: str) -> None:
+    """Raise ValueError unless ``unit`` is known and measures what ``canonical`` measures."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown unit '{unit}'; use one of: {', '.join(UNITS)}")
+    if unit in NOT_CONVERTIBLE:
+        if canonical != "km/h":
+            raise ValueError(f"'{unit}' is a speed; it cannot measure this property")
+        return
+    ureg = registry()
+    if ureg.Unit(unit).dimensionality != ureg.Unit(canonical).dimensionality:
+        raise ValueError(
+            f"'{unit}' measures {ureg.Unit(unit).dimensionality}, this property needs a unit like '{canonical}'"
+        )
+
+
+def convert(value: float, unit: str, canonical: str) -> float | None:
+    """``value`` in ``unit`` expressed in ``canonical``, or None when it cannot be (Mach)."""
+    check_unit(unit, canonical)
+    if unit in NOT_CONVERTIBLE:
+        return None
+    if unit == canonical:
+        return float(value)
+    return float(registry().Quantity(value, unit).to(canonical).magnitude)

@@ -1,0 +1,308 @@
+"""Loaded YAML -> a validated catalog, or every problem at once with file:line:column.
+
+Each file is checked against the pydantic models of ``schema.py``; then the catalog as a
+whole: ids match file names and are unique, relation targets and source ids exist, no name
+is claimed by two systems, and every article quote and curator anchor still finds its words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from refdb import linker
+from refdb.errors import CatalogError, Problem, display_path
+from refdb.loader import Document, load_yaml, read_text
+from refdb.schema import ArticleEntry, ArticleQuote, SystemEntry
+
+
+@dataclass
+class Article:
+    entry: ArticleEntry
+    text: str
+    document: Document
+    text_path: Path
+
+
+@dataclass
+class Catalog:
+    """A catalog that passed every check, in a stable order (sorted by id)."""
+
+    root: Path
+    systems: list[SystemEntry]
+    articles: list[Article]
+    documents: dict[str, Document] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # relative path -> content, for hashing
+
+
+def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
+    directory = Path(root) / folder
+    return sorted(directory.glob(f"*{suffix}")) if directory.is_dir() else []
+
+
+def validate_catalog(root: Path) -> Catalog:
+    """Load and check every file under ``root``; raise CatalogError listing all problems."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CatalogError([Problem(str(root), 1, 1, "catalog directory not found; pass --catalog DIR", "no-catalog")])
+    problems: list[Problem] = []
+    systems, system_docs = _load_all(root, "systems", SystemEntry, problems)
+    articles = _load_articles(root, problems)
+    if not systems and not problems:
+        problems.append(Problem(display_path(root / "systems"), 1, 1, "no system files (*.yaml) found", "no-systems"))
+    problems += _check_ids(systems, system_docs)
+    problems += _check_references(systems, system_docs, articles)
+    problems += _check_names(systems, system_docs)
+    problems += _check_article_anchors(articles, {s.id for s in systems})
+    if problems:
+        raise CatalogError(problems)
+    documents = {s.id: system_docs[s.id] for s in systems}
+    return Catalog(
+        root=root,
+        systems=sorted(systems, key=lambda s: s.id),
+        articles=sorted(articles.values(), key=lambda a: a.entry.id),
+        documents=documents,
+        files=_file_contents(root),
+    )
+
+
+def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
+    """A catalog file must really live in the catalog: no symlink may lead outside it."""
+    if path.resolve().is_relative_to(root.resolve()):
+        return True
+    problems.append(
+        Problem(display_path(path), 1, 1, "this file links outside the catalog; copy the file in instead", "outside-catalog")
+    )
+    return False
+
+
+def _load_all(root: Path, folder: str, model: type[BaseModel], problems: list[Problem]):
+    entries, documents = [], {}
+    for path in catalog_files(root, folder, ".yaml"):
+        if not _inside(root, path, problems):
+            continue
+        try:
+            document = load_yaml(path)
+        except CatalogError as error:
+            problems += error.problems
+            continue
+        entry = _validate(document, model, problems)
+        if entry is not None:
+            if entry.id in documents:
+                first = documents[entry.id].shown_path
+                problems.append(document.problem(("id",), f"id '{entry.id}' is already used by {first}", "duplicate-id"))
+                continue
+            entries.append(entry)
+            documents[entry.id] = document
+    stray = [p for p in catalog_files(root, folder, "") if p.suffix in (".yml", ".json")]
+    for path in stray:
+        problems.append(Problem(display_path(path), 1, 1, "catalog files end in .yaml; rename it", "bad-extension"))
+    return entries, documents
+
+
+def _load_articles(root: Path, problems: list[Problem]) -> dict[str, Article]:
+    entries, documents = _load_all(root, "articles", ArticleEntry, problems)
+    articles = {}
+    for entry in entries:
+        document = documents[entry.id]
+        text_path = document.path.with_suffix(".txt")
+        if not text_path.exists():
+            problems.append(document.problem(("id",), f"the article text {text_path.name} is missing beside this file", "missing-text"))
+            continue
+        if not _inside(root, text_path, problems):
+            continue
+        try:
+            text = read_text(text_path, limit=20 * 1024 * 1024)
+        except CatalogError as error:
+            problems += error.problems
+            continue
+        articles[entry.id] = Article(entry, text, document, text_path)
+    for text_path in catalog_files(root, "articles", ".txt"):
+        if not text_path.with_suffix(".yaml").exists():
+            problems.append(Problem(display_path(text_path), 1, 1, "article text without its .yaml header; add one", "missing-header"))
+    return articles
+
+
+def _validate(document: Document, model: type[BaseModel], problems: list[Problem]):
+    if not isinstance(document.data, dict):
+        problems.append(document.problem((), "the file must be a mapping of fields (key: value)", "not-a-mapping"))
+        return None
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as error:
+        problems += [_problem_from_pydantic(document, model, item) for item in error.errors()]
+        return None
+
+
+def _problem_from_pydantic(document: Document, model: type[BaseModel], item: dict) -> Problem:
+    loc = _data_path(document.data, item["loc"])
+    where = ".".join(str(part) for part in loc) or "file"
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known fields: {', '.join(known)}"
+        return document.problem(loc, f"unknown field '{loc[-1]}'{hint}", "unknown-field", key=True)
+    if kind == "missing":
+        return document.problem(loc[:-1], f"missing required field '{loc[-1]}'", "missing-field")
+    message = item["msg"].removeprefix("Value error, ")
+    if kind in ("literal_error", "enum") and "expected" in item.get("ctx", {}):
+        message = f"'{item.get('input')}' is not allowed; expected {item['ctx']['expected']}"
+    return document.problem(loc, f"{where}: {message}", kind.replace("_", "-"))
+
+
+def _data_path(data: Any, loc: tuple) -> tuple:
+    """The part of a pydantic ``loc`` that names real keys (drops union tags and the like)."""
+    path, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and part == loc[-1]:
+            node = None
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the model found at ``loc`` inside ``model`` (for 'did you mean')."""
+    current: Any = model
+    for part in loc:  # list indexes and dict keys leave the model where it is
+        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+            current = _unwrap(current.model_fields[part].annotation)
+    current = _unwrap(current)
+    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """list[X], dict[str, X], X | None and Annotated[X, ...] -> X (first model found)."""
+    for _ in range(6):
+        args = typing.get_args(annotation)
+        if not args:
+            return annotation
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        annotation = models[0] if models else next((a for a in reversed(args) if a is not type(None)), args[0])
+        if typing.get_origin(annotation) is None and not typing.get_args(annotation):
+            return annotation
+    return annotation
+
+
+def _check_ids(systems: list[SystemEntry], documents: dict[str, Document]) -> list[Problem]:
+    problems, owners = [], {}
+    for system in systems:
+        document = documents[system.id]
+        if system.id != document.path.stem:
+            problems.append(document.problem(("id",), f"id '{system.id}' must equal the file name '{document.path.stem}'", "id-mismatch"))
+        for redirect in system.redirect_ids:
+            owners.setdefault(redirect, []).append(system.id)
+    ids = {s.id for s in systems}
+    for redirect, owner_ids in owners.items():
+        for owner in owner_ids:
+            if redirect in ids or len(owner_ids) > 1:
+                document = documents[owner]
+                index = next(i for s in systems if s.id == owner for i, r in enumerate(s.redirect_ids) if r == redirect)
+                problems.append(document.problem(("redirect_ids", index), f"redirect id '{redirect}' is already used by another entry", "duplicate-id"))
+    return problems
+
+
+def _check_references(systems, documents, articles: dict[str, Article]) -> list[Problem]:
+    problems = []
+    ids = {s.id for s in systems}
+    for system in systems:
+        document = documents[system.id]
+        declared = set(system.sources)
+        cited = [(("entry_sources", i), s) for i, s in enumerate(system.entry_sources)]
+        for group in ("aliases", "specs", "relations"):
+            for i, item in enumerate(getattr(system, group)):
+                cited += [((group, i, "sources", j), s) for j, s in enumerate(item.sources)]
+        for loc, source_id in cited:
+            if source_id not in declared:
+                close = difflib.get_close_matches(source_id, declared, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "; declare it under sources:"
+                problems.append(document.problem(loc, f"source '{source_id}' is not declared in this file{hint}", "undeclared-source"))
+        for i, relation in enumerate(system.relations):
+            if relation.target not in ids:
+                close = difflib.get_close_matches(relation.target, ids, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "; add that entry first"
+                problems.append(document.problem(("relations", i, "target"), f"relation target '{relation.target}' is not in the catalog{hint}", "dangling-target"))
+            elif relation.target == system.id:
+                problems.append(document.problem(("relations", i, "target"), "an entry cannot relate to itself", "self-relation"))
+        problems += _check_quotes(system, document, articles)
+    return problems
+
+
+def _check_quotes(system: SystemEntry, document: Document, articles: dict[str, Article]) -> list[Problem]:
+    problems = []
+    for source_id, source in system.sources.items():
+        if not isinstance(source, ArticleQuote):
+            continue
+        article = articles.get(source.article)
+        if article is None:
+            problems.append(document.problem(("sources", source_id, "article"), f"article '{source.article}' is not in the catalog", "unknown-article"))
+            continue
+        starts = linker.find_anchor(article.text, source.quote, source.prefix)
+        if len(starts) != 1:
+            what = "is not in the article text" if not starts else f"occurs {len(starts)} times; add a prefix"
+            problems.append(document.problem(("sources", source_id, "quote"), f"quote {what}", "quote-not-found" if not starts else "quote-ambiguous"))
+    return problems
+
+
+def _check_names(systems: list[SystemEntry], documents: dict[str, Document]) -> list[Problem]:
+    """A name may belong to one system only, or the linker could not tell them apart."""
+    claims: dict[str, list[tuple[SystemEntry, str]]] = {}
+    for system in systems:
+        for name in linker.names_of(system):
+            owners = claims.setdefault(linker.compact(name.text), [])
+            if system.id not in [owner.id for owner, _ in owners]:
+                owners.append((system, name.text))
+    problems = []
+    for owners in claims.values():
+        for system, text in owners if len(owners) > 1 else ():
+            others = ", ".join(f"'{other.id}' ('{other_text}')" for other, other_text in owners if other is not system)
+            problems.append(documents[system.id].problem(
+                _name_location(system, text),
+                f"name '{text}' is also a name of {others}; a name must identify one entry",
+                "duplicate-alias",
+            ))
+    return problems
+
+
+def _name_location(system: SystemEntry, text: str) -> tuple:
+    for i, alias in enumerate(system.aliases):
+        if alias.text == text:
+            return ("aliases", i, "text")
+    if text in system.designations:
+        return ("designations", system.designations.index(text))
+    return ("nato_reporting_name",) if text == system.nato_reporting_name else ("name",)
+
+
+def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -> list[Problem]:
+    problems = []
+    for article in articles.values():
+        folded = linker.fold(article.text)
+        for section in ("include", "exclude"):
+            for index, anchor in enumerate(getattr(article.entry.mentions, section)):
+                loc = ("mentions", section, index)
+                if anchor.system not in system_ids:
+                    problems.append(article.document.problem((*loc, "system"), f"system '{anchor.system}' is not in the catalog", "dangling-target"))
+                try:
+                    linker.resolve(article.text, anchor, folded)
+                except ValueError as error:
+                    problems.append(article.document.problem((*loc, "exact"), f"stale anchor: {error}", "stale-anchor"))
+    return problems
+
+
+def _file_contents(root: Path) -> dict[str, bytes]:
+    files = {}
+    for folder, suffix in (("systems", ".yaml"), ("articles", ".yaml"), ("articles", ".txt")):
+        for path in catalog_files(root, folder, suffix):
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
