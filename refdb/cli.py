@@ -14,12 +14,21 @@ from refdb.errors import CatalogError
 from refdb.validate import validate_catalog
 
 CATALOG = click.option(
-    "--catalog", "catalog_dir", default="catalog", show_default=True,
-    type=click.Path(file_okay=False, path_type=Path), help="Catalog directory (systems/ and articles/).",
+    "--catalog",
+    "catalog_dir",
+    default="catalog",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Catalog directory (systems/ and articles/).",
 )
 OUTPUT = click.option(
-    "--output", "-o", "db_path", default="refdb.db", show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="SQLite file to write.",
+    "--output",
+    "-o",
+    "db_path",
+    default="refdb.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file to write.",
 )
 
 
@@ -68,10 +77,22 @@ def build(catalog_dir: Path, db_path: Path) -> None:
 @cli.command()
 @CATALOG
 @OUTPUT
-@click.option("--config", "config_path", default="datasette.yaml", show_default=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Datasette configuration.")
-@click.option("--metadata", "metadata_path", default="metadata.yaml", show_default=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Datasette metadata.")
+@click.option(
+    "--config",
+    "config_path",
+    default="datasette.yaml",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Datasette configuration.",
+)
+@click.option(
+    "--metadata",
+    "metadata_path",
+    default="metadata.yaml",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Datasette metadata.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=8001, show_default=True, type=int)
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
@@ -86,16 +107,43 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
     else:
         click.echo(f"Built {result.path}: {result.systems} systems, {result.mentions} mentions.")
     inspect_path = db_path.with_suffix(".inspect.json")
-    subprocess.run([sys.executable, "-m", "datasette", "inspect", str(db_path), "--inspect-file", str(inspect_path)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "datasette",
+            "inspect",
+            str(db_path),
+            "--inspect-file",
+            str(inspect_path),
+        ],
+        check=True,
+    )
     command = datasette_command(db_path, config_path, metadata_path, host, port, inspect_path)
     click.echo(f"Serving on http://{host}:{port}/")
     os.execv(sys.executable, command)
 
 
-def datasette_command(db_path, config_path, metadata_path, host, port, inspect_path=None) -> list[str]:
+def datasette_command(
+    db_path, config_path, metadata_path, host, port, inspect_path=None
+) -> list[str]:
     """The ``datasette serve`` command line for a read-only publication of ``db_path``."""
-    command = [sys.executable, "-m", "datasette", "serve", "-i", str(db_path), "-c", str(config_path),
-               "-m", str(metadata_path), "--host", host, "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "datasette",
+        "serve",
+        "-i",
+        str(db_path),
+        "-c",
+        str(config_path),
+        "-m",
+        str(metadata_path),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     if inspect_path:
         command += ["--inspect-file", str(inspect_path)]
     return command

@@ -36,12 +36,16 @@ class BuildResult:
     catalog_sha256: str
 
 
-def build(catalog_dir: Path | str, db_path: Path | str, *, built_at: str | None = None) -> BuildResult:
+def build(
+    catalog_dir: Path | str, db_path: Path | str, *, built_at: str | None = None
+) -> BuildResult:
     """Validate ``catalog_dir``, link its articles and replace ``db_path`` atomically."""
     catalog = validate_catalog(Path(catalog_dir))
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent
+    )
     os.close(handle)
     try:
         result = _write(catalog, Path(temporary), built_at)
@@ -58,7 +62,9 @@ def build(catalog_dir: Path | str, db_path: Path | str, *, built_at: str | None 
 def _write(catalog: Catalog, path: Path, built_at: str | None) -> BuildResult:
     rows = catalog_rows(catalog, built_at)
     engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys = ON"))
+    event.listen(
+        engine, "connect", lambda connection, _: connection.execute("PRAGMA foreign_keys = ON")
+    )
     SQLModel.metadata.create_all(engine)
     models = {model.__tablename__: model for model in rows}
     with Session(engine) as session:
@@ -79,7 +85,9 @@ def _finish(path: Path, catalog: Catalog) -> None:
     tokenizer = "unicode61 remove_diacritics 2"
     db["systems"].enable_fts(
         ["name", "designations", "nato_reporting_name", "search_names", "description"],
-        fts_version="FTS5", tokenize=tokenizer, create_triggers=False,
+        fts_version="FTS5",
+        tokenize=tokenizer,
+        create_triggers=False,
     )
     db["mentions"].enable_fts(["sentence", "exact"], fts_version="FTS5", tokenize=tokenizer)
     db.execute("PRAGMA foreign_keys = ON")
@@ -89,8 +97,12 @@ def _finish(path: Path, catalog: Catalog) -> None:
     if broken:
         raise RuntimeError(f"foreign key check failed: {broken[:5]}")
     systems = db.execute("select count(*) from systems").fetchone()[0]
-    if systems != len(catalog.systems) or systems != sum(p.startswith("systems/") for p in catalog.files):
-        raise RuntimeError("row count differs from the number of system files; nothing was published")
+    if systems != len(catalog.systems) or systems != sum(
+        p.startswith("systems/") for p in catalog.files
+    ):
+        raise RuntimeError(
+            "row count differs from the number of system files; nothing was published"
+        )
     db.execute("VACUUM")
     db.close()
 
@@ -110,7 +122,9 @@ def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, li
     for mention in mentions:
         rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, sha))
     for relative, content in sorted(catalog.files.items()):
-        rows[tables.CatalogFile].append(tables.CatalogFile(path=relative, sha256=hashlib.sha256(content).hexdigest()))
+        rows[tables.CatalogFile].append(
+            tables.CatalogFile(path=relative, sha256=hashlib.sha256(content).hexdigest())
+        )
     rows[tables.BuildInfo].append(
         tables.BuildInfo(
             id=1,
@@ -174,11 +188,16 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
     numbers = {key: number for number, key in enumerate(system.sources, start=1)}
     for key, source in system.sources.items():
         rows[tables.Source].append(_source_row(system.id, key, numbers[key], source, articles))
+
     def cite(table: str, fact_id, keys: list[str]) -> None:
         for key in keys:
             rows[tables.FactSource].append(
-                tables.FactSource(id=len(rows[tables.FactSource]) + 1, fact_table=table, fact_id=str(fact_id),
-                                  source_id=f"{system.id}--{key}")
+                tables.FactSource(
+                    id=len(rows[tables.FactSource]) + 1,
+                    fact_table=table,
+                    fact_id=str(fact_id),
+                    source_id=f"{system.id}--{key}",
+                )
             )
 
     cite("systems", system.id, system.entry_sources)
@@ -186,8 +205,15 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
         alias_id = len(rows[tables.Alias]) + 1
         alias_ids[(system.id, name.text, str(name.kind))] = alias_id
         rows[tables.Alias].append(
-            tables.Alias(id=alias_id, system_id=system.id, text=name.text, lang=name.lang, kind=str(name.kind),
-                         case_sensitive=name.case_sensitive, note=name.note)
+            tables.Alias(
+                id=alias_id,
+                system_id=system.id,
+                text=name.text,
+                lang=name.lang,
+                kind=str(name.kind),
+                case_sensitive=name.case_sensitive,
+                note=name.note,
+            )
         )
     for alias in system.aliases:
         cite("aliases", alias_ids[(system.id, alias.text, str(alias.kind))], alias.sources)
@@ -196,14 +222,23 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
     contested = _contested_properties(system)
     for spec in system.specs:
         spec_id = len(rows[tables.Spec]) + 1
-        rows[tables.Spec].append(_spec_row(spec_id, system.id, spec, spec.property in contested, numbers))
+        rows[tables.Spec].append(
+            _spec_row(spec_id, system.id, spec, spec.property in contested, numbers)
+        )
         cite("specs", spec_id, spec.sources)
     for relation in system.relations:
         relation_id = len(rows[tables.Relation]) + 1
         rows[tables.Relation].append(
-            tables.Relation(id=relation_id, system_id=system.id, type=relation.type, target_id=relation.target,
-                            count=relation.count, status=relation.status, note=relation.note,
-                            source_numbers=_numbers(relation.sources, numbers))
+            tables.Relation(
+                id=relation_id,
+                system_id=system.id,
+                type=relation.type,
+                target_id=relation.target,
+                count=relation.count,
+                status=relation.status,
+                note=relation.note,
+                source_numbers=_numbers(relation.sources, numbers),
+            )
         )
         cite("relations", relation_id, relation.sources)
 
@@ -239,22 +274,35 @@ def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
     elif prop.kind == "count":
         normalized = float(spec.value)
     return tables.Spec(
-        id=spec_id, system_id=system_id, property=spec.property, property_label=prop.label,
-        value=None if is_date else float(spec.value), value_text=spec.value if is_date else None,
-        unit=spec.unit, value_normalized=None if normalized is None else round(normalized, 3),
+        id=spec_id,
+        system_id=system_id,
+        property=spec.property,
+        property_label=prop.label,
+        value=None if is_date else float(spec.value),
+        value_text=spec.value if is_date else None,
+        unit=spec.unit,
+        value_normalized=None if normalized is None else round(normalized, 3),
         unit_normalized=prop.canonical_unit if normalized is not None else None,
-        qualifier=spec.qualifier, contested=contested, note=spec.note,
+        qualifier=spec.qualifier,
+        contested=contested,
+        note=spec.note,
         source_numbers=_numbers(spec.sources, numbers),
     )
 
 
 def _source_row(system_id, key, number, source, articles) -> tables.Source:
-    row = tables.Source(id=f"{system_id}--{key}", system_id=system_id, key=key, number=number, kind="external")
+    row = tables.Source(
+        id=f"{system_id}--{key}", system_id=system_id, key=key, number=number, kind="external"
+    )
     if isinstance(source, ArticleQuote):
         article = articles[source.article]
         start = linker.find_anchor(article.text, source.quote, source.prefix)[0]
         row.kind, row.article_id, row.note = "article", source.article, source.note
-        row.title, row.publisher, row.date = article.entry.title, article.entry.publisher, article.entry.date
+        row.title, row.publisher, row.date = (
+            article.entry.title,
+            article.entry.publisher,
+            article.entry.date,
+        )
         row.url = article.entry.url
         row.quote_start, row.quote_end = start, start + len(source.quote)
         row.quote = article.text[start : start + len(source.quote)]
@@ -271,18 +319,34 @@ def _derive_inverse_relations(relations: list[tables.Relation]) -> None:
         if inverse in written:
             continue
         relations.append(
-            tables.Relation(id=len(relations) + 1, system_id=inverse[0], type=inverse[1], target_id=inverse[2],
-                            count=None, status=relation.status, note=relation.note, derived=True,
-                            source_numbers=relation.source_numbers)
+            tables.Relation(
+                id=len(relations) + 1,
+                system_id=inverse[0],
+                type=inverse[1],
+                target_id=inverse[2],
+                count=None,
+                status=relation.status,
+                note=relation.note,
+                derived=True,
+                source_numbers=relation.source_numbers,
+            )
         )
 
 
 def _article_row(article, root: Path) -> tables.Article:
     entry = article.entry
     return tables.Article(
-        id=entry.id, title=entry.title, title_is_descriptive=entry.title_is_descriptive,
-        publisher=entry.publisher, author=entry.author, date=entry.date, language=entry.language,
-        url=entry.url, note=entry.note, text=article.text, text_sha256=linker.text_sha256(article.text),
+        id=entry.id,
+        title=entry.title,
+        title_is_descriptive=entry.title_is_descriptive,
+        publisher=entry.publisher,
+        author=entry.author,
+        date=entry.date,
+        language=entry.language,
+        url=entry.url,
+        note=entry.note,
+        text=article.text,
+        text_sha256=linker.text_sha256(article.text),
         file=article.document.path.relative_to(root).as_posix(),
     )
 
@@ -291,17 +355,29 @@ def _mention_row(mention: linker.Mention, articles, alias_ids, sha) -> tables.Me
     text = articles[mention.article_id].text
     alias_id = alias_ids.get((mention.system_id, mention.name_text, mention.name_kind))
     return tables.Mention(
-        id=mention.id, article_id=mention.article_id, system_id=mention.system_id, alias_id=alias_id,
-        exact=mention.exact, start=mention.start, end=mention.end, prefix=mention.prefix,
-        suffix=mention.suffix, sentence=text[mention.sentence_start : mention.sentence_end],
-        sentence_start=mention.sentence_start, sentence_end=mention.sentence_end,
-        text_sha256=sha[mention.article_id], name_kind=mention.name_kind, origin=mention.origin,
+        id=mention.id,
+        article_id=mention.article_id,
+        system_id=mention.system_id,
+        alias_id=alias_id,
+        exact=mention.exact,
+        start=mention.start,
+        end=mention.end,
+        prefix=mention.prefix,
+        suffix=mention.suffix,
+        sentence=text[mention.sentence_start : mention.sentence_end],
+        sentence_start=mention.sentence_start,
+        sentence_end=mention.sentence_end,
+        text_sha256=sha[mention.article_id],
+        name_kind=mention.name_kind,
+        origin=mention.origin,
     )
 
 
 def _git_commit(root: Path) -> str | None:
     try:
-        result = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        result = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None

@@ -92,7 +92,7 @@ def surface_variants(name: str) -> set[str]:
     variants = set()
     for combination in itertools.product(*choices):
         parts, last = [], 0
-        for gap, separator in zip(gaps, combination):
+        for gap, separator in zip(gaps, combination, strict=False):
             parts += [folded[last:gap], separator]
             last = gap + 1
         variants.add("".join(parts) + folded[last:])
@@ -162,7 +162,9 @@ class Linker:
             if not _at_word_boundaries(folded, start, end):
                 continue
             for name, variant in entries:
-                if name.case_sensitive and fold_separators(text[start:end]) != _cased(name, variant):
+                if name.case_sensitive and fold_separators(text[start:end]) != _cased(
+                    name, variant
+                ):
                     continue
                 candidates.append(Hit(start, end, name))
                 break
@@ -192,12 +194,74 @@ def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
 
 # Abbreviations after which a full stop does not end a sentence (French and military text).
 ABBREVIATIONS = {
-    "m", "mm", "mme", "mlle", "dr", "pr", "me", "mgr", "st", "ste",
-    "gén", "gen", "col", "cdt", "cmdt", "lt", "cne", "capt", "adm", "amiral", "sgt", "maj",
-    "vice-adm", "contre-adm", "lieut", "brig", "gov", "sen", "rep", "mr", "mrs", "ms", "prof",
-    "jan", "janv", "fév", "févr", "feb", "mar", "apr", "avr", "jun", "jul", "juil", "aug",
-    "sept", "sep", "oct", "nov", "déc", "dec", "env", "cf", "etc", "p", "pp", "vol", "no",
-    "n°", "approx", "ca", "vs", "art", "fig", "inc", "ltd", "co", "corp",
+    "m",
+    "mm",
+    "mme",
+    "mlle",
+    "dr",
+    "pr",
+    "me",
+    "mgr",
+    "st",
+    "ste",
+    "gén",
+    "gen",
+    "col",
+    "cdt",
+    "cmdt",
+    "lt",
+    "cne",
+    "capt",
+    "adm",
+    "amiral",
+    "sgt",
+    "maj",
+    "vice-adm",
+    "contre-adm",
+    "lieut",
+    "brig",
+    "gov",
+    "sen",
+    "rep",
+    "mr",
+    "mrs",
+    "ms",
+    "prof",
+    "jan",
+    "janv",
+    "fév",
+    "févr",
+    "feb",
+    "mar",
+    "apr",
+    "avr",
+    "jun",
+    "jul",
+    "juil",
+    "aug",
+    "sept",
+    "sep",
+    "oct",
+    "nov",
+    "déc",
+    "dec",
+    "env",
+    "cf",
+    "etc",
+    "p",
+    "pp",
+    "vol",
+    "no",
+    "n°",
+    "approx",
+    "ca",
+    "vs",
+    "art",
+    "fig",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
 }
 _LAST_WORD = re.compile(r"([\w°-]+)\.\s*$")
 
@@ -245,8 +309,13 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def find_anchor(text: str, exact: str, prefix: str | None = None, suffix: str | None = None,
-                folded: str | None = None) -> list[int]:
+def find_anchor(
+    text: str,
+    exact: str,
+    prefix: str | None = None,
+    suffix: str | None = None,
+    folded: str | None = None,
+) -> list[int]:
     """Start offsets where ``exact`` occurs with the given context (compared folded)."""
     folded = fold(text) if folded is None else folded
     needle = fold(exact)
@@ -296,7 +365,9 @@ def resolve(text: str, anchor: MentionAnchor, folded: str) -> int:
     if not starts:
         raise ValueError(f"'{anchor.exact}' with this prefix/suffix is not in the article text")
     if len(starts) > 1:
-        raise ValueError(f"'{anchor.exact}' occurs {len(starts)} times; add a prefix or suffix to pick one")
+        raise ValueError(
+            f"'{anchor.exact}' occurs {len(starts)} times; add a prefix or suffix to pick one"
+        )
     return starts[0]
 
 
@@ -309,7 +380,11 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
         end = start + len(anchor.exact)
         key = (start, end, anchor.system)
         if key not in hits:
-            raise AnchorError("exclude", index, f"nothing links '{anchor.exact}' to {anchor.system} here; remove this exclusion")
+            raise AnchorError(
+                "exclude",
+                index,
+                f"nothing links '{anchor.exact}' to {anchor.system} here; remove this exclusion",
+            )
         del hits[key]
     spans = [(hit.start, hit.end, hit.name.system_id, hit.name, "alias") for hit in hits.values()]
     for index, anchor in enumerate(article.mentions.include):

@@ -25,7 +25,9 @@ MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 12
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
-_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?|[-+]?(0|[1-9][0-9]*)[eE][-+]?[0-9]+")
+_FLOAT = re.compile(
+    r"[-+]?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?|[-+]?(0|[1-9][0-9]*)[eE][-+]?[0-9]+"
+)
 _NULL = {"null", "~", ""}
 
 Path_ = tuple[str | int, ...]
@@ -68,7 +70,11 @@ def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
         raw = handle.read(limit + 1)
     if len(raw) > limit:
         raise CatalogError(
-            [Problem(shown, 1, 1, f"file is larger than {limit:,} bytes; split it", "file-too-large")]
+            [
+                Problem(
+                    shown, 1, 1, f"file is larger than {limit:,} bytes; split it", "file-too-large"
+                )
+            ]
         )
     try:
         text = raw.decode("utf-8-sig")
@@ -76,7 +82,9 @@ def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
         before = raw[: error.start].decode("utf-8-sig", errors="replace")
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
-        message = f"bytes that are not UTF-8 ({raw[error.start:error.end]!r}); save the file as UTF-8"
+        message = (
+            f"bytes that are not UTF-8 ({raw[error.start : error.end]!r}); save the file as UTF-8"
+        )
         raise CatalogError([Problem(shown, line, column, message, "not-utf8")]) from None
     return text.replace("\r\n", "\n")
 
@@ -95,13 +103,27 @@ def load_yaml(path: Path) -> Document:
         message = f"YAML syntax error: {error.problem or error.context}"
         if mark and text[mark.index : mark.index + 1] == "\t":
             message += "; indent with spaces, not tabs"
-        raise CatalogError([Problem(display_path(path), line, column, message, "yaml-syntax")]) from None
+        raise CatalogError(
+            [Problem(display_path(path), line, column, message, "yaml-syntax")]
+        ) from None
     except yaml.YAMLError as error:
-        raise CatalogError([Problem(display_path(path), 1, 1, f"YAML error: {error}", "yaml-syntax")]) from None
+        raise CatalogError(
+            [Problem(display_path(path), 1, 1, f"YAML error: {error}", "yaml-syntax")]
+        ) from None
     if builder.problems:
         raise CatalogError(builder.problems)
     if builder.documents == 0 or builder.document.data is None:
-        raise CatalogError([Problem(display_path(path), 1, 1, "file is empty; write a mapping of fields", "empty-file")])
+        raise CatalogError(
+            [
+                Problem(
+                    display_path(path),
+                    1,
+                    1,
+                    "file is empty; write a mapping of fields",
+                    "empty-file",
+                )
+            ]
+        )
     return builder.document
 
 
@@ -131,19 +153,35 @@ class _Builder:
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
-                self.fail(event, "more than one YAML document (---) in the file; keep one", "multiple-documents")
+                self.fail(
+                    event,
+                    "more than one YAML document (---) in the file; keep one",
+                    "multiple-documents",
+                )
         elif isinstance(event, yaml.AliasEvent):
-            self.fail(event, "YAML aliases (*name) are not allowed; write the value out", "yaml-alias")
+            self.fail(
+                event, "YAML aliases (*name) are not allowed; write the value out", "yaml-alias"
+            )
         elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if event.anchor is not None:
-                self.fail(event, "YAML anchors (&name) are not allowed; write the value out", "yaml-anchor")
+                self.fail(
+                    event,
+                    "YAML anchors (&name) are not allowed; write the value out",
+                    "yaml-anchor",
+                )
             if event.tag is not None:
-                self.fail(event, f"YAML tags ({event.tag}) are not allowed; remove the tag", "yaml-tag")
+                self.fail(
+                    event, f"YAML tags ({event.tag}) are not allowed; remove the tag", "yaml-tag"
+                )
             if isinstance(event, yaml.ScalarEvent):
                 self.add(event, _scalar(event))
             else:
                 if len(self.stack) >= MAX_DEPTH:
-                    self.fail(event, f"nesting deeper than {MAX_DEPTH} levels; flatten the data", "too-deep")
+                    self.fail(
+                        event,
+                        f"nesting deeper than {MAX_DEPTH} levels; flatten the data",
+                        "too-deep",
+                    )
                 container = {} if isinstance(event, yaml.MappingStartEvent) else []
                 path = self.add(event, container)
                 self.stack.append([container, path, None])
@@ -178,10 +216,16 @@ class _Builder:
         if not isinstance(event, yaml.ScalarEvent) or not isinstance(key, str):
             self.fail(event, "mapping keys must be plain words", "bad-key")
         if key == "<<" and event.implicit[0]:
-            self.fail(event, "YAML merge keys (<<) are not allowed; write the fields out", "yaml-merge")
+            self.fail(
+                event, "YAML merge keys (<<) are not allowed; write the fields out", "yaml-merge"
+            )
         if key in container:
             first = self.document.key_positions.get((*self.stack[-1][1], key), (0, 0))
-            self.fail(event, f"duplicate key '{key}' (first written on line {first[0]}); keep one", "duplicate-key")
+            self.fail(
+                event,
+                f"duplicate key '{key}' (first written on line {first[0]}); keep one",
+                "duplicate-key",
+            )
 
 
 class _Stop(Exception):

@@ -70,6 +70,7 @@ def vocabulary(enum: type[StrEnum]) -> Any:
     """An enum field that takes the value's text (strict mode would demand the enum object)."""
     return Annotated[enum, Field(strict=False)]
 
+
 Country = Annotated[str, AfterValidator(check_country)]
 Language = Annotated[str, AfterValidator(check_language)]
 
@@ -247,7 +248,9 @@ class Spec(Strict):
         prop = PROPERTIES[self.property]
         if prop.kind == "date":
             if not isinstance(self.value, str) or self.unit is not None:
-                raise ValueError(f"{self.property} takes a quoted date (YYYY, YYYY-MM or YYYY-MM-DD) and no unit")
+                raise ValueError(
+                    f"{self.property} takes a quoted date (YYYY, YYYY-MM or YYYY-MM-DD) and no unit"
+                )
             check_partial_date(self.value)
             return self
         if isinstance(self.value, str):
@@ -263,7 +266,9 @@ class Spec(Strict):
                 raise ValueError(f"{self.property} needs a unit, e.g. '{prop.canonical_unit}'")
             amount = units.convert(self.value, self.unit, prop.canonical_unit)
         if amount is not None and amount > prop.maximum:
-            raise ValueError(f"{self.property} of {self.value} {self.unit or ''} is beyond any real system")
+            raise ValueError(
+                f"{self.property} of {self.value} {self.unit or ''} is beyond any real system"
+            )
         return self
 
 

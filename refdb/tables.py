@@ -6,8 +6,6 @@ such as ``/refdb/systems/tu-160`` are stable permalinks across builds.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from sqlmodel import Field, SQLModel
 
 
@@ -18,16 +16,20 @@ class System(SQLModel, table=True):
     name: str = Field(index=True, description="Canonical English name")
     designation: str = Field(description="Primary designation")
     designations: str = Field(description="All official designations, separated by ' · '")
-    nato_reporting_name: Optional[str] = Field(default=None, index=True)
+    nato_reporting_name: str | None = Field(default=None, index=True)
     category: str = Field(index=True)
-    role: Optional[str] = None
-    country: str = Field(index=True, description="Country of origin, ISO 3166-1 alpha-2 (SU: Soviet Union)")
+    role: str | None = None
+    country: str = Field(
+        index=True, description="Country of origin, ISO 3166-1 alpha-2 (SU: Soviet Union)"
+    )
     country_name: str
-    designer: Optional[str] = Field(default=None, index=True)
-    manufacturer: Optional[str] = None
-    status: Optional[str] = Field(default=None, index=True)
-    operators: str = Field(default="", description="Operating countries, ISO codes separated by ', '")
-    wikidata: Optional[str] = None
+    designer: str | None = Field(default=None, index=True)
+    manufacturer: str | None = None
+    status: str | None = Field(default=None, index=True)
+    operators: str = Field(
+        default="", description="Operating countries, ISO codes separated by ', '"
+    )
+    wikidata: str | None = None
     description: str
     search_names: str = Field(description="Every name and spelling, for full-text search")
     file: str = Field(description="Catalog file this entry is compiled from")
@@ -40,10 +42,13 @@ class Alias(SQLModel, table=True):
     id: int = Field(primary_key=True)
     system_id: str = Field(foreign_key="systems.id", index=True)
     text: str = Field(index=True)
-    lang: Optional[str] = Field(default=None, index=True)
-    kind: str = Field(index=True, description="name, designation, native, nato-name, transliteration, nickname, press-shorthand or misnomer")
+    lang: str | None = Field(default=None, index=True)
+    kind: str = Field(
+        index=True,
+        description="name, designation, native, nato-name, transliteration, nickname, press-shorthand or misnomer",
+    )
     case_sensitive: bool = False
-    note: Optional[str] = None
+    note: str | None = None
 
 
 class Redirect(SQLModel, table=True):
@@ -60,13 +65,15 @@ class Article(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     title: str
-    title_is_descriptive: bool = Field(default=False, description="True when the title was written by a curator, not the publisher")
-    publisher: Optional[str] = Field(default=None, index=True)
-    author: Optional[str] = None
+    title_is_descriptive: bool = Field(
+        default=False, description="True when the title was written by a curator, not the publisher"
+    )
+    publisher: str | None = Field(default=None, index=True)
+    author: str | None = None
     date: str = Field(index=True, description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD")
     language: str = Field(index=True)
-    url: Optional[str] = None
-    note: Optional[str] = None
+    url: str | None = None
+    note: str | None = None
     text: str
     text_sha256: str
     file: str
@@ -80,17 +87,17 @@ class Source(SQLModel, table=True):
     key: str
     number: int = Field(description="Position in the entry's numbered source list")
     kind: str = Field(description="external or article")
-    title: Optional[str] = None
-    publisher: Optional[str] = None
-    author: Optional[str] = None
-    url: Optional[str] = None
-    date: Optional[str] = None
-    accessed: Optional[str] = None
-    note: Optional[str] = None
-    article_id: Optional[str] = Field(default=None, foreign_key="articles.id", index=True)
-    quote: Optional[str] = None
-    quote_start: Optional[int] = None
-    quote_end: Optional[int] = None
+    title: str | None = None
+    publisher: str | None = None
+    author: str | None = None
+    url: str | None = None
+    date: str | None = None
+    accessed: str | None = None
+    note: str | None = None
+    article_id: str | None = Field(default=None, foreign_key="articles.id", index=True)
+    quote: str | None = None
+    quote_start: int | None = None
+    quote_end: int | None = None
 
 
 class Spec(SQLModel, table=True):
@@ -100,14 +107,18 @@ class Spec(SQLModel, table=True):
     system_id: str = Field(foreign_key="systems.id", index=True)
     property: str = Field(index=True)
     property_label: str
-    value: Optional[float] = Field(default=None, description="Number as the source gives it")
-    value_text: Optional[str] = Field(default=None, description="Date values (YYYY[-MM[-DD]])")
-    unit: Optional[str] = None
-    value_normalized: Optional[float] = Field(default=None, index=True, description="Value in unit_normalized, for comparison")
-    unit_normalized: Optional[str] = None
-    qualifier: Optional[str] = None
-    contested: bool = Field(default=False, description="Sources give other values for this property")
-    note: Optional[str] = None
+    value: float | None = Field(default=None, description="Number as the source gives it")
+    value_text: str | None = Field(default=None, description="Date values (YYYY[-MM[-DD]])")
+    unit: str | None = None
+    value_normalized: float | None = Field(
+        default=None, index=True, description="Value in unit_normalized, for comparison"
+    )
+    unit_normalized: str | None = None
+    qualifier: str | None = None
+    contested: bool = Field(
+        default=False, description="Sources give other values for this property"
+    )
+    note: str | None = None
     source_numbers: str = Field(description="Numbers of the backing sources in the entry's list")
 
 
@@ -118,11 +129,15 @@ class Relation(SQLModel, table=True):
     system_id: str = Field(foreign_key="systems.id", index=True)
     type: str = Field(index=True)
     target_id: str = Field(foreign_key="systems.id", index=True)
-    count: Optional[int] = None
-    status: Optional[str] = None
-    note: Optional[str] = None
-    derived: bool = Field(default=False, description="Inverse of a relation written on the target's entry")
-    source_numbers: str = Field(description="Numbers of the backing sources in the declaring entry's list")
+    count: int | None = None
+    status: str | None = None
+    note: str | None = None
+    derived: bool = Field(
+        default=False, description="Inverse of a relation written on the target's entry"
+    )
+    source_numbers: str = Field(
+        description="Numbers of the backing sources in the declaring entry's list"
+    )
 
 
 class FactSource(SQLModel, table=True):
@@ -144,7 +159,7 @@ class Mention(SQLModel, table=True):
     id: str = Field(primary_key=True, description="<article id>-<start offset>")
     article_id: str = Field(foreign_key="articles.id", index=True)
     system_id: str = Field(foreign_key="systems.id", index=True)
-    alias_id: Optional[int] = Field(default=None, foreign_key="aliases.id", index=True)
+    alias_id: int | None = Field(default=None, foreign_key="aliases.id", index=True)
     exact: str = Field(description="The article's own words: text[start:end]")
     start: int = Field(description="Offset of the first character, in code points")
     end: int
@@ -154,8 +169,12 @@ class Mention(SQLModel, table=True):
     sentence_start: int
     sentence_end: int
     text_sha256: str = Field(description="SHA-256 of the article text the offsets point into")
-    name_kind: Optional[str] = Field(default=None, description="Kind of the matched name (misnomer, press-shorthand…)")
-    origin: str = Field(description="alias (found by the linker) or curator (a curator's inclusion)")
+    name_kind: str | None = Field(
+        default=None, description="Kind of the matched name (misnomer, press-shorthand…)"
+    )
+    origin: str = Field(
+        description="alias (found by the linker) or curator (a curator's inclusion)"
+    )
 
 
 class CatalogFile(SQLModel, table=True):
@@ -172,7 +191,7 @@ class BuildInfo(SQLModel, table=True):
     catalog_sha256: str = Field(description="SHA-256 over every catalog file's path and content")
     refdb_version: str
     built_at: str
-    git_commit: Optional[str] = None
+    git_commit: str | None = None
     systems: int
     articles: int
     mentions: int

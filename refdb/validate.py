@@ -49,12 +49,22 @@ def validate_catalog(root: Path) -> Catalog:
     """Load and check every file under ``root``; raise CatalogError listing all problems."""
     root = Path(root)
     if not root.is_dir():
-        raise CatalogError([Problem(str(root), 1, 1, "catalog directory not found; pass --catalog DIR", "no-catalog")])
+        raise CatalogError(
+            [
+                Problem(
+                    str(root), 1, 1, "catalog directory not found; pass --catalog DIR", "no-catalog"
+                )
+            ]
+        )
     problems: list[Problem] = []
     systems, system_docs = _load_all(root, "systems", SystemEntry, problems)
     articles = _load_articles(root, problems)
     if not systems and not problems:
-        problems.append(Problem(display_path(root / "systems"), 1, 1, "no system files (*.yaml) found", "no-systems"))
+        problems.append(
+            Problem(
+                display_path(root / "systems"), 1, 1, "no system files (*.yaml) found", "no-systems"
+            )
+        )
     problems += _check_ids(systems, system_docs)
     problems += _check_references(systems, system_docs, articles)
     problems += _check_names(systems, system_docs)
@@ -76,7 +86,13 @@ def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
     if path.resolve().is_relative_to(root.resolve()):
         return True
     problems.append(
-        Problem(display_path(path), 1, 1, "this file links outside the catalog; copy the file in instead", "outside-catalog")
+        Problem(
+            display_path(path),
+            1,
+            1,
+            "this file links outside the catalog; copy the file in instead",
+            "outside-catalog",
+        )
     )
     return False
 
@@ -95,13 +111,21 @@ def _load_all(root: Path, folder: str, model: type[BaseModel], problems: list[Pr
         if entry is not None:
             if entry.id in documents:
                 first = documents[entry.id].shown_path
-                problems.append(document.problem(("id",), f"id '{entry.id}' is already used by {first}", "duplicate-id"))
+                problems.append(
+                    document.problem(
+                        ("id",), f"id '{entry.id}' is already used by {first}", "duplicate-id"
+                    )
+                )
                 continue
             entries.append(entry)
             documents[entry.id] = document
     stray = [p for p in catalog_files(root, folder, "") if p.suffix in (".yml", ".json")]
     for path in stray:
-        problems.append(Problem(display_path(path), 1, 1, "catalog files end in .yaml; rename it", "bad-extension"))
+        problems.append(
+            Problem(
+                display_path(path), 1, 1, "catalog files end in .yaml; rename it", "bad-extension"
+            )
+        )
     return entries, documents
 
 
@@ -112,7 +136,13 @@ def _load_articles(root: Path, problems: list[Problem]) -> dict[str, Article]:
         document = documents[entry.id]
         text_path = document.path.with_suffix(".txt")
         if not text_path.exists():
-            problems.append(document.problem(("id",), f"the article text {text_path.name} is missing beside this file", "missing-text"))
+            problems.append(
+                document.problem(
+                    ("id",),
+                    f"the article text {text_path.name} is missing beside this file",
+                    "missing-text",
+                )
+            )
             continue
         if not _inside(root, text_path, problems):
             continue
@@ -124,13 +154,25 @@ def _load_articles(root: Path, problems: list[Problem]) -> dict[str, Article]:
         articles[entry.id] = Article(entry, text, document, text_path)
     for text_path in catalog_files(root, "articles", ".txt"):
         if not text_path.with_suffix(".yaml").exists():
-            problems.append(Problem(display_path(text_path), 1, 1, "article text without its .yaml header; add one", "missing-header"))
+            problems.append(
+                Problem(
+                    display_path(text_path),
+                    1,
+                    1,
+                    "article text without its .yaml header; add one",
+                    "missing-header",
+                )
+            )
     return articles
 
 
 def _validate(document: Document, model: type[BaseModel], problems: list[Problem]):
     if not isinstance(document.data, dict):
-        problems.append(document.problem((), "the file must be a mapping of fields (key: value)", "not-a-mapping"))
+        problems.append(
+            document.problem(
+                (), "the file must be a mapping of fields (key: value)", "not-a-mapping"
+            )
+        )
         return None
     try:
         return model.model_validate(document.data)
@@ -160,9 +202,13 @@ def _data_path(data: Any, loc: tuple) -> tuple:
     """The part of a pydantic ``loc`` that names real keys (drops union tags and the like)."""
     path, node = [], data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (
+            isinstance(node, dict)
+            and part in node
+            or isinstance(node, list)
+            and isinstance(part, int)
+            and part < len(node)
+        ):
             node = node[part]
         elif isinstance(node, dict) and part == loc[-1]:
             node = None
@@ -176,10 +222,18 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """Field names of the model found at ``loc`` inside ``model`` (for 'did you mean')."""
     current: Any = model
     for part in loc:  # list indexes and dict keys leave the model where it is
-        if isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
+        if (
+            isinstance(current, type)
+            and issubclass(current, BaseModel)
+            and part in current.model_fields
+        ):
             current = _unwrap(current.model_fields[part].annotation)
     current = _unwrap(current)
-    return list(current.model_fields) if isinstance(current, type) and issubclass(current, BaseModel) else []
+    return (
+        list(current.model_fields)
+        if isinstance(current, type) and issubclass(current, BaseModel)
+        else []
+    )
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -189,7 +243,11 @@ def _unwrap(annotation: Any) -> Any:
         if not args:
             return annotation
         models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-        annotation = models[0] if models else next((a for a in reversed(args) if a is not type(None)), args[0])
+        annotation = (
+            models[0]
+            if models
+            else next((a for a in reversed(args) if a is not type(None)), args[0])
+        )
         if typing.get_origin(annotation) is None and not typing.get_args(annotation):
             return annotation
     return annotation
@@ -200,7 +258,13 @@ def _check_ids(systems: list[SystemEntry], documents: dict[str, Document]) -> li
     for system in systems:
         document = documents[system.id]
         if system.id != document.path.stem:
-            problems.append(document.problem(("id",), f"id '{system.id}' must equal the file name '{document.path.stem}'", "id-mismatch"))
+            problems.append(
+                document.problem(
+                    ("id",),
+                    f"id '{system.id}' must equal the file name '{document.path.stem}'",
+                    "id-mismatch",
+                )
+            )
         for redirect in system.redirect_ids:
             owners.setdefault(redirect, []).append(system.id)
     ids = {s.id for s in systems}
@@ -208,8 +272,20 @@ def _check_ids(systems: list[SystemEntry], documents: dict[str, Document]) -> li
         for owner in owner_ids:
             if redirect in ids or len(owner_ids) > 1:
                 document = documents[owner]
-                index = next(i for s in systems if s.id == owner for i, r in enumerate(s.redirect_ids) if r == redirect)
-                problems.append(document.problem(("redirect_ids", index), f"redirect id '{redirect}' is already used by another entry", "duplicate-id"))
+                index = next(
+                    i
+                    for s in systems
+                    if s.id == owner
+                    for i, r in enumerate(s.redirect_ids)
+                    if r == redirect
+                )
+                problems.append(
+                    document.problem(
+                        ("redirect_ids", index),
+                        f"redirect id '{redirect}' is already used by another entry",
+                        "duplicate-id",
+                    )
+                )
     return problems
 
 
@@ -227,31 +303,67 @@ def _check_references(systems, documents, articles: dict[str, Article]) -> list[
             if source_id not in declared:
                 close = difflib.get_close_matches(source_id, declared, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else "; declare it under sources:"
-                problems.append(document.problem(loc, f"source '{source_id}' is not declared in this file{hint}", "undeclared-source"))
+                problems.append(
+                    document.problem(
+                        loc,
+                        f"source '{source_id}' is not declared in this file{hint}",
+                        "undeclared-source",
+                    )
+                )
         for i, relation in enumerate(system.relations):
             if relation.target not in ids:
                 close = difflib.get_close_matches(relation.target, ids, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else "; add that entry first"
-                problems.append(document.problem(("relations", i, "target"), f"relation target '{relation.target}' is not in the catalog{hint}", "dangling-target"))
+                problems.append(
+                    document.problem(
+                        ("relations", i, "target"),
+                        f"relation target '{relation.target}' is not in the catalog{hint}",
+                        "dangling-target",
+                    )
+                )
             elif relation.target == system.id:
-                problems.append(document.problem(("relations", i, "target"), "an entry cannot relate to itself", "self-relation"))
+                problems.append(
+                    document.problem(
+                        ("relations", i, "target"),
+                        "an entry cannot relate to itself",
+                        "self-relation",
+                    )
+                )
         problems += _check_quotes(system, document, articles)
     return problems
 
 
-def _check_quotes(system: SystemEntry, document: Document, articles: dict[str, Article]) -> list[Problem]:
+def _check_quotes(
+    system: SystemEntry, document: Document, articles: dict[str, Article]
+) -> list[Problem]:
     problems = []
     for source_id, source in system.sources.items():
         if not isinstance(source, ArticleQuote):
             continue
         article = articles.get(source.article)
         if article is None:
-            problems.append(document.problem(("sources", source_id, "article"), f"article '{source.article}' is not in the catalog", "unknown-article"))
+            problems.append(
+                document.problem(
+                    ("sources", source_id, "article"),
+                    f"article '{source.article}' is not in the catalog",
+                    "unknown-article",
+                )
+            )
             continue
         starts = linker.find_anchor(article.text, source.quote, source.prefix)
         if len(starts) != 1:
-            what = "is not in the article text" if not starts else f"occurs {len(starts)} times; add a prefix"
-            problems.append(document.problem(("sources", source_id, "quote"), f"quote {what}", "quote-not-found" if not starts else "quote-ambiguous"))
+            what = (
+                "is not in the article text"
+                if not starts
+                else f"occurs {len(starts)} times; add a prefix"
+            )
+            problems.append(
+                document.problem(
+                    ("sources", source_id, "quote"),
+                    f"quote {what}",
+                    "quote-not-found" if not starts else "quote-ambiguous",
+                )
+            )
     return problems
 
 
@@ -266,12 +378,18 @@ def _check_names(systems: list[SystemEntry], documents: dict[str, Document]) -> 
     problems = []
     for owners in claims.values():
         for system, text in owners if len(owners) > 1 else ():
-            others = ", ".join(f"'{other.id}' ('{other_text}')" for other, other_text in owners if other is not system)
-            problems.append(documents[system.id].problem(
-                _name_location(system, text),
-                f"name '{text}' is also a name of {others}; a name must identify one entry",
-                "duplicate-alias",
-            ))
+            others = ", ".join(
+                f"'{other.id}' ('{other_text}')"
+                for other, other_text in owners
+                if other is not system
+            )
+            problems.append(
+                documents[system.id].problem(
+                    _name_location(system, text),
+                    f"name '{text}' is also a name of {others}; a name must identify one entry",
+                    "duplicate-alias",
+                )
+            )
     return problems
 
 
@@ -292,11 +410,21 @@ def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -
             for index, anchor in enumerate(getattr(article.entry.mentions, section)):
                 loc = ("mentions", section, index)
                 if anchor.system not in system_ids:
-                    problems.append(article.document.problem((*loc, "system"), f"system '{anchor.system}' is not in the catalog", "dangling-target"))
+                    problems.append(
+                        article.document.problem(
+                            (*loc, "system"),
+                            f"system '{anchor.system}' is not in the catalog",
+                            "dangling-target",
+                        )
+                    )
                 try:
                     linker.resolve(article.text, anchor, folded)
                 except ValueError as error:
-                    problems.append(article.document.problem((*loc, "exact"), f"stale anchor: {error}", "stale-anchor"))
+                    problems.append(
+                        article.document.problem(
+                            (*loc, "exact"), f"stale anchor: {error}", "stale-anchor"
+                        )
+                    )
     return problems
 
 

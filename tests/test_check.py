@@ -28,19 +28,37 @@ def problems_for(mini_catalog, case: str):
 @pytest.mark.parametrize(
     "case, line, column, code, words",
     [
-        ("duplicate-key", 7, 1, "duplicate-key", "duplicate key 'category' (first written on line 4)"),
+        (
+            "duplicate-key",
+            7,
+            1,
+            "duplicate-key",
+            "duplicate key 'category' (first written on line 4)",
+        ),
         ("nested-duplicate-key", 12, 5, "duplicate-key", "duplicate key 'title'"),
         ("unknown-field", 12, 5, "unknown-field", "unknown field 'unti'; did you mean 'unit'?"),
         ("wrong-type", 9, 44, "int-type", "relations.0.count"),
         ("yaml11-no", 5, 10, "value-error", "'no' is not an ISO 3166-1 alpha-2 country code"),
-        ("dangling-target", 9, 29, "dangling-target", "'kh-102' is not in the catalog; did you mean 'kh-101'?"),
+        (
+            "dangling-target",
+            9,
+            29,
+            "dangling-target",
+            "'kh-102' is not in the catalog; did you mean 'kh-101'?",
+        ),
         ("undeclared-source", 9, 61, "undeclared-source", "source 'wiki' is not declared"),
         ("id-mismatch", 1, 5, "id-mismatch", "must equal the file name 'id-mismatch'"),
         ("wrong-dimension", 9, 5, "value-error", "'kg' measures [mass]"),
         ("bad-date", 9, 5, "value-error", "month 13 does not exist"),
         ("tabs", 3, 1, "yaml-syntax", "indent with spaces, not tabs"),
         ("anchors", 2, 7, "yaml-anchor", "anchors (&name) are not allowed"),
-        ("python-tag", 2, 7, "yaml-tag", "tags (tag:yaml.org,2002:python/object:os.system) are not allowed"),
+        (
+            "python-tag",
+            2,
+            7,
+            "yaml-tag",
+            "tags (tag:yaml.org,2002:python/object:os.system) are not allowed",
+        ),
         ("empty", 1, 1, "empty-file", "file is empty"),
         ("not-utf8", 2, 10, "not-utf8", "not UTF-8"),
     ],
@@ -57,7 +75,10 @@ def test_bad_file_is_reported_with_its_position(mini_catalog, case, line, column
 def test_a_name_claimed_by_two_systems_is_reported_in_both_files(mini_catalog):
     problems = problems_for(mini_catalog, "duplicate-alias")
     where = {(p.path.rsplit("/", 1)[-1], p.line, p.column, p.code) for p in problems}
-    assert where == {("duplicate-alias.yaml", 9, 12, "duplicate-alias"), ("tu-160.yaml", 4, 16, "duplicate-alias")}
+    assert where == {
+        ("duplicate-alias.yaml", 9, 12, "duplicate-alias"),
+        ("tu-160.yaml", 4, 16, "duplicate-alias"),
+    }
     assert "name 'Tu 160' is also a name of 'tu-160' ('Tu-160')" in str(problems)
 
 
@@ -65,7 +86,14 @@ def test_yaml_1_1_scalars_keep_the_curators_text(tmp_path):
     path = tmp_path / "traps.yaml"
     path.write_text("a: no\nb: on\nc: 012\nd: 1_000\ne: 2023-09-01\nf: 1.5\ng: true\nh: 12\n")
     assert load_yaml(path).data == {
-        "a": "no", "b": "on", "c": "012", "d": "1_000", "e": "2023-09-01", "f": 1.5, "g": True, "h": 12,
+        "a": "no",
+        "b": "on",
+        "c": "012",
+        "d": "1_000",
+        "e": "2023-09-01",
+        "f": 1.5,
+        "g": True,
+        "h": 12,
     }
 
 
@@ -110,7 +138,10 @@ def test_check_command_prints_positions_and_exits_1(mini_catalog):
     shutil.copy(BAD / "unknown-field.yaml", mini_catalog / "systems")
     result = CliRunner().invoke(cli, ["check", "--catalog", str(mini_catalog)])
     assert result.exit_code == 1
-    assert "systems/unknown-field.yaml:12:5: unknown field 'unti'; did you mean 'unit'?" in result.output
+    assert (
+        "systems/unknown-field.yaml:12:5: unknown field 'unti'; did you mean 'unit'?"
+        in result.output
+    )
     assert "1 problem found." in result.output
 
 

@@ -1,0 +1,150 @@
+"""`refdb build`: the catalog compiled into one SQLite file, atomically and deterministically."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from refdb.cli import cli
+from refdb.compiler import build
+
+from conftest import FIXTURES
+
+
+def rows(db_path, sql):
+    with sqlite3.connect(db_path) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_failed_build_leaves_the_previous_database_byte_identical(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    shutil.copy(FIXTURES / "bad" / "dangling-target.yaml", mini_catalog / "systems")
+    result = CliRunner().invoke(
+        cli, ["build", "--catalog", str(mini_catalog), "--output", str(db_path)]
+    )
+    assert result.exit_code == 1
+    assert "is unchanged" in result.output
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog", "refdb.db"]
+
+
+def test_a_failure_while_writing_leaves_no_temporary_file(mini_catalog, tmp_path, monkeypatch):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("refdb.compiler._finish", disk_full)
+    with pytest.raises(OSError):
+        build(mini_catalog, db_path)
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog", "refdb.db"]
+
+
+def test_same_catalog_gives_the_same_rows(mini_catalog, tmp_path):
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    build(mini_catalog, first, built_at="2026-01-01T00:00:00+00:00")
+    build(mini_catalog, second, built_at="2026-01-01T00:00:00+00:00")
+
+    def dump(path):
+        return list(sqlite3.connect(path).iterdump())
+
+    assert dump(first) == dump(second)
+
+
+def test_one_row_per_file_and_inverse_relations_derived(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    result = build(mini_catalog, db_path)
+    assert (result.systems, result.articles) == (2, 1)
+    assert rows(db_path, "select id from systems order by id") == [("kh-101",), ("tu-160",)]
+    assert rows(
+        db_path, "select system_id, type, target_id, derived from relations order by id"
+    ) == [
+        ("tu-160", "carries", "kh-101", 0),
+        ("kh-101", "carried-by", "tu-160", 1),
+    ]
+
+
+def test_foreign_keys_are_declared_and_hold(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    declared = {
+        (table, fk[2])
+        for table in ("mentions", "specs", "relations", "aliases", "sources")
+        for fk in rows(db_path, f"pragma foreign_key_list({table})")
+    }
+    assert ("mentions", "articles") in declared and ("mentions", "systems") in declared
+    assert ("relations", "systems") in declared and ("sources", "articles") in declared
+    assert rows(db_path, "pragma foreign_key_check") == []
+    assert rows(db_path, "pragma journal_mode") == [("delete",)]
+
+
+def test_build_metadata_records_the_catalog_version(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    first = build(mini_catalog, db_path)
+    (mini_catalog / "systems" / "kh-101.yaml").write_text(
+        (mini_catalog / "systems" / "kh-101.yaml").read_text().replace("long-range", "long range")
+    )
+    second = build(mini_catalog, db_path)
+    assert first.catalog_sha256 != second.catalog_sha256
+    [(sha, version, systems)] = rows(
+        db_path, "select catalog_sha256, refdb_version, systems from build_info"
+    )
+    assert (sha, systems) == (second.catalog_sha256, 2) and version
+    files = dict(rows(db_path, "select path, sha256 from catalog_files"))
+    assert set(files) == {
+        "systems/kh-101.yaml",
+        "systems/tu-160.yaml",
+        "articles/bomber-note.yaml",
+        "articles/bomber-note.txt",
+    }
+
+
+def test_specs_keep_the_unit_written_and_a_normalised_value(tmp_path, mini_catalog):
+    entry = mini_catalog / "systems" / "kh-101.yaml"
+    entry.write_text(
+        entry.read_text().replace(
+            "sources:\n",
+            "specs:\n"
+            "  - {property: max_range, value: 2500, unit: km, sources: [wiki-en]}\n"
+            "  - {property: max_range, value: 1700, unit: mi, qualifier: claimed, sources: [wiki-en]}\n"
+            "sources:\n",
+            1,
+        )
+    )
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    assert rows(
+        db_path,
+        "select value, unit, value_normalized, unit_normalized, contested from specs "
+        "where system_id = 'kh-101' order by id",
+    ) == [
+        (2500.0, "km", 2500.0, "km", 1),
+        (1700.0, "mi", 2735.885, "km", 1),
+    ]
+    assert rows(
+        db_path, "select value, unit, value_normalized from specs where system_id = 'tu-160'"
+    ) == [(2.05, "mach", None)]
+
+
+def test_search_index_is_diacritic_and_hyphen_insensitive(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+
+    def search(q):
+        return rows(
+            db_path,
+            "select s.id from systems s join systems_fts f on f.rowid = s.rowid "
+            f"where systems_fts match '{q}'",
+        )
+
+    assert search('"tou 160"') == [("tu-160",)]
+    assert search("tu160") == [("tu-160",)]
+    assert search("x101") == [("kh-101",)]
