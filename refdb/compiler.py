@@ -167,7 +167,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
         tables.System(
             id=system.id,
             name=system.name,
-            designation=system.designations[0],
+            designation=system.designations[0] if system.designations else system.name,
             designations=" · ".join(system.designations),
             nato_reporting_name=system.nato_reporting_name,
             category=system.category,

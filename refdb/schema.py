@@ -286,7 +286,7 @@ class SystemEntry(Strict):
 
     id: Slug
     name: Text
-    designations: Annotated[list[Text], Field(min_length=1)]
+    designations: list[Text] = []
     nato_reporting_name: Text | None = None
     category: vocabulary(Category)
     role: Text | None = None

@@ -119,6 +119,22 @@ def test_every_seed_system_is_mentioned_in_the_seed_article(catalog, catalog_lin
         assert article.text[mention.sentence_start : mention.sentence_end].count(mention.exact) >= 1
 
 
+def test_the_seed_article_is_linked_exactly(catalog, catalog_linker):
+    article = next(a for a in catalog.articles if a.entry.id == "kim-russia-2023-09")
+    mentions = linker.link_article(catalog_linker, article.entry, article.text)
+    assert [(m.system_id, m.exact, m.name_kind, m.origin) for m in mentions] == [
+        ("tu-160", "Tu-160", "designation", "alias"),
+        ("tu-95", "Tu-95", "designation", "alias"),
+        ("tu-22m", "Tu-22", "press-shorthand", "alias"),
+        ("tu-160", "Tu-160", "designation", "alias"),
+        ("kh-47m2-kinzhal", "Kinzhal", "transliteration", "alias"),
+        ("mig-31", "MiG-31", "designation", "alias"),
+        ("marshal-shaposhnikov", "Amiral Shaposhnikov", "misnomer", "alias"),
+        ("marshal-shaposhnikov", "navire", None, "curator"),
+        ("kalibr", "Kalibr", "name", "alias"),
+    ]
+
+
 def test_no_person_or_place_is_linked_in_the_seed_article(catalog, catalog_linker):
     article = next(a for a in catalog.articles if a.entry.id == "kim-russia-2023-09")
     exact = {m.exact for m in linker.link_article(catalog_linker, article.entry, article.text)}
