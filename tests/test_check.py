@@ -149,3 +149,30 @@ def test_the_real_catalog_checks_clean():
     result = CliRunner().invoke(cli, ["check", "--catalog", str(CATALOG)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Catalog OK:")
+
+
+def test_a_stale_mention_anchor_names_the_article_file_and_line(mini_catalog):
+    header = mini_catalog / "articles" / "bomber-note.yaml"
+    header.write_text(
+        header.read_text()
+        + "mentions:\n  include:\n    - {exact: the bombers, system: tu-160}\n"
+    )
+    with pytest.raises(CatalogError) as caught:
+        validate_catalog(mini_catalog)
+    [problem] = caught.value.problems
+    assert problem.path.endswith("articles/bomber-note.yaml")
+    assert (problem.line, problem.column, problem.code) == (8, 15, "stale-anchor")
+    assert "'the bombers' with this prefix/suffix is not in the article text" in problem.message
+
+
+def test_a_quote_source_must_be_found_once_in_its_article(mini_catalog):
+    entry = mini_catalog / "systems" / "kh-101.yaml"
+    entry.write_text(
+        entry.read_text()
+        + "  seen: {article: bomber-note, quote: Tu-160}\n"
+        + "  gone: {article: bomber-note, quote: Tu-22}\n"
+    )
+    with pytest.raises(CatalogError) as caught:
+        validate_catalog(mini_catalog)
+    found = {(p.line, p.code) for p in caught.value.problems}
+    assert found == {(12, "quote-ambiguous"), (13, "quote-not-found")}

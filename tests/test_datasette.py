@@ -44,6 +44,7 @@ def test_metadata_and_table_configuration_take_effect(datasette):
     home = get(datasette, "/")
     assert "refdb — weapons systems reference" in home.text
     assert "CC BY 4.0" in home.text
+    assert "One row per weapons system" in get(datasette, "/refdb/systems").text
     table = get(datasette, "/refdb/systems.json?_facet=category").json()
     assert "category" in table["facet_results"]["results"]
     configured = get(datasette, "/refdb/systems").text
