@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import click
 
 from refdb.compiler import build as build_database
 from refdb.errors import CatalogError
+from refdb.report import build_report
 from refdb.validate import validate_catalog
 
 CATALOG = click.option(
@@ -72,6 +74,31 @@ def build(catalog_dir: Path, db_path: Path) -> None:
         f"Built {result.path}: {result.systems} systems, {result.articles} articles, "
         f"{result.mentions} mentions (catalog {result.catalog_sha256[:12]})."
     )
+
+
+@cli.command()
+@CATALOG
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report(catalog_dir: Path, as_json: bool) -> None:
+    """What to curate next: unlinked designations, entries never mentioned."""
+    try:
+        result = build_report(catalog_dir)
+    except CatalogError as error:
+        _report(error)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo("Designations in articles that match no entry (add an entry or an alias):")
+    for item in result.unlinked_designations:
+        click.echo(f"  {item.count:>4}  {item.text:<12} {', '.join(item.articles)}")
+        click.echo(f"        « {item.example} »")
+    if not result.unlinked_designations:
+        click.echo("  none")
+    click.echo("Entries no article mentions:")
+    click.echo("  " + (", ".join(result.never_mentioned) or "none"))
+    click.echo("Articles that mention no entry:")
+    click.echo("  " + (", ".join(result.articles_without_mentions) or "none"))
 
 
 @cli.command()

@@ -274,10 +274,18 @@ def _segmenter(language: str) -> pysbd.Segmenter:
         return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def sentences(text: str, language: str = "en") -> list[tuple[int, int]]:
-    """(start, end) of each sentence, whitespace trimmed, abbreviations not taken as ends."""
+def sentences(
+    text: str, language: str = "en", around: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, whitespace trimmed, abbreviations not taken as ends.
+
+    With ``around``, only paragraphs holding one of those spans are segmented: segmenting is
+    the costly part of linking, and sentences are only needed where something is mentioned.
+    """
     spans: list[list[int]] = []
     for paragraph in _paragraphs(text):
+        if around is not None and not any(paragraph[0] <= a < paragraph[1] for a, _ in around):
+            continue
         offset = paragraph[0]
         merge_next = False
         for piece in _segmenter(language).segment(text[paragraph[0] : paragraph[1]]):
@@ -390,7 +398,7 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
     for index, anchor in enumerate(article.mentions.include):
         start = _resolve_or_raise(text, anchor, folded, "include", index)
         spans.append((start, start + len(anchor.exact), anchor.system, None, "curator"))
-    bounds = sentences(text, article.language)
+    bounds = sentences(text, article.language, around=[(start, end) for start, end, *_ in spans])
     return [
         _mention(article.id, text, bounds, start, end, system_id, name, origin)
         for start, end, system_id, name, origin in sorted(spans, key=lambda s: (s[0], s[1], s[2]))

@@ -154,8 +154,7 @@ def test_the_real_catalog_checks_clean():
 def test_a_stale_mention_anchor_names_the_article_file_and_line(mini_catalog):
     header = mini_catalog / "articles" / "bomber-note.yaml"
     header.write_text(
-        header.read_text()
-        + "mentions:\n  include:\n    - {exact: the bombers, system: tu-160}\n"
+        header.read_text() + "mentions:\n  include:\n    - {exact: the bombers, system: tu-160}\n"
     )
     with pytest.raises(CatalogError) as caught:
         validate_catalog(mini_catalog)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from refdb import linker
+from refdb import linker, report
 from refdb.schema import SystemEntry
 from refdb.validate import validate_catalog
 
-from conftest import CATALOG
+from conftest import CATALOG, FIXTURES
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +160,85 @@ def test_sentences_keep_abbreviations_and_quotes_together():
         "Le Gén. Dupont a vu les Tu-160, Tu-95 et Tu-22.",
         "M. Choïgou a dit « Bonjour. » Puis cf. la suite.",
     ]
+
+
+@pytest.fixture
+def english_catalog(tmp_path):
+    """The real catalog plus the English test article."""
+    root = tmp_path / "catalog"
+    shutil.copytree(CATALOG, root)
+    shutil.copytree(FIXTURES / "english" / "articles", root / "articles", dirs_exist_ok=True)
+    return root
+
+
+def english_mentions(root):
+    catalog = validate_catalog(root)
+    [article] = [a for a in catalog.articles if a.entry.id == "bomber-review"]
+    return article, linker.link_article(linker.Linker(catalog.systems), article.entry, article.text)
+
+
+def test_english_press_spellings_are_linked(english_catalog):
+    article, mentions = english_mentions(english_catalog)
+    assert [(m.system_id, m.exact) for m in mentions] == [
+        ("tu-160", "Tu\u2011160"),
+        ("tu-95", "Tu-95MS"),
+        ("tu-22m", "Tu-22M3"),
+        ("tu-160", "TU-160"),
+        ("tu-160", "Tu-160M"),
+        ("mig-31", "MiG-31I"),
+        ("kh-47m2-kinzhal", "Kh-47M2"),
+        ("kh-47m2-kinzhal", "Kinzhal"),
+        ("marshal-shaposhnikov", "Marshal Shaposhnikov"),
+        ("marshal-shaposhnikov", "Admiral Shaposhnikov"),
+        ("kalibr", "3M-14"),
+        ("kalibr", "Kalibr-NK"),
+        ("kh-101", "Kh-101"),
+        ("kh-101", "X-101"),
+    ]
+    for mention in mentions:
+        assert article.text[mention.start : mention.end] == mention.exact
+
+
+def test_curator_corrections_survive_an_edit_earlier_in_the_article(english_catalog):
+    text_path = english_catalog / "articles" / "bomber-review.txt"
+    header = english_catalog / "articles" / "bomber-review.yaml"
+    header.write_text(
+        header.read_text()
+        + "  include:\n    - {exact: the frigate, prefix: 'toured ', system: marshal-shaposhnikov}\n"
+    )
+    _, before = english_mentions(english_catalog)
+    opening = "A new opening paragraph, with a Kinzhal in it.\n\n"
+    text_path.write_text(opening + text_path.read_text())
+    article, after = english_mentions(english_catalog)
+    shift = len(opening)
+    kept = [(m.system_id, m.exact, m.start + shift) for m in before]
+    assert [(m.system_id, m.exact, m.start) for m in after][1:] == kept
+    assert (after[0].exact, after[0].start) == ("Kinzhal", opening.index("Kinzhal"))
+    assert ("marshal-shaposhnikov", "the frigate", "curator") in {
+        (m.system_id, m.exact, m.origin) for m in after
+    }
+    assert "ship-borne Kinzhal" not in {article.text[m.start - 11 : m.end] for m in after}
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("the Su-57 and the S-400", ["Su-57", "S-400"]),
+        ("a 3M-14, a MiG-31K and an SS-N-27", ["3M-14", "MiG-31K", "SS-N-27"]),
+        ("the Kh\u2011101 with a no-break hyphen", ["Kh\u2011101"]),
+        ("Kim 2023, COVID-19, 4 040 milles, 6,500 km", []),
+    ],
+)
+def test_designation_pattern_finds_what_looks_like_a_weapon(text, found):
+    assert [m.group() for m in report.DESIGNATION.finditer(text)] == found
+
+
+def test_report_lists_unlinked_designations_and_unmentioned_entries(english_catalog):
+    result = report.build_report(english_catalog)
+    assert [(u.text, u.count, u.articles) for u in result.unlinked_designations] == [
+        ("S-4000", 1, ["bomber-review"]),
+        ("Su-57", 1, ["bomber-review"]),
+    ]
+    assert result.unlinked_designations[1].example.startswith("Analysts noted that the S-4000")
+    assert result.never_mentioned == ["udaloy-class"]
+    assert result.articles_without_mentions == []

@@ -1,0 +1,75 @@
+"""A synthetic catalog, deterministic from a seed: N systems with aliases, M news-like articles.
+
+Designations look like real ones (letters, a dash, digits, a suffix) and articles mention a
+few of them per paragraph among filler sentences, so linking sees a realistic density of
+hits, near-misses ("Ab-123" beside "Ab-1234") and plain text.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+from refdb.schema import SystemEntry
+
+FILLER = (
+    "Officials said on Tuesday that the exercise would continue for several days.",
+    "Le ministre a déclaré que la coopération militaire se poursuivrait l’an prochain.",
+    "Analysts noted that the deliveries had been delayed by sanctions and supply problems.",
+    "La flotte du Pacifique a mené des manœuvres au large de Vladivostok.",
+    "The statement gave no figures for the number of aircraft involved.",
+    "Selon l’agence, les essais ont eu lieu dans une zone fermée à la navigation.",
+)
+
+
+def designation(rng: random.Random) -> str:
+    prefix = rng.choice(string.ascii_uppercase) + rng.choice(string.ascii_lowercase + "")
+    return f"{prefix}-{rng.randint(1, 9999)}{rng.choice(['', 'M', 'K', 'MS', 'M2'])}"
+
+
+def systems(count: int, seed: int = 1) -> list[SystemEntry]:
+    """``count`` valid entries with five names each (about 5 * count patterns)."""
+    rng, seen, entries = random.Random(seed), set(), []
+    while len(entries) < count:
+        names = [designation(rng) for _ in range(4)]
+        if any(n.lower() in seen for n in names) or len(set(n.lower() for n in names)) < 4:
+            continue
+        seen.update(n.lower() for n in names)
+        index = len(entries)
+        entries.append(
+            SystemEntry.model_validate(
+                {
+                    "id": f"sys-{index}",
+                    "name": f"System {index} {names[0]}",
+                    "designations": names[:1],
+                    "category": "cruise-missile",
+                    "country": "RU",
+                    "description": "Synthetic entry.",
+                    "entry_sources": ["s"],
+                    "sources": {"s": {"title": "Synthetic", "publisher": "refdb"}},
+                    "aliases": [
+                        {"text": n, "lang": "en", "kind": "designation"} for n in names[1:]
+                    ],
+                }
+            )
+        )
+    return entries
+
+
+def articles(count: int, entries: list[SystemEntry], seed: int = 2, size: int = 3000) -> list[str]:
+    """``count`` texts of about ``size`` characters, each naming a few systems."""
+    rng, texts = random.Random(seed), []
+    names = [a.text for e in entries for a in e.aliases]
+    for _ in range(count):
+        parts, length = [], 0
+        while length < size:
+            sentence = rng.choice(FILLER)
+            if rng.random() < 0.3:
+                sentence = (
+                    f"The {rng.choice(names)} was shown beside a {rng.choice(names)}0 mock-up. "
+                    + sentence
+                )
+            parts.append(sentence)
+            length += len(sentence) + 1
+        texts.append(" ".join(parts))
+    return texts

@@ -1,0 +1,77 @@
+"""What curators should do next: designations the articles use that no entry claims, and
+entries no article mentions yet."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from refdb import linker
+from refdb.validate import Catalog, validate_catalog
+
+_DASH = "\\-" + linker.DASHES
+# Letters then digits, as weapons are designated: Su-57, Kh-101, S-400, MiG-31K, B-52H,
+# SS-N-27, and digit-led ones such as 3M-14. Spaces are not allowed inside ("Kim 2023").
+DESIGNATION = re.compile(
+    rf"(?<![\w{_DASH}])"
+    rf"(?:[A-ZА-Я][A-Za-zА-Яа-я]{{0,3}}(?:[{_DASH}][A-ZА-Я])?|\d{{1,2}}[A-ZА-Я]{{1,2}})"
+    rf"[{_DASH}]?\d{{1,4}}[A-Za-zА-Яа-я0-9]{{0,4}}"
+    rf"(?![\w])"
+)
+
+
+@dataclass
+class Unlinked:
+    text: str
+    count: int = 0
+    articles: list[str] = field(default_factory=list)
+    example: str = ""
+
+
+@dataclass
+class Report:
+    unlinked_designations: list[Unlinked]
+    never_mentioned: list[str]
+    articles_without_mentions: list[str]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_report(catalog_dir: Path | str) -> Report:
+    """Validate and link the catalog, then list what is missing from it."""
+    return report_for(validate_catalog(Path(catalog_dir)))
+
+
+def report_for(catalog: Catalog) -> Report:
+    automaton = linker.Linker(catalog.systems)
+    unlinked: dict[str, Unlinked] = {}
+    mentioned, silent = set(), []
+    for article in catalog.articles:
+        mentions = linker.link_article(automaton, article.entry, article.text)
+        mentioned |= {m.system_id for m in mentions}
+        if not mentions:
+            silent.append(article.entry.id)
+        covered = [(m.start, m.end) for m in mentions]
+        bounds = None
+        for match in DESIGNATION.finditer(article.text):
+            if any(start < match.end() and match.start() < end for start, end in covered):
+                continue
+            bounds = bounds or linker.sentences(article.text, article.entry.language)
+            _count(unlinked, article, match, bounds)
+    ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
+    never = [s.id for s in catalog.systems if s.id not in mentioned]
+    return Report(ranked, never, silent)
+
+
+def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:
+    item = unlinked.setdefault(linker.compact(match.group()), Unlinked(match.group()))
+    item.count += 1
+    if article.entry.id not in item.articles:
+        item.articles.append(article.entry.id)
+    if not item.example:
+        start, end = next(
+            ((a, b) for a, b in bounds if a <= match.start() < b), (match.start(), match.end())
+        )
+        item.example = article.text[start:end]
