@@ -44,3 +44,39 @@ def convert(value: float, unit: str, canonical: str) -> float | None:
     if unit == canonical:
         return float(value)
     return float(registry().Quantity(value, unit).to(canonical).magnitude)
+
+
+# What a reader also wants to see beside a value, and the ISA speed of sound above 11 km
+# (295.07 m/s) for showing Mach figures, which sources give for high altitude, in km/h.
+ALSO_SHOWN = {
+    "km": ("mi", "nmi"),
+    "mi": ("km",),
+    "nmi": ("km",),
+    "m": ("ft",),
+    "ft": ("m",),
+    "km/h": ("kn", "mph"),
+    "kn": ("km/h",),
+    "m/s": ("km/h",),
+    "kg": ("lb",),
+    "t": ("lb",),
+    "lb": ("kg",),
+}
+MACH_AT_ALTITUDE_KMH = 1062.2
+
+
+def number(value: float) -> str:
+    """1234.5 -> '1,234.5'; whole numbers without decimals."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def also_in(value: float, unit: str) -> list[str]:
+    """The same quantity in the units readers of other traditions use ('7,643 mi')."""
+    if unit == "mach":
+        return [
+            f"≈ {number(round(value * MACH_AT_ALTITUDE_KMH, -1))} km/h at altitude (ISA, above 11 km)"
+        ]
+    shown = []
+    for other in ALSO_SHOWN.get(unit, ()):
+        converted = registry().Quantity(value, unit).to(other).magnitude
+        shown.append(f"{number(round(converted, 1 if converted < 100 else 0))} {other}")
+    return shown

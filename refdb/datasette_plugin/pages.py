@@ -1,0 +1,217 @@
+"""What the entry, article and home pages show, read from the built database.
+
+Plain functions over a sqlite3 connection (Datasette runs them with ``execute_fn``), so the
+pages' content is testable without a server. Everything returned is plain text: templates
+escape it, so no catalog or article content can inject markup.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+import pycountry
+
+from refdb import units
+
+DATABASE = "refdb"
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def resolve_system_id(conn: sqlite3.Connection, wanted: str) -> str | None:
+    """The entry an id leads to: itself, or the entry a redirect id points at."""
+    if conn.execute("select 1 from systems where id = ?", [wanted]).fetchone():
+        return wanted
+    row = conn.execute("select system_id from redirects where id = ?", [wanted]).fetchone()
+    return row[0] if row else None
+
+
+def language_name(code: str | None) -> str:
+    language = pycountry.languages.get(alpha_2=code) if code else None
+    return language.name if language else "All languages"
+
+
+def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
+    """Everything the reference card of one entry shows."""
+    [system] = _rows(conn, "select * from systems where id = ?", [system_id]) or [None]
+    if system is None:
+        return None
+    sources = _rows(conn, "select * from sources where system_id = ? order by number", [system_id])
+    return {
+        "system": system,
+        "names": _names_by_language(conn, system_id),
+        "misnomers": _rows(
+            conn,
+            "select * from aliases where system_id = ? and kind = 'misnomer' order by id",
+            [system_id],
+        ),
+        "specs": _specs(conn, system_id),
+        "relations": _relations(conn, system_id),
+        "sources": sources,
+        "entry_sources": [
+            row[0]
+            for row in conn.execute(
+                "select s.number from fact_sources f join sources s on s.id = f.source_id "
+                "where f.fact_table = 'systems' and f.fact_id = ? order by s.number",
+                [system_id],
+            )
+        ],
+        "mentions": _mentions(conn, system_id),
+        "redirects": [
+            r["id"]
+            for r in _rows(
+                conn, "select id from redirects where system_id = ? order by id", [system_id]
+            )
+        ],
+        "build": _build_info(conn),
+    }
+
+
+def _names_by_language(conn, system_id: str) -> list[dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for alias in _rows(
+        conn,
+        "select * from aliases where system_id = ? and kind != 'misnomer' order by id",
+        [system_id],
+    ):
+        groups[alias["lang"] or ""].append(alias)
+    order = sorted(
+        groups, key=lambda lang: (lang not in ("en", ""), lang != "", language_name(lang))
+    )
+    return [
+        {"lang": lang, "language": language_name(lang), "aliases": groups[lang]} for lang in order
+    ]
+
+
+def source_numbers(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", text or "")]
+
+
+def _specs(conn, system_id: str) -> list[dict]:
+    specs = _rows(conn, "select * from specs where system_id = ? order by id", [system_id])
+    for spec in specs:
+        spec["sources"] = source_numbers(spec["source_numbers"])
+        if spec["value_text"] is not None:
+            spec["display"], spec["also"] = spec["value_text"], []
+        else:
+            unit, value = spec["unit"] or "", units.number(spec["value"])
+            spec["display"] = f"Mach {value}" if unit == "mach" else f"{value} {unit}".strip()
+            spec["also"] = units.also_in(spec["value"], unit) if unit else []
+    return specs
+
+
+def _relations(conn, system_id: str) -> list[dict]:
+    relations = _rows(
+        conn,
+        "select r.*, s.name as target_name from relations r join systems s on s.id = r.target_id "
+        "where r.system_id = ? order by r.derived, r.type, s.name",
+        [system_id],
+    )
+    for relation in relations:
+        relation["sources"] = source_numbers(relation["source_numbers"])
+        relation["label"] = relation["type"].replace("-", " ")
+    return relations
+
+
+def _mentions(conn, system_id: str) -> list[dict]:
+    mentions = _rows(
+        conn,
+        "select m.*, a.title as article_title, a.date as article_date, a.publisher as article_publisher, "
+        "a.language as article_language from mentions m join articles a on a.id = m.article_id "
+        "where m.system_id = ? order by a.date desc, a.id, m.start",
+        [system_id],
+    )
+    for mention in mentions:
+        before = mention["start"] - mention["sentence_start"]
+        after = mention["end"] - mention["sentence_start"]
+        sentence = mention["sentence"]
+        mention["before"], mention["matched"], mention["after"] = (
+            sentence[:before],
+            sentence[before:after],
+            sentence[after:],
+        )
+    return mentions
+
+
+def _build_info(conn) -> dict:
+    [info] = _rows(conn, "select * from build_info") or [{}]
+    return info
+
+
+def article_view(conn: sqlite3.Connection, article_id: str) -> dict | None:
+    """An article's paragraphs as runs of plain text and mentions, in reading order."""
+    [article] = _rows(conn, "select * from articles where id = ?", [article_id]) or [None]
+    if article is None:
+        return None
+    mentions = _rows(
+        conn,
+        "select m.*, s.name as system_name from mentions m join systems s on s.id = m.system_id "
+        "where m.article_id = ? order by m.start, m.end desc",
+        [article_id],
+    )
+    return {
+        "article": article,
+        "paragraphs": paragraphs(article["text"], mentions),
+        "mentions": mentions,
+        "systems": sorted(
+            {(m["system_id"], m["system_name"]) for m in mentions}, key=lambda s: s[1]
+        ),
+    }
+
+
+def paragraphs(text: str, mentions: list[dict]) -> list[list[dict]]:
+    """Split ``text`` at blank lines and at mention spans: [[{text, mention?}, ...], ...]."""
+    blocks, start = [], 0
+    for match in re.finditer(r"\n\s*\n", text):
+        blocks.append((start, match.start()))
+        start = match.end()
+    blocks.append((start, len(text)))
+    result = []
+    for block_start, block_end in blocks:
+        runs, cursor = [], block_start
+        for mention in mentions:
+            if mention["start"] < cursor or not (block_start <= mention["start"] < block_end):
+                continue  # overlapping a mention already shown, or in another paragraph
+            if mention["start"] > cursor:
+                runs.append({"text": text[cursor : mention["start"]]})
+            runs.append({"text": text[mention["start"] : mention["end"]], "mention": mention})
+            cursor = mention["end"]
+        if cursor < block_end:
+            runs.append({"text": text[cursor:block_end]})
+        if runs:
+            result.append(runs)
+    return result
+
+
+def home_stats(conn: sqlite3.Connection) -> dict:
+    count = lambda table: conn.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: E731
+    return {
+        "systems": count("systems"),
+        "articles": count("articles"),
+        "mentions": count("mentions"),
+        "sources": count("sources"),
+        "contested": conn.execute(
+            "select count(distinct system_id || property) from specs where contested"
+        ).fetchone()[0],
+        "build": _build_info(conn),
+        "categories": _rows(
+            conn,
+            "select category, count(*) as n from systems group by category order by n desc, category",
+        ),
+    }
+
+
+def sitemap_paths(conn: sqlite3.Connection) -> list[str]:
+    systems = [f"/system/{row[0]}" for row in conn.execute("select id from systems order by id")]
+    articles = [
+        f"/{DATABASE}/articles/{row[0]}"
+        for row in conn.execute("select id from articles order by id")
+    ]
+    return systems + articles

@@ -1,0 +1,171 @@
+"""The published reference work: entry pages, article pages, search, canned queries, permalinks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from refdb.compiler import build
+
+from conftest import datasette_for, get
+
+
+def test_entry_page_reads_as_a_reference_card(datasette):
+    page = get(datasette, "/refdb/systems/tu-160").text
+    assert "<h1>Tupolev Tu-160</h1>" in page
+    assert "NATO reporting name: <strong>Blackjack</strong>" in page
+    assert '<td lang="ru">Ту-160</td>' in page and '<td lang="fr">Cygne blanc</td>' in page
+    assert "1981-12-18" in page and "1981-12-19" in page and "contested" in page
+    assert "12,300 km" in page and "7,643 mi" in page
+    assert 'href="/system/kh-101">Kh-101</a>' in page
+    assert 'id="source-1"' in page and 'href="#source-1"' in page
+    assert "Cite this entry" in page
+
+
+def test_entry_page_lists_every_mention_with_a_link_to_its_place(datasette):
+    page = get(datasette, "/refdb/systems/tu-160").text
+    links = re.findall(
+        r'href="/refdb/articles/kim-russia-2023-09#m-(kim-russia-2023-09-\d+)"', page
+    )
+    assert links == ["kim-russia-2023-09-2614", "kim-russia-2023-09-2863"]
+    assert "notamment les bombardiers <mark>Tu-160</mark>, Tu-95 et Tu-22" in page
+
+
+def test_misnomer_is_shown_as_wrong_on_the_entry(datasette):
+    page = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
+    assert "<strong>Misnomer:</strong> “Admiral Shaposhnikov”" in page
+    assert "la frégate <mark>Amiral Shaposhnikov</mark>" in page
+    assert "under a misnomer" in page
+
+
+def test_article_page_highlights_every_mention_with_a_link(datasette, built_db):
+    page = get(datasette, "/refdb/articles/kim-russia-2023-09").text
+    marks = re.findall(
+        r'<mark id="m-([\w-]+)"[^>]*><a href="/system/([\w-]+)"[^>]*>([^<]+)</a></mark>', page
+    )
+    mentions = get(
+        datasette, "/refdb/mentions.json?article_id=kim-russia-2023-09&_shape=array&_size=max"
+    ).json()
+    assert sorted(marks) == sorted((m["id"], m["system_id"], m["exact"]) for m in mentions)
+    assert len(marks) == 9
+
+
+@pytest.mark.parametrize(
+    "query, system_id",
+    [
+        ("kinjal", "kh-47m2-kinzhal"),
+        ("Chapochnikov", "marshal-shaposhnikov"),
+        ("tu160", "tu-160"),
+        ("Tu-22M3", "tu-22m"),
+        ("Маршал", "marshal-shaposhnikov"),
+        ("marechal", "marshal-shaposhnikov"),
+        ("Blackjack", "tu-160"),
+        ("S-300", None),
+    ],
+)
+def test_search_finds_entries_by_any_spelling(datasette, query, system_id):
+    rows = get(datasette, f"/refdb/systems.json?_search={query}&_shape=array").json()
+    assert [r["id"] for r in rows][:1] == ([system_id] if system_id else [])
+
+
+def test_search_in_what_articles_say(datasette):
+    rows = get(datasette, "/refdb/mentions.json?_search=hypersonique&_shape=array").json()
+    assert [r["system_id"] for r in rows] == ["kh-47m2-kinzhal", "mig-31"]
+
+
+def test_home_page_is_one_search_box_away(datasette):
+    page = get(datasette, "/").text
+    assert '<form class="refdb-search" action="/refdb/systems"' in page and 'name="_search"' in page
+    assert re.search(r"\d+ systems</a>", page) and "mentions</a>" in page
+    assert "Catalog version <code>" in page
+
+
+@pytest.mark.parametrize(
+    "query, params, expected",
+    [
+        (
+            "systems_in_article",
+            "article=kim-russia-2023-09",
+            [
+                "tu-160",
+                "tu-95",
+                "tu-22m",
+                "kh-47m2-kinzhal",
+                "mig-31",
+                "marshal-shaposhnikov",
+                "kalibr",
+            ],
+        ),
+        ("mentions_of_system", "system=tu-160", ["Tu-160", "Tu-160"]),
+        (
+            "systems_by_category_and_country",
+            "category=strategic-bomber&country=SU",
+            ["tu-160", "tu-95"],
+        ),
+        ("related_systems", "system=kh-101", ["tu-160", "tu-95"]),
+    ],
+)
+def test_canned_queries_return_the_expected_rows(datasette, query, params, expected):
+    rows = get(datasette, f"/refdb/{query}.json?{params}&_shape=array").json()
+    column = "exact" if query == "mentions_of_system" else "system"
+    assert [r[column] for r in rows] == expected
+
+
+def test_compare_spec_puts_contested_values_side_by_side(datasette):
+    rows = get(datasette, "/refdb/compare_spec.json?property=max_range&_shape=array").json()
+    kinzhal = [
+        (r["value_normalized"], r["qualifier"]) for r in rows if r["system"] == "kh-47m2-kinzhal"
+    ]
+    assert kinzhal == [(2000.0, "claimed"), (1000.0, "claimed")]
+    assert all(r["contested"] for r in rows if r["system"] == "kh-47m2-kinzhal")
+
+
+def test_permalinks_redirect_and_unknown_ids_are_404(datasette):
+    assert get(datasette, "/system/tu-160").headers["location"] == "/refdb/systems/tu-160"
+    moved = get(datasette, "/system/admiral-shaposhnikov")
+    assert (moved.status_code, moved.headers["location"]) == (301, "/system/marshal-shaposhnikov")
+    missing = get(datasette, "/system/tu-999")
+    assert missing.status_code == 404 and "No entry “tu-999”" in missing.text
+
+
+def test_sitemap_lists_every_entry_and_article(datasette):
+    sitemap = get(datasette, "/sitemap.xml")
+    assert sitemap.headers["content-type"].startswith("application/xml")
+    locations = re.findall(r"<loc>([^<]+)</loc>", sitemap.text)
+    assert "http://localhost/system/tu-160" in locations
+    assert "http://localhost/refdb/articles/kim-russia-2023-09" in locations
+    assert "Sitemap: http://localhost/sitemap.xml" in get(datasette, "/robots.txt").text
+
+
+def test_catalog_text_cannot_inject_markup(mini_catalog, tmp_path):
+    entry = mini_catalog / "systems" / "kh-101.yaml"
+    entry.write_text(
+        entry.read_text().replace(
+            "description: Air-launched long-range cruise missile.",
+            "description: \"<script>alert('entry')</script> missile\"",
+        )
+    )
+    text = mini_catalog / "articles" / "bomber-note.txt"
+    text.write_text(text.read_text() + "\n\n<img src=x onerror=alert(1)> near a Kh-101.")
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    ds = datasette_for(db_path)
+    for path in ("/refdb/systems/kh-101", "/refdb/articles/bomber-note", "/"):
+        page = get(ds, path).text
+        assert "<script>alert" not in page and "<img src=x" not in page
+    assert (
+        "&lt;script&gt;alert(&#39;entry&#39;)&lt;/script&gt; missile"
+        in get(ds, "/refdb/systems/kh-101").text
+    )
+    assert (
+        "&lt;img src=x onerror=alert(1)&gt; near a" in get(ds, "/refdb/articles/bomber-note").text
+    )
+
+
+def test_a_query_cannot_build_huge_values(datasette):
+    response = get(datasette, "/refdb/-/query.json?sql=select+length(randomblob(200000000))")
+    assert response.status_code == 400 and "too big" in response.text
+    assert get(
+        datasette, "/refdb/-/query.json?sql=select+length(randomblob(1000))&_shape=array"
+    ).json() == [{"length(randomblob(1000))": 1000}]
