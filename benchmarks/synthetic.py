@@ -57,19 +57,21 @@ def systems(count: int, seed: int = 1) -> list[SystemEntry]:
 
 
 def articles(count: int, entries: list[SystemEntry], seed: int = 2, size: int = 3000) -> list[str]:
-    """``count`` texts of about ``size`` characters, each naming a few systems."""
+    """``count`` texts of about ``size`` characters in paragraphs of four sentences, one
+    sentence in eight naming two systems (news density: a few mentions per article)."""
     rng, texts = random.Random(seed), []
     names = [a.text for e in entries for a in e.aliases]
     for _ in range(count):
-        parts, length = [], 0
+        sentences, length = [], 0
         while length < size:
             sentence = rng.choice(FILLER)
-            if rng.random() < 0.3:
+            if rng.random() < 0.125:
                 sentence = (
                     f"The {rng.choice(names)} was shown beside a {rng.choice(names)}0 mock-up. "
                     + sentence
                 )
-            parts.append(sentence)
+            sentences.append(sentence)
             length += len(sentence) + 1
-        texts.append(" ".join(parts))
+        paragraphs = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
+        texts.append("\n\n".join(paragraphs))
     return texts

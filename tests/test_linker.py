@@ -155,10 +155,14 @@ def test_no_person_or_place_is_linked_in_the_seed_article(catalog, catalog_linke
 
 
 def test_sentences_keep_abbreviations_and_quotes_together():
-    text = "Le Gén. Dupont a vu les Tu-160, Tu-95 et Tu-22. M. Choïgou a dit « Bonjour. » Puis cf. la suite."
+    text = (
+        "Le Gén. Dupont a vu les Tu-160, Tu-95 et Tu-22. M. Choïgou a dit « Bonjour. » "
+        "Puis cf. la suite… et env. 3 jours plus tard, l’Adm. Yevmenov est parti."
+    )
     assert [text[a:b] for a, b in linker.sentences(text, "fr")] == [
         "Le Gén. Dupont a vu les Tu-160, Tu-95 et Tu-22.",
-        "M. Choïgou a dit « Bonjour. » Puis cf. la suite.",
+        "M. Choïgou a dit « Bonjour. »",
+        "Puis cf. la suite… et env. 3 jours plus tard, l’Adm. Yevmenov est parti.",
     ]
 
 
