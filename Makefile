@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test build check lint
+.PHONY: serve test build check lint browser
 
 $(BIN)/refdb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,5 +24,12 @@ check: $(BIN)/refdb
 lint: $(BIN)/refdb
 	$(BIN)/ruff check refdb tests
 
-test: $(BIN)/refdb
+# Debian's Chromium for the browser tests (no browser download works here).
+browser:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(BIN)/refdb browser
 	$(BIN)/pytest

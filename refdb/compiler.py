@@ -111,7 +111,7 @@ def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, li
     """Every row of the database, in a deterministic order, as SQLModel instances."""
     rows: dict[type, list] = defaultdict(list)
     articles = {a.entry.id: a for a in catalog.articles}
-    alias_ids: dict[tuple[str, str, str], int] = {}
+    alias_ids: dict[tuple[str, str], int] = {}  # (system id, compact name) -> aliases.id
     for system in catalog.systems:
         _system_rows(system, catalog, articles, rows, alias_ids)
     _derive_inverse_relations(rows[tables.Relation])
@@ -203,7 +203,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
     cite("systems", system.id, system.entry_sources)
     for name in names:
         alias_id = len(rows[tables.Alias]) + 1
-        alias_ids[(system.id, name.text, str(name.kind))] = alias_id
+        alias_ids[(system.id, linker.compact(name.text))] = alias_id
         rows[tables.Alias].append(
             tables.Alias(
                 id=alias_id,
@@ -216,7 +216,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
             )
         )
     for alias in system.aliases:
-        cite("aliases", alias_ids[(system.id, alias.text, str(alias.kind))], alias.sources)
+        cite("aliases", alias_ids[(system.id, linker.compact(alias.text))], alias.sources)
     for redirect in system.redirect_ids:
         rows[tables.Redirect].append(tables.Redirect(id=redirect, system_id=system.id))
     contested = _contested_properties(system)
@@ -353,7 +353,7 @@ def _article_row(article, root: Path) -> tables.Article:
 
 def _mention_row(mention: linker.Mention, articles, alias_ids, sha) -> tables.Mention:
     text = articles[mention.article_id].text
-    alias_id = alias_ids.get((mention.system_id, mention.name_text, mention.name_kind))
+    alias_id = alias_ids.get((mention.system_id, linker.compact(mention.name_text or "")))
     return tables.Mention(
         id=mention.id,
         article_id=mention.article_id,

@@ -120,9 +120,9 @@ def names_of(system: SystemEntry) -> list[Name]:
         Name(system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note) for a in system.aliases
     ]
     seen, unique = set(), []
-    for name in names:
-        if (name.text, name.kind) not in seen:
-            seen.add((name.text, name.kind))
+    for name in names:  # one row per spelling; the first (most official) kind wins
+        if compact(name.text) not in seen:
+            seen.add(compact(name.text))
             unique.append(name)
     return unique
 

@@ -34,7 +34,7 @@ def test_entry_page_lists_every_mention_with_a_link_to_its_place(datasette):
 
 def test_misnomer_is_shown_as_wrong_on_the_entry(datasette):
     page = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
-    assert "<strong>Misnomer:</strong> “Admiral Shaposhnikov”" in page
+    assert "<strong>Misnomers.</strong>" in page and "<li>“Admiral Shaposhnikov” (en)" in page
     assert "la frégate <mark>Amiral Shaposhnikov</mark>" in page
     assert "under a misnomer" in page
 
@@ -69,6 +69,14 @@ def test_search_finds_entries_by_any_spelling(datasette, query, system_id):
     assert [r["id"] for r in rows][:1] == ([system_id] if system_id else [])
 
 
+def test_search_box_goes_straight_to_a_single_match(datasette):
+    assert get(datasette, "/search?q=kinjal").headers["location"] == "/system/kh-47m2-kinzhal"
+    assert (
+        get(datasette, "/search?q=Tupolev").headers["location"] == "/refdb/systems?_search=Tupolev"
+    )
+    assert get(datasette, "/search?q=").headers["location"] == "/refdb/systems"
+
+
 def test_search_in_what_articles_say(datasette):
     rows = get(datasette, "/refdb/mentions.json?_search=hypersonique&_shape=array").json()
     assert [r["system_id"] for r in rows] == ["kh-47m2-kinzhal", "mig-31"]
@@ -76,7 +84,7 @@ def test_search_in_what_articles_say(datasette):
 
 def test_home_page_is_one_search_box_away(datasette):
     page = get(datasette, "/").text
-    assert '<form class="refdb-search" action="/refdb/systems"' in page and 'name="_search"' in page
+    assert '<form class="refdb-search" action="/search"' in page and 'name="q"' in page
     assert re.search(r"\d+ systems</a>", page) and "mentions</a>" in page
     assert "Catalog version <code>" in page
 

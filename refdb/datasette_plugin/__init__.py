@@ -9,6 +9,7 @@ limits that keep arbitrary SQL bounded.
 from __future__ import annotations
 
 import sqlite3
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from datasette import hookimpl
@@ -76,6 +77,21 @@ async def system_permalink(datasette, request):
     return Response.redirect(datasette.urls.row(pages.DATABASE, "systems", target), status=302)
 
 
+async def search(datasette, request):
+    """/search?q=: straight to the entry when one system matches, else the filtered table."""
+    query = request.args.get("q", "").strip()
+    db = _database(datasette)
+    matches = (
+        await db.execute_fn(lambda conn: pages.search_systems(conn, query, limit=2))
+        if db and query
+        else []
+    )
+    if len(matches) == 1:
+        return Response.redirect(datasette.urls.path(f"/system/{matches[0]}"))
+    target = datasette.urls.table(pages.DATABASE, "systems")
+    return Response.redirect(f"{target}?_search={quote(query)}" if query else target)
+
+
 async def sitemap(datasette, request):
     db = _database(datasette)
     paths = await db.execute_fn(pages.sitemap_paths) if db else []
@@ -96,6 +112,7 @@ async def robots(datasette, request):
 def register_routes():
     return [
         (r"^/system/(?P<id>[a-z0-9-]+)$", system_permalink),
+        (r"^/search$", search),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
     ]

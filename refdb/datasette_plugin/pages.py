@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 import pycountry
+from datasette.utils import escape_fts
 
 from refdb import units
 
@@ -206,6 +207,16 @@ def home_stats(conn: sqlite3.Connection) -> dict:
             "select category, count(*) as n from systems group by category order by n desc, category",
         ),
     }
+
+
+def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[str]:
+    """Ids of systems whose names or description match ``query`` (every word, any order)."""
+    rows = conn.execute(
+        "select s.id from systems_fts f join systems s on s.rowid = f.rowid "
+        "where systems_fts match ? order by rank limit ?",
+        [escape_fts(query), limit],
+    )
+    return [row[0] for row in rows]
 
 
 def sitemap_paths(conn: sqlite3.Connection) -> list[str]:
