@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from refdb.cite import FORMATS, Publication, UnknownEntry
+from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
 from refdb.errors import CatalogError
 from refdb.report import build_report
@@ -77,6 +80,52 @@ def build(catalog_dir: Path, db_path: Path) -> None:
 
 
 @cli.command()
+@click.argument("system_id")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--accessed", type=click.DateTime(formats=["%Y-%m-%d"]), help="Access date (default: today)."
+)
+@click.option(
+    "--database",
+    "-d",
+    "db_path",
+    default="refdb.db",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Built database.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    default="datasette.yaml",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Datasette configuration holding the publisher and base URL (plugins.refdb).",
+)
+@click.option(
+    "--metadata",
+    "metadata_path",
+    default="metadata.yaml",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Datasette metadata holding the publication's title.",
+)
+@click.option("--base-url", help="Base of the entry URLs, e.g. https://refdb.example.org")
+def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url) -> None:
+    """Cite one entry (text, markdown, bibtex, bibtex-misc, csl-json, ris)."""
+    publication = Publication.from_files(config_path, metadata_path)
+    if base_url:
+        publication = replace(publication, base_url=base_url)
+    try:
+        click.echo(
+            cite_entry(system_id, db_path, fmt, accessed.date() if accessed else None, publication),
+            nl=False,
+        )
+    except UnknownEntry as error:
+        raise click.ClickException(str(error)) from None
+
+
+@cli.command()
 @CATALOG
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report(catalog_dir: Path, as_json: bool) -> None:
@@ -99,6 +148,13 @@ def report(catalog_dir: Path, as_json: bool) -> None:
     click.echo("  " + (", ".join(result.never_mentioned) or "none"))
     click.echo("Articles that mention no entry:")
     click.echo("  " + (", ".join(result.articles_without_mentions) or "none"))
+    click.echo("Where an article and the catalog disagree:")
+    for flag in result.flags:
+        click.echo(
+            f"  {flag['system_id']:<22} {flag['kind']:<13} {flag['message']} ({flag['article_id']})"
+        )
+    if not result.flags:
+        click.echo("  none")
 
 
 @cli.command()

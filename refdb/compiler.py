@@ -22,7 +22,7 @@ import sqlite_utils
 from sqlalchemy import event, insert
 from sqlmodel import Session, SQLModel, create_engine
 
-from refdb import linker, tables, units
+from refdb import consistency, linker, tables, units
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.validate import Catalog, validate_catalog
 
@@ -112,8 +112,10 @@ def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, li
     rows: dict[type, list] = defaultdict(list)
     articles = {a.entry.id: a for a in catalog.articles}
     alias_ids: dict[tuple[str, str], int] = {}  # (system id, compact name) -> aliases.id
+    modified = _git_dates(catalog.root)
     for system in catalog.systems:
         _system_rows(system, catalog, articles, rows, alias_ids)
+        rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
     _derive_inverse_relations(rows[tables.Relation])
     for article in catalog.articles:
         rows[tables.Article].append(_article_row(article, catalog.root))
@@ -121,6 +123,19 @@ def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, li
     sha = {a.entry.id: linker.text_sha256(a.text) for a in catalog.articles}
     for mention in mentions:
         rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, sha))
+    for index, flag in enumerate(consistency.find_flags(catalog, mentions), start=1):
+        source_id = f"{flag.system_id}--{flag.source_key}" if flag.source_key else None
+        rows[tables.Flag].append(
+            tables.Flag(
+                id=index,
+                system_id=flag.system_id,
+                kind=flag.kind,
+                message=flag.message,
+                article_id=flag.article_id,
+                mention_id=flag.mention_id,
+                source_id=source_id,
+            )
+        )
     for relative, content in sorted(catalog.files.items()):
         rows[tables.CatalogFile].append(
             tables.CatalogFile(path=relative, sha256=hashlib.sha256(content).hexdigest())
@@ -373,14 +388,29 @@ def _mention_row(mention: linker.Mention, articles, alias_ids, sha) -> tables.Me
     )
 
 
-def _git_commit(root: Path) -> str | None:
+def _git_dates(root: Path) -> dict[str, str]:
+    """Catalog-relative path -> date of the last commit that touched it (one git call)."""
+    output = _git(root, "log", "--relative", "--format=%x00%cs", "--name-only", "--", ".")
+    dates: dict[str, str] = {}
+    for block in (output or "").split("\0")[1:]:
+        day, *paths = block.strip().splitlines()
+        for path in paths:
+            dates.setdefault(path, day)
+    return dates
+
+
+def _git(root: Path, *args: str) -> str | None:
     try:
         result = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    return result.stdout if result.returncode == 0 else None
+
+
+def _git_commit(root: Path) -> str | None:
+    return (_git(root, "rev-parse", "HEAD") or "").strip() or None
 
 
 def _fsync(path) -> None:

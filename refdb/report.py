@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from refdb import linker
+from refdb import consistency, linker
 from refdb.validate import Catalog, validate_catalog
 
 _DASH = "\\-" + linker.DASHES
@@ -34,6 +34,7 @@ class Report:
     unlinked_designations: list[Unlinked]
     never_mentioned: list[str]
     articles_without_mentions: list[str]
+    flags: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -47,9 +48,10 @@ def build_report(catalog_dir: Path | str) -> Report:
 def report_for(catalog: Catalog) -> Report:
     automaton = linker.Linker(catalog.systems)
     unlinked: dict[str, Unlinked] = {}
-    mentioned, silent = set(), []
+    mentioned, silent, every_mention = set(), [], []
     for article in catalog.articles:
         mentions = linker.link_article(automaton, article.entry, article.text)
+        every_mention += mentions
         mentioned |= {m.system_id for m in mentions}
         if not mentions:
             silent.append(article.entry.id)
@@ -62,7 +64,8 @@ def report_for(catalog: Catalog) -> Report:
             _count(unlinked, article, match, bounds)
     ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
     never = [s.id for s in catalog.systems if s.id not in mentioned]
-    return Report(ranked, never, silent)
+    flags = [asdict(flag) for flag in consistency.find_flags(catalog, every_mention)]
+    return Report(ranked, never, silent, flags)
 
 
 def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:

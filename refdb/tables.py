@@ -34,6 +34,9 @@ class System(SQLModel, table=True):
     search_names: str = Field(description="Every name and spelling, for full-text search")
     file: str = Field(description="Catalog file this entry is compiled from")
     content_sha256: str = Field(description="SHA-256 of the entry's file: its version")
+    modified: str | None = Field(
+        default=None, description="Date of the last commit that changed the entry's file"
+    )
 
 
 class Alias(SQLModel, table=True):
@@ -195,3 +198,17 @@ class BuildInfo(SQLModel, table=True):
     systems: int
     articles: int
     mentions: int
+
+
+class Flag(SQLModel, table=True):
+    """Where an article and the catalog disagree: for a curator to look at, never an error."""
+
+    __tablename__ = "flags"
+
+    id: int = Field(primary_key=True)
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    kind: str = Field(index=True, description="quote-number, misnomer or class-word")
+    message: str
+    article_id: str | None = Field(default=None, foreign_key="articles.id", index=True)
+    mention_id: str | None = Field(default=None, foreign_key="mentions.id")
+    source_id: str | None = Field(default=None, foreign_key="sources.id")

@@ -109,3 +109,15 @@ def test_a_newcomer_searches_kinjal_and_reaches_the_sentence(server, page, tmp_p
     page.screenshot(path=tmp_path / "kinzhal.png", full_page=True)
     page.locator("#mentions a.refdb-mention-link").first.click()
     expect(page.locator("mark:target")).to_have_text("Kinzhal")
+
+
+def test_a_quoted_fact_is_highlighted_in_the_article(server, page, tmp_path):
+    page.goto(f"{server}/system/kh-bd")
+    page.locator("#specs a.refdb-quote-link").first.click()
+    page.wait_for_url("**/refdb/articles/kim-russia-2023-09#q-kh-bd--kim-range")
+    targeted = page.locator(".refdb-quote.targeted")
+    expect(targeted.first).to_be_visible()
+    assert "".join(targeted.all_inner_texts()).startswith(
+        "d’une portée de plus de 6 500 kilomètres"
+    )
+    page.screenshot(path=tmp_path / "quote.png")

@@ -129,6 +129,7 @@ def test_the_seed_article_is_linked_exactly(catalog, catalog_linker):
         ("tu-95", "Tu-95", "designation", "alias"),
         ("tu-22m", "Tu-22", "press-shorthand", "alias"),
         ("tu-160", "Tu-160", "designation", "alias"),
+        ("kh-bd", "nouveaux missiles de croisière", None, "curator"),
         ("kh-47m2-kinzhal", "Kinzhal", "transliteration", "alias"),
         ("mig-31", "MiG-31", "designation", "alias"),
         ("marshal-shaposhnikov", "Amiral Shaposhnikov", "misnomer", "alias"),

@@ -48,7 +48,7 @@ def test_article_page_highlights_every_mention_with_a_link(datasette, built_db):
         datasette, "/refdb/mentions.json?article_id=kim-russia-2023-09&_shape=array&_size=max"
     ).json()
     assert sorted(marks) == sorted((m["id"], m["system_id"], m["exact"]) for m in mentions)
-    assert len(marks) == 9
+    assert len(marks) == 10
 
 
 @pytest.mark.parametrize(
@@ -99,6 +99,7 @@ def test_home_page_is_one_search_box_away(datasette):
                 "tu-160",
                 "tu-95",
                 "tu-22m",
+                "kh-bd",
                 "kh-47m2-kinzhal",
                 "mig-31",
                 "marshal-shaposhnikov",
@@ -177,3 +178,21 @@ def test_a_query_cannot_build_huge_values(datasette):
     assert get(
         datasette, "/refdb/-/query.json?sql=select+length(randomblob(1000))&_shape=array"
     ).json() == [{"length(randomblob(1000))": 1000}]
+
+
+def test_a_fact_links_to_the_article_words_that_back_it(datasette):
+    entry = get(datasette, "/refdb/systems/kh-bd").text
+    assert (
+        '<a class="refdb-quote-link" href="/refdb/articles/kim-russia-2023-09#q-kh-bd--kim-range"'
+        in entry
+    )
+    article = get(datasette, "/refdb/articles/kim-russia-2023-09").text
+    start = article.index('<span id="q-kh-bd--kim-range" class="refdb-quote-anchor"></span>')
+    quoted = re.sub(r"<[^>]+>", "", article[start : article.index("</p>", start)])
+    assert quoted.startswith(
+        "d’une portée de plus de 6 500 kilomètres (plus de 6 500 kilomètres). 4 040 milles)"
+    )
+    assert (
+        '<a href="#q-mig-31--kim-kinzhal">“le Kinzhal hypersonique, transporté par l’avion de combat MiG-31”</a>'
+        in article
+    )

@@ -9,6 +9,7 @@ limits that keep arbitrary SQL bounded.
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -16,7 +17,12 @@ from datasette import hookimpl
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
+from refdb import cite
 from refdb.datasette_plugin import pages
+
+# URL extension of each citation format -> the file name suffix reference managers expect.
+CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
+DOWNLOAD_SUFFIXES = {"bib": ".bib", "ris": ".ris", "csljson": ".csl.json"}
 
 # Longest string or blob a query may build: `select randomblob(2e8)` ignores the time limit.
 MAX_VALUE_BYTES = 5_000_000
@@ -47,9 +53,11 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if view_name == "row" and table in ("systems", "articles"):
             row_id = tilde_decode(request.url_vars["pks"])
             if table == "systems":
-                title = (await datasette.get_instance_metadata()).get("title") or "refdb"
                 card = await db.execute_fn(lambda conn: pages.system_card(conn, row_id))
-                return {"card": card, "publication_title": title}
+                return {
+                    "card": card,
+                    "citation": await _citation(datasette, request, db, row_id) if card else None,
+                }
             return {
                 "article_view": await db.execute_fn(lambda conn: pages.article_view(conn, row_id))
             }
@@ -58,6 +66,22 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         return {}
 
     return variables
+
+
+async def _citation(datasette, request, db, system_id: str) -> dict:
+    """The entry's citation as shown on its page: text, CSL item, and the download links."""
+    about = await publication(datasette, request)
+    item = cite.csl_item(
+        await db.execute_fn(lambda conn: cite.entry_record(conn, system_id)), about, date.today()
+    )
+    row_url = datasette.urls.row(pages.DATABASE, "systems", system_id)
+    return {
+        "item": item,
+        "text": cite.to_text(item),
+        "downloads": [
+            (fmt, f"{row_url}.{extension}") for extension, fmt in CITATION_FORMATS.items()
+        ],
+    }
 
 
 async def system_permalink(datasette, request):
@@ -115,4 +139,62 @@ def register_routes():
         (r"^/search$", search),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
+    ]
+
+
+async def publication(datasette, request) -> cite.Publication:
+    """Title from the metadata, publisher and base URL from ``plugins.refdb`` in datasette.yaml."""
+    settings = datasette.plugin_config("refdb") or {}
+    title = (await datasette.get_instance_metadata()).get("title") or "refdb"
+    base_url = (
+        settings.get("base_url") or f"{request.scheme}://{request.host}{datasette.urls.path('')}"
+    )
+    return cite.Publication(
+        title=title, publisher=settings.get("publisher") or "refdb", base_url=base_url
+    )
+
+
+def _citation_renderer(fmt: str, extension: str):
+    async def render(datasette, rows, request, view_name):
+        accessed = (
+            date.fromisoformat(request.args["accessed"])
+            if request.args.get("accessed")
+            else date.today()
+        )
+        about = await publication(datasette, request)
+        ids = [row["id"] for row in rows]
+
+        def items(conn):
+            return [
+                cite.csl_item(cite.entry_record(conn, system_id), about, accessed)
+                for system_id in ids
+            ]
+
+        body = cite.render(await _database(datasette).execute_fn(items), fmt)
+        name = f"refdb-{ids[0]}" if view_name == "row" and ids else "refdb-systems"
+        return Response(
+            body,
+            content_type=cite.MEDIA_TYPES[fmt],
+            headers={
+                "content-disposition": f'attachment; filename="{name}{DOWNLOAD_SUFFIXES[extension]}"'
+            },
+        )
+
+    return render
+
+
+def _can_cite(database, table):
+    return database == pages.DATABASE and table == "systems"
+
+
+@hookimpl
+def register_output_renderer():
+    """Every systems row, and every filtered list of systems, as .bib, .ris and .csljson."""
+    return [
+        {
+            "extension": extension,
+            "render": _citation_renderer(fmt, extension),
+            "can_render": _can_cite,
+        }
+        for extension, fmt in CITATION_FORMATS.items()
     ]

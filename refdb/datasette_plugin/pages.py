@@ -7,6 +7,7 @@ escape it, so no catalog or article content can inject markup.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections import defaultdict
@@ -45,6 +46,10 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
     if system is None:
         return None
     sources = _rows(conn, "select * from sources where system_id = ? order by number", [system_id])
+    quoted = {source["number"]: source for source in sources if source["kind"] == "article"}
+    specs, relations = _specs(conn, system_id), _relations(conn, system_id)
+    for fact in specs + [r for r in relations if not r["derived"]]:
+        fact["quotes"] = [quoted[n] for n in fact["sources"] if n in quoted]
     return {
         "system": system,
         "names": _names_by_language(conn, system_id),
@@ -53,8 +58,8 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
             "select * from aliases where system_id = ? and kind = 'misnomer' order by id",
             [system_id],
         ),
-        "specs": _specs(conn, system_id),
-        "relations": _relations(conn, system_id),
+        "specs": specs,
+        "relations": relations,
         "sources": sources,
         "entry_sources": [
             row[0]
@@ -65,6 +70,7 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
             )
         ],
         "mentions": _mentions(conn, system_id),
+        "flags": _rows(conn, "select * from flags where system_id = ? order by id", [system_id]),
         "redirects": [
             r["id"]
             for r in _rows(
@@ -147,7 +153,7 @@ def _build_info(conn) -> dict:
 
 
 def article_view(conn: sqlite3.Connection, article_id: str) -> dict | None:
-    """An article's paragraphs as runs of plain text and mentions, in reading order."""
+    """An article's paragraphs as runs of text carrying their mention and quotes, in order."""
     [article] = _rows(conn, "select * from articles where id = ?", [article_id]) or [None]
     if article is None:
         return None
@@ -157,18 +163,43 @@ def article_view(conn: sqlite3.Connection, article_id: str) -> dict | None:
         "where m.article_id = ? order by m.start, m.end desc",
         [article_id],
     )
+    quotes = _rows(
+        conn,
+        "select q.*, s.name as system_name from sources q join systems s on s.id = q.system_id "
+        "where q.article_id = ? order by q.quote_start, q.id",
+        [article_id],
+    )
     return {
         "article": article,
-        "paragraphs": paragraphs(article["text"], mentions),
+        "paragraphs": paragraphs(article["text"], mentions, quotes),
         "mentions": mentions,
+        "quotes": quotes,
         "systems": sorted(
             {(m["system_id"], m["system_name"]) for m in mentions}, key=lambda s: s[1]
         ),
     }
 
 
-def paragraphs(text: str, mentions: list[dict]) -> list[list[dict]]:
-    """Split ``text`` at blank lines and at mention spans: [[{text, mention?}, ...], ...]."""
+def _non_overlapping(mentions: list[dict]) -> list[dict]:
+    chosen, reach = [], 0
+    for mention in mentions:  # sorted by start, longest first
+        if mention["start"] >= reach:
+            chosen.append(mention)
+            reach = mention["end"]
+    return chosen
+
+
+def paragraphs(text: str, mentions: list[dict], quotes: list[dict] = ()) -> list[list[dict]]:
+    """Split ``text`` at blank lines and at every mention and quote boundary.
+
+    Each run is ``{text, mention, mention_starts, quotes, quote_starts}``: the mention it
+    belongs to (if any), the ids of the quotes covering it, and which mention and quotes
+    start with it, so a template can place each anchor (``#m-…``, ``#q-…``) exactly once.
+    """
+    mentions = _non_overlapping(mentions)
+    spans = [(m["start"], m["end"]) for m in mentions] + [
+        (q["quote_start"], q["quote_end"]) for q in quotes
+    ]
     blocks, start = [], 0
     for match in re.finditer(r"\n\s*\n", text):
         blocks.append((start, match.start()))
@@ -176,19 +207,26 @@ def paragraphs(text: str, mentions: list[dict]) -> list[list[dict]]:
     blocks.append((start, len(text)))
     result = []
     for block_start, block_end in blocks:
-        runs, cursor = [], block_start
-        for mention in mentions:
-            if mention["start"] < cursor or not (block_start <= mention["start"] < block_end):
-                continue  # overlapping a mention already shown, or in another paragraph
-            if mention["start"] > cursor:
-                runs.append({"text": text[cursor : mention["start"]]})
-            runs.append({"text": text[mention["start"] : mention["end"]], "mention": mention})
-            cursor = mention["end"]
-        if cursor < block_end:
-            runs.append({"text": text[cursor:block_end]})
+        cuts = sorted(
+            {block_start, block_end}
+            | {p for span in spans for p in span if block_start < p < block_end}
+        )
+        runs = [_run(text, a, b, mentions, quotes) for a, b in itertools.pairwise(cuts) if a < b]
         if runs:
             result.append(runs)
     return result
+
+
+def _run(text: str, start: int, end: int, mentions: list[dict], quotes: list[dict]) -> dict:
+    mention = next((m for m in mentions if m["start"] <= start and end <= m["end"]), None)
+    covering = [q for q in quotes if q["quote_start"] <= start and end <= q["quote_end"]]
+    return {
+        "text": text[start:end],
+        "mention": mention,
+        "mention_starts": bool(mention) and mention["start"] == start,
+        "quotes": [q["id"] for q in covering],
+        "quote_starts": [q["id"] for q in covering if q["quote_start"] == start],
+    }
 
 
 def home_stats(conn: sqlite3.Connection) -> dict:

@@ -1,0 +1,218 @@
+"""One entry -> a citation: CSL-JSON first, and BibTeX, RIS, text and Markdown derived from it.
+
+A citation must let a reader years later find exactly what was cited, so besides the
+permalink it carries the entry's own version (the hash of its YAML file), the catalog's
+version (and git commit when the catalog is a checkout), the entry's last-modified date and
+the date the citing author accessed it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+FORMATS = ("text", "markdown", "bibtex", "bibtex-misc", "csl-json", "ris")
+MEDIA_TYPES = {
+    "bibtex": "application/x-bibtex; charset=utf-8",
+    "bibtex-misc": "application/x-bibtex; charset=utf-8",
+    "csl-json": "application/vnd.citationstyles.csl+json; charset=utf-8",
+    "ris": "application/x-research-info-systems; charset=utf-8",
+    "text": "text/plain; charset=utf-8",
+    "markdown": "text/markdown; charset=utf-8",
+}
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Who publishes the database and where: from datasette.yaml and metadata.yaml."""
+
+    title: str = "refdb"
+    publisher: str = "refdb"
+    base_url: str = "http://127.0.0.1:8001"
+
+    @classmethod
+    def from_files(cls, config: Path | None = None, metadata: Path | None = None) -> Publication:
+        settings = {}
+        if config and Path(config).exists():
+            plugin = ((yaml.safe_load(Path(config).read_text()) or {}).get("plugins") or {}).get(
+                "refdb"
+            ) or {}
+            settings |= {key: plugin[key] for key in ("publisher", "base_url") if plugin.get(key)}
+        if metadata and Path(metadata).exists():
+            title = (yaml.safe_load(Path(metadata).read_text()) or {}).get("title")
+            settings |= {"title": title} if title else {}
+        return cls(**settings)
+
+
+class UnknownEntry(LookupError):
+    """No entry has this id; the message lists the closest ids."""
+
+
+def entry_record(conn: sqlite3.Connection, system_id: str) -> dict:
+    """What a citation needs about one entry and the build it comes from."""
+    cursor = conn.execute(
+        "select s.id, s.name, s.designation, s.content_sha256, s.modified, b.catalog_sha256, b.git_commit, "
+        "b.built_at from systems s, build_info b where s.id = coalesce("
+        "(select system_id from redirects where id = :id), :id)",
+        {"id": system_id},
+    )
+    row = cursor.fetchone()
+    if row is None:
+        ids = [r[0] for r in conn.execute("select id from systems")]
+        close = difflib.get_close_matches(system_id, ids, n=3, cutoff=0.4)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise UnknownEntry(f"no entry with id '{system_id}'{hint}")
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
+def csl_item(record: dict, publication: Publication, accessed: date) -> dict:
+    """The canonical form: a CSL-JSON item (what Zotero, Mendeley and pandoc read)."""
+    modified = date.fromisoformat((record["modified"] or record["built_at"])[:10])
+    catalog = f"catalog {record['catalog_sha256'][:12]}"
+    if record["git_commit"]:
+        catalog += f", commit {record['git_commit'][:12]}"
+    return {
+        "id": f"refdb-{record['id']}",
+        "type": "entry-encyclopedia",
+        "title": title_of(record),
+        "container-title": publication.title,
+        "publisher": publication.publisher,
+        "URL": f"{publication.base_url.rstrip('/')}/system/{record['id']}",
+        "version": record["content_sha256"][:12],
+        "note": catalog,
+        "issued": {"date-parts": [[modified.year, modified.month, modified.day]]},
+        "accessed": {"date-parts": [[accessed.year, accessed.month, accessed.day]]},
+    }
+
+
+def title_of(record: dict) -> str:
+    name, designation = record["name"], record["designation"]
+    return name if designation in name else f"{name} ({designation})"
+
+
+def _date(parts: dict) -> date:
+    return date(*parts["date-parts"][0])
+
+
+def _long_date(day: date) -> str:
+    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def to_text(item: dict) -> str:
+    """APA-style reference for an entry in a reference work."""
+    issued = _date(item["issued"])
+    return (
+        f"{item['title']}. ({issued.year}, {_MONTHS[issued.month - 1]} {issued.day}). In {item['container-title']} "
+        f"(version {item['version']}; {item['note']}). {item['publisher']}. Retrieved {_long_date(_date(item['accessed']))}, "
+        f"from {item['URL']}"
+    )
+
+
+def to_markdown(item: dict) -> str:
+    return (
+        to_text(item)
+        .replace(f"from {item['URL']}", f"from <{item['URL']}>")
+        .replace(f"In {item['container-title']}", f"In *{item['container-title']}*")
+    )
+
+
+def _bibtex_escape(value: str) -> str:
+    return re.sub(r"([&%$#_])", r"\\\1", value)
+
+
+def to_bibtex(item: dict, *, misc: bool = False) -> str:
+    """biblatex ``@online`` (with urldate and version), or ``@misc`` for classic BibTeX styles.
+
+    The title is wrapped in an extra pair of braces so styles keep "Kh-47M2" and proper names
+    as written instead of lower-casing them.
+    """
+    issued, accessed = _date(item["issued"]), _date(item["accessed"])
+    fields = {
+        "title": "{" + _bibtex_escape(item["title"]) + "}",
+        "organization" if not misc else "publisher": _bibtex_escape(item["publisher"]),
+        "booktitle" if not misc else "howpublished": _bibtex_escape(item["container-title"]),
+    }
+    if misc:
+        note = _bibtex_escape(
+            f", version {item['version']} ({item['note']}), accessed {accessed.isoformat()}"
+        )
+        fields |= {"year": str(issued.year), "note": f"\\url{{{item['URL']}}}{note}"}
+    else:
+        fields |= {
+            "date": issued.isoformat(),
+            "url": item["URL"],
+            "urldate": accessed.isoformat(),
+            "version": item["version"],
+            "note": _bibtex_escape(item["note"]),
+        }
+    body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields.items())
+    return f"@{'misc' if misc else 'online'}{{{item['id']},\n{body}\n}}\n"
+
+
+def to_ris(item: dict) -> str:
+    issued, accessed = _date(item["issued"]), _date(item["accessed"])
+    lines = [
+        ("TY", "ELEC"),
+        ("ID", item["id"]),
+        ("TI", item["title"]),
+        ("T2", item["container-title"]),
+        ("PB", item["publisher"]),
+        ("DA", issued.strftime("%Y/%m/%d")),
+        ("PY", str(issued.year)),
+        ("UR", item["URL"]),
+        ("Y2", accessed.strftime("%Y/%m/%d")),
+        ("ET", item["version"]),
+        ("N1", item["note"]),
+        ("ER", ""),
+    ]
+    return "".join(f"{tag}  - {value}\n" for tag, value in lines)
+
+
+def render(items: list[dict], fmt: str) -> str:
+    """A bibliography of ``items`` in one format."""
+    if fmt == "csl-json":
+        return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+    if fmt in ("bibtex", "bibtex-misc"):
+        return "\n".join(to_bibtex(item, misc=fmt == "bibtex-misc") for item in items)
+    if fmt == "ris":
+        return "\n".join(to_ris(item) for item in items)
+    if fmt in ("text", "markdown"):
+        write = to_text if fmt == "text" else to_markdown
+        return "\n\n".join(write(item) for item in items) + "\n"
+    raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+
+
+def cite(
+    system_id: str,
+    db_path: Path | str = "refdb.db",
+    fmt: str = "text",
+    accessed: date | None = None,
+    publication: Publication | None = None,
+) -> str:
+    """Cite one entry of a built database in ``fmt`` (one of FORMATS)."""
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        record = entry_record(conn, system_id)
+    item = csl_item(record, publication or Publication(), accessed or date.today())
+    return render([item], fmt)

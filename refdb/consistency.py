@@ -1,0 +1,187 @@
+"""What an article says against what the catalog records: flags for a curator, never errors.
+
+Three checks: a spec backed by an article quote whose numbers disagree with it (after unit
+conversion: 6,500 km and 4,040 miles agree, 6,500 km and 5,500 km do not); a mention under
+a known misnomer; and a class word just before a mention that contradicts the entry's
+category ("the destroyer X" for an entry classed as a frigate).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from refdb import linker, units
+from refdb.schema import PROPERTIES, ArticleQuote, SystemEntry
+
+TOLERANCE = 0.02  # relative difference under which two quantities agree (rounding in the press)
+
+UNIT_WORDS = {
+    "km": r"km|kilom[eè]tres?|kilometers?",
+    "mi": r"milles|miles?|mi",
+    "nmi": r"milles nautiques|nautical miles?|nmi",
+    "km/h": r"km/h|kilom[eè]tres?/heure|kilom[eè]tres? par heure|kilometers? per hour",
+    "kn": r"n[oœ]euds|knots?|kn",
+    "m": r"m[eè]tres?|meters?|m",
+    "ft": r"pieds|feet|ft",
+    "t": r"tonnes?|tons?|t",
+    "kg": r"kilogrammes?|kilograms?|kg",
+}
+_NUMBER = r"\d{1,3}(?:[ \u00a0\u202f\u2009,.]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
+_QUANTITY = re.compile(
+    rf"(?P<number>{_NUMBER})\s?(?P<unit>{'|'.join(f'(?:{w})' for w in sorted(UNIT_WORDS.values(), key=len, reverse=True))})(?![\w])",
+    re.IGNORECASE,
+)
+
+# Class words the press puts before a name, and the categories they fit.
+CLASS_WORDS = {
+    r"fr[ée]gates?|frigates?": {"frigate"},
+    r"destroyers?|contre-torpilleurs?": {"destroyer"},
+    r"corvettes?": {"corvette"},
+    r"sous-marins?|submarines?": {"submarine"},
+    r"croiseurs?|cruisers?": set(),
+    r"bombardiers?|bombers?": {"bomber", "strategic-bomber"},
+    r"intercepteurs?|interceptors?": {"interceptor"},
+    r"chasseurs?|fighters?|avions? de combat": {"fighter", "interceptor"},
+}
+_CLASS_BEFORE = re.compile(
+    rf"\b(?P<word>{'|'.join(CLASS_WORDS)})\s+(?:\S+\s+){{0,2}}$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Flag:
+    system_id: str
+    kind: str  # quote-number, misnomer, class-word
+    message: str
+    article_id: str | None = None
+    mention_id: str | None = None
+    source_key: str | None = None
+
+
+_MACH = re.compile(r"\bMach\s?(?P<number>\d+(?:[.,]\d+)?)", re.IGNORECASE)
+# The speed of sound between sea level (ISA, 1,225 km/h) and above 11 km (1,062 km/h): a Mach
+# figure agrees with a speed in km/h when it falls between the two.
+SOUND_KMH = (units.MACH_AT_ALTITUDE_KMH, 1225.0)
+
+
+def quantities(text: str, language: str = "en") -> list[tuple[float, str]]:
+    """(value, unit) pairs written in ``text``: '6 500 kilomètres', '4,040 miles', 'Mach 10'."""
+    found = []
+    for match in _QUANTITY.finditer(text):
+        unit = next(
+            u
+            for u, words in UNIT_WORDS.items()
+            if re.fullmatch(words, match["unit"], re.IGNORECASE)
+        )
+        found.append((_number(match["number"], language), unit))
+    found += [(float(m["number"].replace(",", ".")), "mach") for m in _MACH.finditer(text)]
+    return found
+
+
+def _number(written: str, language: str) -> float:
+    """'6 500' -> 6500; '6,500' -> 6500 in English; '2,5' -> 2.5 in French."""
+    compact = re.sub(r"[ \u00a0\u202f\u2009]", "", written)
+    if language != "en" and re.fullmatch(r"\d+,\d{1,2}", compact):
+        return float(compact.replace(",", "."))
+    if re.search(r"[.,]\d{3}(?!\d)", compact) and not re.fullmatch(r"\d+\.\d+", compact):
+        compact = re.sub(r"[.,](?=\d{3}(?!\d))", "", compact)
+    return float(compact.replace(",", "."))
+
+
+def agrees(value: float, unit: str, other: float, other_unit: str) -> bool | None:
+    """Whether two quantities agree within TOLERANCE; None when they measure different things."""
+    if "mach" in (unit, other_unit) and unit != other_unit:
+        mach, speed, speed_unit = (
+            (value, other, other_unit) if unit == "mach" else (other, value, unit)
+        )
+        try:
+            kmh = units.convert(speed, speed_unit, "km/h")
+        except ValueError:
+            return None
+        low, high = (mach * sound for sound in SOUND_KMH)
+        return low * (1 - TOLERANCE) <= kmh <= high * (1 + TOLERANCE)
+    try:
+        converted = units.convert(other, other_unit, unit)
+    except ValueError:
+        return None
+    if converted is None:
+        return None
+    return abs(converted - value) <= TOLERANCE * max(abs(value), 1e-9)
+
+
+def check_quotes(system: SystemEntry, texts: dict[str, tuple[str, str]]) -> list[Flag]:
+    """Specs backed by an article quote whose numbers contradict the spec."""
+    flags = []
+    for spec in system.specs:
+        if PROPERTIES[spec.property].kind != "quantity":
+            continue
+        for key in spec.sources:
+            source = system.sources[key]
+            if not isinstance(source, ArticleQuote):
+                continue
+            text, language = texts[source.article]
+            start = linker.find_anchor(text, source.quote, source.prefix)[0]
+            quoted = text[start : start + len(source.quote)]
+            verdicts = [
+                agrees(spec.value, spec.unit, v, u) for v, u in quantities(quoted, language)
+            ]
+            verdicts = [v for v in verdicts if v is not None]
+            if verdicts and not any(verdicts):
+                flags.append(
+                    Flag(
+                        system.id,
+                        "quote-number",
+                        f"{PROPERTIES[spec.property].label} is {units.number(spec.value)} {spec.unit} in the catalog, "
+                        f"but the quoted article says “{quoted}”",
+                        source.article,
+                        source_key=key,
+                    )
+                )
+    return flags
+
+
+def check_mentions(
+    systems: dict[str, SystemEntry], mentions: list[linker.Mention], texts
+) -> list[Flag]:
+    """Misnomers and contradicting class words at each mention."""
+    flags = []
+    for mention in mentions:
+        system = systems[mention.system_id]
+        if mention.name_kind == "misnomer":
+            flags.append(
+                Flag(
+                    system.id,
+                    "misnomer",
+                    f"the article calls it “{mention.exact}”, a misnomer for the {system.name}",
+                    mention.article_id,
+                    mention.id,
+                )
+            )
+        text, _ = texts[mention.article_id]
+        before = _CLASS_BEFORE.search(text[max(0, mention.start - 60) : mention.start])
+        if before:
+            fits = next(
+                c
+                for pattern, c in CLASS_WORDS.items()
+                if re.fullmatch(pattern, before["word"], re.IGNORECASE)
+            )
+            if system.category not in fits:
+                flags.append(
+                    Flag(
+                        system.id,
+                        "class-word",
+                        f"the article calls it a “{before['word']}”, but the catalog classes it as "
+                        f"{system.category.replace('-', ' ')}",
+                        mention.article_id,
+                        mention.id,
+                    )
+                )
+    return flags
+
+
+def find_flags(catalog, mentions: list[linker.Mention]) -> list[Flag]:
+    """Disagreements between a validated catalog's articles and its entries, in a stable order."""
+    texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
+    flags = [flag for system in catalog.systems for flag in check_quotes(system, texts)]
+    return flags + check_mentions({s.id: s for s in catalog.systems}, mentions, texts)
