@@ -119,7 +119,7 @@ def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, li
     _derive_inverse_relations(rows[tables.Relation])
     for article in catalog.articles:
         rows[tables.Article].append(_article_row(article, catalog.root))
-    mentions = _link(catalog)
+    mentions = linker.link_catalog(catalog)
     sha = {a.entry.id: linker.text_sha256(a.text) for a in catalog.articles}
     for mention in mentions:
         rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, sha))
@@ -160,11 +160,6 @@ def catalog_sha256(catalog: Catalog) -> str:
     for relative, content in sorted(catalog.files.items()):
         digest.update(relative.encode() + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()
-
-
-def _link(catalog: Catalog) -> list[linker.Mention]:
-    automaton = linker.Linker(catalog.systems)
-    return [m for a in catalog.articles for m in linker.link_article(automaton, a.entry, a.text)]
 
 
 def _country_name(code: str) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import ahocorasick
 import syntok.segmenter as syntok
 
+from refdb.errors import CatalogError
 from refdb.schema import AliasKind, ArticleEntry, MentionAnchor, SystemEntry
 
 CONTEXT_CHARS = 32
@@ -448,3 +449,22 @@ def _mention(article_id, text, bounds, start, end, system_id, name, origin) -> M
 
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def link_catalog(catalog) -> list[Mention]:
+    """Every mention in every article of a validated catalog, in a stable order.
+
+    A curator's anchor that no longer applies (an exclusion with nothing to exclude) is a
+    catalog error naming the article file and line.
+    """
+    automaton = Linker(catalog.systems)
+    mentions, problems = [], []
+    for article in catalog.articles:
+        try:
+            mentions += link_article(automaton, article.entry, article.text)
+        except AnchorError as error:
+            loc = ("mentions", error.section, error.index, "exact")
+            problems.append(article.document.problem(loc, f"stale anchor: {error}", "stale-anchor"))
+    if problems:
+        raise CatalogError(problems)
+    return mentions

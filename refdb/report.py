@@ -46,12 +46,14 @@ def build_report(catalog_dir: Path | str) -> Report:
 
 
 def report_for(catalog: Catalog) -> Report:
-    automaton = linker.Linker(catalog.systems)
+    every_mention = linker.link_catalog(catalog)
+    by_article: dict[str, list[linker.Mention]] = {}
+    for mention in every_mention:
+        by_article.setdefault(mention.article_id, []).append(mention)
     unlinked: dict[str, Unlinked] = {}
-    mentioned, silent, every_mention = set(), [], []
+    mentioned, silent = set(), []
     for article in catalog.articles:
-        mentions = linker.link_article(automaton, article.entry, article.text)
-        every_mention += mentions
+        mentions = by_article.get(article.entry.id, [])
         mentioned |= {m.system_id for m in mentions}
         if not mentions:
             silent.append(article.entry.id)
