@@ -14,6 +14,7 @@ import click
 from refdb.cite import FORMATS, Publication, UnknownEntry
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
+from refdb.compiler import is_current, snapshot
 from refdb.errors import CatalogError
 from refdb.report import build_report
 from refdb.validate import validate_catalog
@@ -179,31 +180,38 @@ def report(catalog_dir: Path, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=8001, show_default=True, type=int)
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
-    """Build the database, then serve it read-only with Datasette."""
-    try:
-        result = build_database(catalog_dir, db_path)
-    except CatalogError as error:
-        _report(error)
-        if not db_path.exists():
-            sys.exit(1)
-        click.echo(f"The catalog has problems; serving the previous {db_path}.", err=True)
+    """Build the database if the catalog changed, then serve it read-only with Datasette."""
+    if is_current(catalog_dir, db_path):
+        click.echo(f"{db_path} is up to date with {catalog_dir}.")
     else:
-        click.echo(f"Built {result.path}: {result.systems} systems, {result.mentions} mentions.")
-    inspect_path = db_path.with_suffix(".inspect.json")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "datasette",
-            "inspect",
-            str(db_path),
-            "--inspect-file",
-            str(inspect_path),
-        ],
-        check=True,
-    )
-    command = datasette_command(db_path, config_path, metadata_path, host, port, inspect_path)
-    click.echo(f"Serving on http://{host}:{port}/")
+        try:
+            result = build_database(catalog_dir, db_path)
+        except CatalogError as error:
+            _report(error)
+            if not db_path.exists():
+                sys.exit(1)
+            click.echo(f"The catalog has problems; serving the previous {db_path}.", err=True)
+        else:
+            click.echo(
+                f"Built {result.path}: {result.systems} systems, {result.mentions} mentions."
+            )
+    served = snapshot(db_path)
+    inspect_path = served.with_suffix(".inspect.json")
+    if not inspect_path.exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "datasette",
+                "inspect",
+                str(served),
+                "--inspect-file",
+                str(inspect_path),
+            ],
+            check=True,
+        )
+    command = datasette_command(served, config_path, metadata_path, host, port, inspect_path)
+    click.echo(f"Serving {served} on http://{host}:{port}/")
     os.execv(sys.executable, command)
 
 

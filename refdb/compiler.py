@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections import defaultdict
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -24,7 +27,9 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from refdb import consistency, linker, tables, units
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
-from refdb.validate import Catalog, validate_catalog
+from refdb.validate import Catalog, file_contents, validate_catalog
+
+KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go (a server rarely outlives three builds)
 
 
 @dataclass
@@ -57,6 +62,40 @@ def build(
         raise
     result.path = db_path
     return result
+
+
+def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
+    """Whether ``db_path`` was built from the catalog exactly as it is now on disk."""
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            built = conn.execute("select catalog_sha256, refdb_version from build_info").fetchone()
+    except sqlite3.Error:
+        return False
+    return built == (files_sha256(file_contents(Path(catalog_dir))), version("refdb"))
+
+
+def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
+    """A read-only copy of a built database under a name that is never reused, for serving.
+
+    A server keeps reading the file it opened; a rebuild writes a new snapshot beside it
+    instead of replacing the file under it (which would serve a mix of old and new rows).
+    The copy keeps the stem ``refdb`` so Datasette's URLs stay the same.
+    """
+    db_path = Path(db_path)
+    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()[:16]
+    target = Path(directory or db_path.parent / f".{db_path.stem}-serve") / digest / db_path.name
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        os.close(handle)
+        shutil.copyfile(db_path, temporary)
+        os.chmod(temporary, 0o444)
+        os.replace(temporary, target)
+    for old in sorted(target.parent.parent.iterdir(), key=lambda p: p.stat().st_mtime)[
+        :-KEEP_SNAPSHOTS
+    ]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 def _write(catalog: Catalog, path: Path, built_at: str | None) -> BuildResult:
@@ -156,8 +195,13 @@ def catalog_rows(catalog: Catalog, built_at: str | None = None) -> dict[type, li
 
 
 def catalog_sha256(catalog: Catalog) -> str:
+    return files_sha256(catalog.files)
+
+
+def files_sha256(files: dict[str, bytes]) -> str:
+    """The catalog's version: one hash over every file's path and content."""
     digest = hashlib.sha256()
-    for relative, content in sorted(catalog.files.items()):
+    for relative, content in sorted(files.items()):
         digest.update(relative.encode() + b"\0" + hashlib.sha256(content).digest())
     return digest.hexdigest()
 

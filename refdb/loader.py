@@ -100,12 +100,12 @@ def load_yaml(path: Path) -> Document:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"YAML syntax error: {error.problem or error.context}"
+        message, code = f"YAML syntax error: {error.problem or error.context}", "yaml-syntax"
         if mark and text[mark.index : mark.index + 1] == "\t":
             message += "; indent with spaces, not tabs"
-        raise CatalogError(
-            [Problem(display_path(path), line, column, message, "yaml-syntax")]
-        ) from None
+        if "nesting depth" in (error.problem or ""):  # libyaml's own limit, met before ours
+            message, code = f"nesting deeper than {MAX_DEPTH} levels; flatten the data", "too-deep"
+        raise CatalogError([Problem(display_path(path), line, column, message, code)]) from None
     except yaml.YAMLError as error:
         raise CatalogError(
             [Problem(display_path(path), 1, 1, f"YAML error: {error}", "yaml-syntax")]

@@ -77,7 +77,7 @@ def validate_catalog(root: Path) -> Catalog:
         systems=sorted(systems, key=lambda s: s.id),
         articles=sorted(articles.values(), key=lambda a: a.entry.id),
         documents=documents,
-        files=_file_contents(root),
+        files=file_contents(root),
     )
 
 
@@ -182,9 +182,9 @@ def _validate(document: Document, model: type[BaseModel], problems: list[Problem
 
 
 def _problem_from_pydantic(document: Document, model: type[BaseModel], item: dict) -> Problem:
-    loc = _data_path(document.data, item["loc"])
-    where = ".".join(str(part) for part in loc) or "file"
     kind = item["type"]
+    loc = _data_path(document.data, item["loc"], names_a_key=kind in ("missing", "extra_forbidden"))
+    where = ".".join(str(part) for part in loc) or "file"
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -198,8 +198,12 @@ def _problem_from_pydantic(document: Document, model: type[BaseModel], item: dic
     return document.problem(loc, f"{where}: {message}", kind.replace("_", "-"))
 
 
-def _data_path(data: Any, loc: tuple) -> tuple:
-    """The part of a pydantic ``loc`` that names real keys (drops union tags and the like)."""
+def _data_path(data: Any, loc: tuple, names_a_key: bool = False) -> tuple:
+    """The part of a pydantic ``loc`` that names real keys (drops union tags and the like).
+
+    With ``names_a_key`` the last part is kept even though it is absent from the data: it is
+    the missing or unknown field the error is about.
+    """
     path, node = [], data
     for part in loc:
         if (
@@ -210,7 +214,7 @@ def _data_path(data: Any, loc: tuple) -> tuple:
             and part < len(node)
         ):
             node = node[part]
-        elif isinstance(node, dict) and part == loc[-1]:
+        elif names_a_key and isinstance(node, dict) and part == loc[-1]:
             node = None
         else:
             continue
@@ -428,7 +432,8 @@ def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -
     return problems
 
 
-def _file_contents(root: Path) -> dict[str, bytes]:
+def file_contents(root: Path) -> dict[str, bytes]:
+    """Catalog-relative path -> bytes of every file the catalog is compiled from."""
     files = {}
     for folder, suffix in (("systems", ".yaml"), ("articles", ".yaml"), ("articles", ".txt")):
         for path in catalog_files(root, folder, suffix):

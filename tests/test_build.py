@@ -7,11 +7,10 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
+from test_bad_inputs import CORPUS
 
 from refdb.cli import cli
-from refdb.compiler import build
-
-from conftest import FIXTURES
+from refdb.compiler import build, is_current, snapshot
 
 
 def rows(db_path, sql):
@@ -23,7 +22,9 @@ def test_failed_build_leaves_the_previous_database_byte_identical(mini_catalog, 
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
     before = db_path.read_bytes()
-    shutil.copy(FIXTURES / "bad" / "dangling-target.yaml", mini_catalog / "systems")
+    shutil.copytree(
+        CORPUS / "dangling-relation-target" / "catalog", mini_catalog, dirs_exist_ok=True
+    )
     result = CliRunner().invoke(
         cli, ["build", "--catalog", str(mini_catalog), "--output", str(db_path)]
     )
@@ -148,3 +149,28 @@ def test_search_index_is_diacritic_and_hyphen_insensitive(mini_catalog, tmp_path
     assert search('"tou 160"') == [("tu-160",)]
     assert search("tu160") == [("tu-160",)]
     assert search("x101") == [("kh-101",)]
+
+
+def test_serving_snapshots_are_never_replaced_under_a_server(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    first = snapshot(db_path)
+    served_bytes = first.read_bytes()
+    assert first.name == "refdb.db" and first.parent.parent == tmp_path / ".refdb-serve"
+    assert snapshot(db_path) == first
+    entry = mini_catalog / "systems" / "kh-101.yaml"
+    entry.write_text(entry.read_text().replace("long-range", "long range"))
+    build(mini_catalog, db_path)
+    second = snapshot(db_path)
+    assert second != first and second.name == "refdb.db"
+    assert first.read_bytes() == served_bytes
+
+
+def test_a_database_is_current_until_a_catalog_file_changes(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    assert not is_current(mini_catalog, db_path)
+    build(mini_catalog, db_path)
+    assert is_current(mini_catalog, db_path)
+    text = mini_catalog / "articles" / "bomber-note.txt"
+    text.write_text(text.read_text() + " ")
+    assert not is_current(mini_catalog, db_path)

@@ -116,6 +116,15 @@ async def search(datasette, request):
     return Response.redirect(f"{target}?_search={quote(query)}" if query else target)
 
 
+async def databases(datasette, request):
+    """/-/databases.json without the ``path`` Datasette would show: no internal paths leak."""
+    listed = await datasette._databases_data(request)  # Datasette's own list, permissions applied
+    shown = [
+        {key: value for key, value in db.items() if key != "path"} for db in listed["databases"]
+    ]
+    return Response.json({"ok": True, "databases": shown})
+
+
 async def sitemap(datasette, request):
     db = _database(datasette)
     paths = await db.execute_fn(pages.sitemap_paths) if db else []
@@ -137,6 +146,7 @@ def register_routes():
     return [
         (r"^/system/(?P<id>[a-z0-9-]+)$", system_permalink),
         (r"^/search$", search),
+        (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
     ]

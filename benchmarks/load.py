@@ -1,0 +1,104 @@
+"""Bounded load on a served refdb, loopback only: 20 concurrent clients, a fixed request count.
+
+    python benchmarks/load.py [--requests 2000] [--clients 20]
+
+Builds the catalog into a temporary database, serves it exactly as `refdb serve` does on a
+free 127.0.0.1 port, hits the home page, entry pages, article pages, search and a canned
+query in turn, and prints requests/s, latency percentiles and the error count (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from refdb.cli import datasette_command
+from refdb.compiler import build
+
+ROOT = Path(__file__).resolve().parents[1]
+PATHS = [
+    "/",
+    "/system/tu-160",
+    "/refdb/systems/kh-47m2-kinzhal",
+    "/refdb/systems/marshal-shaposhnikov",
+    "/refdb/articles/kim-russia-2023-09",
+    "/search?q=kinjal",
+    "/refdb/systems?_search=Tupolev",
+    "/refdb/mentions_of_system.json?system=tu-160",
+    "/refdb/compare_spec?property=max_range",
+    "/refdb/systems/tu-160.bib",
+]
+TIME_LIMIT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def fetch(url: str) -> tuple[float, bool]:
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read()
+            ok = response.status == 200
+    except OSError:
+        ok = False
+    return time.perf_counter() - started, ok
+
+
+def run(base: str, total: int, clients: int) -> tuple[list[float], int, float]:
+    """``total`` requests over ``clients`` threads, cycling through PATHS."""
+    urls = [base + path for path, _ in zip(itertools.cycle(PATHS), range(total), strict=False)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        results = list(pool.map(fetch, urls, timeout=TIME_LIMIT_S))
+    elapsed = time.perf_counter() - started
+    return [latency for latency, _ in results], sum(not ok for _, ok in results), elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        db_path = Path(directory) / "refdb.db"
+        build(ROOT / "catalog", db_path)
+        port = free_port()
+        command = datasette_command(
+            db_path, ROOT / "datasette.yaml", ROOT / "metadata.yaml", "127.0.0.1", port
+        )
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                if fetch(base + "/-/versions.json")[1]:
+                    break
+                time.sleep(0.1)
+            latencies, errors, elapsed = run(base, args.requests, args.clients)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    cuts = statistics.quantiles(latencies, n=100)
+    print(
+        f"{len(latencies)} requests, {args.clients} clients, {elapsed:.1f} s: {len(latencies) / elapsed:.0f} requests/s"
+    )
+    print(
+        f"latency p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms"
+    )
+    print(f"errors: {errors}")
+    raise SystemExit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
