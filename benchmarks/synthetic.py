@@ -75,3 +75,45 @@ def articles(count: int, entries: list[SystemEntry], seed: int = 2, size: int = 
         paragraphs = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]
         texts.append("\n\n".join(paragraphs))
     return texts
+
+
+def write_catalog(root, systems_count: int, articles_count: int, seed: int = 1) -> None:
+    """A valid catalog on disk: ``systems_count`` entry files and ``articles_count`` articles."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(root)
+    (root / "systems").mkdir(parents=True, exist_ok=True)
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    entries = systems(systems_count, seed)
+    rng = random.Random(seed)
+    for index, entry in enumerate(entries):
+        data = entry.model_dump(mode="json", exclude_defaults=True)
+        data["specs"] = [
+            {
+                "property": "max_range",
+                "value": rng.randint(100, 9000),
+                "unit": "km",
+                "sources": ["s"],
+            },
+            {"property": "first_flight", "value": f"{rng.randint(1950, 2024)}", "sources": ["s"]},
+        ]
+        if index:
+            data["relations"] = [
+                {"type": "carries", "target": f"sys-{rng.randrange(index)}", "sources": ["s"]}
+            ]
+        (root / "systems" / f"{entry.id}.yaml").write_text(
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        )
+    for index, text in enumerate(articles(articles_count, entries, seed + 1)):
+        header = {
+            "id": f"art-{index}",
+            "title": f"Synthetic article {index}",
+            "date": "2024-01",
+            "language": "en",
+        }
+        (root / "articles" / f"art-{index}.yaml").write_text(
+            yaml.safe_dump(header, sort_keys=False)
+        )
+        (root / "articles" / f"art-{index}.txt").write_text(text)

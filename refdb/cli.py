@@ -63,17 +63,54 @@ def check(catalog_dir: Path) -> None:
     click.echo(f"Catalog OK: {len(catalog.systems)} systems, {len(catalog.articles)} articles.")
 
 
+class TerminalProgress:
+    """One click progress bar per stage, on a terminal only."""
+
+    def __init__(self) -> None:
+        self.stage, self.bar, self.done = None, None, 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            self.bar = click.progressbar(length=total, label=f"{stage:<18}", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _progress(quiet: bool) -> TerminalProgress | None:
+    return None if quiet or not sys.stderr.isatty() else TerminalProgress()
+
+
+QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+
+
 @cli.command()
 @CATALOG
 @OUTPUT
-def build(catalog_dir: Path, db_path: Path) -> None:
+@QUIET
+@click.option(
+    "--no-cache", is_flag=True, help="Redo all work instead of reusing the previous build's."
+)
+def build(catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool) -> None:
     """Validate the catalog, link mentions and write the SQLite database atomically."""
+    progress = _progress(quiet)
     try:
-        result = build_database(catalog_dir, db_path)
+        result = build_database(catalog_dir, db_path, progress=progress, reuse=not no_cache)
     except CatalogError as error:
+        if progress:
+            progress.close()
         _report(error)
         click.echo(f"Nothing was written; {db_path} is unchanged.", err=True)
         sys.exit(1)
+    if progress:
+        progress.close()
     click.echo(
         f"Built {result.path}: {result.systems} systems, {result.articles} articles, "
         f"{result.mentions} mentions (catalog {result.catalog_sha256[:12]})."

@@ -63,19 +63,36 @@ class Document:
         return Problem(self.shown_path, line, column, message, code)
 
 
-def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
-    """Read a UTF-8 file (BOM allowed) of bounded size; errors name the line and column."""
-    shown = display_path(path)
+class LazyDocument(Document):
+    """A file that passed validation in an earlier build and has not changed since: it is
+    parsed again only if a problem found elsewhere in the catalog must be placed in it."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._document: Document | None = None
+
+    def _loaded(self) -> Document:
+        if self._document is None:
+            self._document = load_yaml(self.path)
+        return self._document
+
+    data = property(lambda self: self._loaded().data)
+    positions = property(lambda self: self._loaded().positions)
+    key_positions = property(lambda self: self._loaded().key_positions)
+
+
+def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, refusing one larger than ``limit`` without reading it all."""
     with open(path, "rb") as handle:
         raw = handle.read(limit + 1)
     if len(raw) > limit:
-        raise CatalogError(
-            [
-                Problem(
-                    shown, 1, 1, f"file is larger than {limit:,} bytes; split it", "file-too-large"
-                )
-            ]
-        )
+        message = f"file is larger than {limit:,} bytes; split it"
+        raise CatalogError([Problem(display_path(path), 1, 1, message, "file-too-large")])
+    return raw
+
+
+def decode(path: Path, raw: bytes) -> str:
+    """UTF-8 text (a BOM is allowed, CRLF becomes LF); bad bytes are placed by line and column."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -85,14 +102,21 @@ def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
         message = (
             f"bytes that are not UTF-8 ({raw[error.start : error.end]!r}); save the file as UTF-8"
         )
-        raise CatalogError([Problem(shown, line, column, message, "not-utf8")]) from None
+        raise CatalogError(
+            [Problem(display_path(path), line, column, message, "not-utf8")]
+        ) from None
     return text.replace("\r\n", "\n")
 
 
-def load_yaml(path: Path) -> Document:
-    """Load one YAML file into a :class:`Document`, or raise :class:`CatalogError`."""
+def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
+    """Read a UTF-8 file of bounded size; errors name the line and column."""
+    return decode(path, read_bytes(path, limit=limit))
+
+
+def load_yaml(path: Path, raw: bytes | None = None) -> Document:
+    """Load one YAML file (or its already read bytes) into a :class:`Document`."""
     path = Path(path)
-    text = read_text(path)
+    text = decode(path, raw) if raw is not None else read_text(path)
     builder = _Builder(Document(path, None))
     try:
         for event in yaml.parse(text, Loader=_PARSER):

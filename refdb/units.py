@@ -21,6 +21,7 @@ def registry() -> pint.UnitRegistry:
     return pint.UnitRegistry()
 
 
+@lru_cache(maxsize=256)
 def check_unit(unit: str, canonical: str) -> None:
     """Raise ValueError unless ``unit`` is known and measures what ``canonical`` measures."""
     if unit not in UNITS:
@@ -43,7 +44,13 @@ def convert(value: float, unit: str, canonical: str) -> float | None:
         return None
     if unit == canonical:
         return float(value)
-    return float(registry().Quantity(value, unit).to(canonical).magnitude)
+    return value * _factor(unit, canonical)
+
+
+@lru_cache(maxsize=256)
+def _factor(unit: str, canonical: str) -> float:
+    """How many ``canonical`` make one ``unit`` (the units here are all proportional)."""
+    return float(registry().Quantity(1, unit).to(canonical).magnitude)
 
 
 # What a reader also wants to see beside a value, and the ISA speed of sound above 11 km

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from refdb import linker
+from refdb.cache import BuildCache, sha256
 from refdb.errors import CatalogError, Problem, display_path
-from refdb.loader import Document, load_yaml, read_text
+from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
 from refdb.schema import ArticleEntry, ArticleQuote, SystemEntry
+
+MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # article texts are larger than entry files
 
 
 @dataclass
@@ -45,8 +49,17 @@ def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
     return sorted(directory.glob(f"*{suffix}")) if directory.is_dir() else []
 
 
-def validate_catalog(root: Path) -> Catalog:
-    """Load and check every file under ``root``; raise CatalogError listing all problems."""
+Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progress bar
+
+
+def validate_catalog(
+    root: Path, progress: Progress | None = None, cache: BuildCache | None = None
+) -> Catalog:
+    """Load and check every file under ``root``; raise CatalogError listing all problems.
+
+    With a ``cache``, a file whose bytes have not changed since the last build reuses its
+    validated entry instead of being parsed and validated again.
+    """
     root = Path(root)
     if not root.is_dir():
         raise CatalogError(
@@ -57,8 +70,11 @@ def validate_catalog(root: Path) -> Catalog:
             ]
         )
     problems: list[Problem] = []
-    systems, system_docs = _load_all(root, "systems", SystemEntry, problems)
-    articles = _load_articles(root, problems)
+    reader = _Reader(
+        root, progress or (lambda stage, done, total: None), cache or BuildCache(), problems
+    )
+    systems, system_docs = reader.load_all("systems", SystemEntry)
+    articles = reader.load_articles()
     if not systems and not problems:
         problems.append(
             Problem(
@@ -77,13 +93,15 @@ def validate_catalog(root: Path) -> Catalog:
         systems=sorted(systems, key=lambda s: s.id),
         articles=sorted(articles.values(), key=lambda a: a.entry.id),
         documents=documents,
-        files=file_contents(root),
+        files=reader.files,
     )
 
 
 def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
     """A catalog file must really live in the catalog: no symlink may lead outside it."""
-    if path.resolve().is_relative_to(root.resolve()):
+    if not (path.is_symlink() or path.parent.is_symlink()) or path.resolve().is_relative_to(
+        root.resolve()
+    ):
         return True
     problems.append(
         Problem(
@@ -97,73 +115,89 @@ def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
     return False
 
 
-def _load_all(root: Path, folder: str, model: type[BaseModel], problems: list[Problem]):
-    entries, documents = [], {}
-    for path in catalog_files(root, folder, ".yaml"):
-        if not _inside(root, path, problems):
-            continue
+class _Reader:
+    """Reads each catalog file once: its bytes for the version hash, then its entry."""
+
+    def __init__(self, root: Path, progress: Progress, cache: BuildCache, problems: list[Problem]):
+        self.root, self.progress, self.cache, self.problems = root, progress, cache, problems
+        self.files: dict[str, bytes] = {}
+
+    def read(self, path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
+        if not _inside(self.root, path, self.problems):
+            return None
         try:
-            document = load_yaml(path)
+            raw = read_bytes(path, limit=limit)
         except CatalogError as error:
-            problems += error.problems
-            continue
-        entry = _validate(document, model, problems)
-        if entry is not None:
+            self.problems += error.problems
+            return None
+        self.files[path.relative_to(self.root).as_posix()] = raw
+        return raw
+
+    def load_all(self, folder: str, model: type[BaseModel]):
+        entries, documents = [], {}
+        paths = catalog_files(self.root, folder, ".yaml")
+        for done, path in enumerate(paths, start=1):
+            self.progress(f"checking {folder}", done, len(paths))
+            loaded = self.load_one(path, model)
+            if loaded is None:
+                continue
+            entry, document = loaded
             if entry.id in documents:
                 first = documents[entry.id].shown_path
-                problems.append(
-                    document.problem(
-                        ("id",), f"id '{entry.id}' is already used by {first}", "duplicate-id"
-                    )
-                )
+                message = f"id '{entry.id}' is already used by {first}"
+                self.problems.append(document.problem(("id",), message, "duplicate-id"))
                 continue
             entries.append(entry)
             documents[entry.id] = document
-    stray = [p for p in catalog_files(root, folder, "") if p.suffix in (".yml", ".json")]
-    for path in stray:
-        problems.append(
-            Problem(
-                display_path(path), 1, 1, "catalog files end in .yaml; rename it", "bad-extension"
-            )
-        )
-    return entries, documents
+        for path in catalog_files(self.root, folder, ""):
+            if path.suffix in (".yml", ".json"):
+                message = "catalog files end in .yaml; rename it"
+                self.problems.append(Problem(display_path(path), 1, 1, message, "bad-extension"))
+        return entries, documents
 
-
-def _load_articles(root: Path, problems: list[Problem]) -> dict[str, Article]:
-    entries, documents = _load_all(root, "articles", ArticleEntry, problems)
-    articles = {}
-    for entry in entries:
-        document = documents[entry.id]
-        text_path = document.path.with_suffix(".txt")
-        if not text_path.exists():
-            problems.append(
-                document.problem(
-                    ("id",),
-                    f"the article text {text_path.name} is missing beside this file",
-                    "missing-text",
-                )
-            )
-            continue
-        if not _inside(root, text_path, problems):
-            continue
+    def load_one(self, path: Path, model: type[BaseModel]):
+        raw = self.read(path)
+        if raw is None:
+            return None
+        relative, digest = path.relative_to(self.root).as_posix(), sha256(raw)
+        cached = self.cache.entry(relative, digest)
+        if cached is not None:
+            return cached, LazyDocument(path)
         try:
-            text = read_text(text_path, limit=20 * 1024 * 1024)
+            document = load_yaml(path, raw)
         except CatalogError as error:
-            problems += error.problems
-            continue
-        articles[entry.id] = Article(entry, text, document, text_path)
-    for text_path in catalog_files(root, "articles", ".txt"):
-        if not text_path.with_suffix(".yaml").exists():
-            problems.append(
-                Problem(
-                    display_path(text_path),
-                    1,
-                    1,
-                    "article text without its .yaml header; add one",
-                    "missing-header",
+            self.problems += error.problems
+            return None
+        entry = _validate(document, model, self.problems)
+        if entry is None:
+            return None
+        self.cache.entries[relative] = (digest, entry)
+        return entry, document
+
+    def load_articles(self) -> dict[str, Article]:
+        entries, documents = self.load_all("articles", ArticleEntry)
+        articles = {}
+        for entry in entries:
+            document = documents[entry.id]
+            text_path = document.path.with_suffix(".txt")
+            if not text_path.exists():
+                message = f"the article text {text_path.name} is missing beside this file"
+                self.problems.append(document.problem(("id",), message, "missing-text"))
+                continue
+            raw = self.read(text_path, limit=MAX_ARTICLE_BYTES)
+            if raw is None:
+                continue
+            try:
+                articles[entry.id] = Article(entry, decode(text_path, raw), document, text_path)
+            except CatalogError as error:
+                self.problems += error.problems
+        for text_path in catalog_files(self.root, "articles", ".txt"):
+            if not text_path.with_suffix(".yaml").exists():
+                message = "article text without its .yaml header; add one"
+                self.problems.append(
+                    Problem(display_path(text_path), 1, 1, message, "missing-header")
                 )
-            )
-    return articles
+        return articles
 
 
 def _validate(document: Document, model: type[BaseModel], problems: list[Problem]):

@@ -12,6 +12,8 @@ from test_bad_inputs import CORPUS
 from refdb.cli import cli
 from refdb.compiler import build, is_current, snapshot
 
+from conftest import CATALOG
+
 
 def rows(db_path, sql):
     with sqlite3.connect(db_path) as connection:
@@ -31,7 +33,7 @@ def test_failed_build_leaves_the_previous_database_byte_identical(mini_catalog, 
     assert result.exit_code == 1
     assert "is unchanged" in result.output
     assert db_path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog", "refdb.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
 
 
 def test_a_failure_while_writing_leaves_no_temporary_file(mini_catalog, tmp_path, monkeypatch):
@@ -42,11 +44,11 @@ def test_a_failure_while_writing_leaves_no_temporary_file(mini_catalog, tmp_path
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("refdb.compiler._finish", disk_full)
+    monkeypatch.setattr("refdb.compiler._index", disk_full)
     with pytest.raises(OSError):
         build(mini_catalog, db_path)
     assert db_path.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog", "refdb.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
 
 
 def test_same_catalog_gives_the_same_rows(mini_catalog, tmp_path):
@@ -174,3 +176,51 @@ def test_a_database_is_current_until_a_catalog_file_changes(mini_catalog, tmp_pa
     text = mini_catalog / "articles" / "bomber-note.txt"
     text.write_text(text.read_text() + " ")
     assert not is_current(mini_catalog, db_path)
+
+
+def test_an_incremental_build_equals_a_clean_build(tmp_path):
+    root = tmp_path / "catalog"
+    shutil.copytree(CATALOG, root)
+    incremental, clean = tmp_path / "incremental" / "refdb.db", tmp_path / "clean" / "refdb.db"
+    first = build(root, incremental)
+    assert first.reused == 0
+    entry = root / "systems" / "kalibr.yaml"
+    entry.write_text(
+        entry.read_text().replace("cruise missiles developed", "cruise missiles, developed")
+    )
+    second = build(root, incremental, built_at="2026-01-01T00:00:00+00:00")
+    files = len(list(root.glob("*/*.yaml")))
+    assert second.reused == (files - 1) + len(list(root.glob("articles/*.txt")))
+    build(root, clean, built_at="2026-01-01T00:00:00+00:00", reuse=False)
+    dump = lambda path: list(sqlite3.connect(path).iterdump())  # noqa: E731
+    assert dump(incremental) == dump(clean)
+
+
+def test_a_renamed_alias_relinks_every_article(tmp_path):
+    root = tmp_path / "catalog"
+    shutil.copytree(CATALOG, root)
+    db_path = tmp_path / "refdb.db"
+    build(root, db_path)
+    entry = root / "systems" / "kalibr.yaml"
+    entry.write_text(entry.read_text().replace("name: Kalibr\n", "name: Kalibr family\n"))
+    second = build(root, db_path)
+    assert second.reused == len(list(root.glob("*/*.yaml"))) - 1  # entries only, no article
+    mentions = sqlite3.connect(db_path).execute(
+        "select exact from mentions where system_id = 'kalibr'"
+    )
+    assert [row[0] for row in mentions] == ["Kalibr"]
+
+
+def test_progress_counts_every_file_and_article(mini_catalog, tmp_path):
+    seen = []
+    build(
+        mini_catalog,
+        tmp_path / "refdb.db",
+        progress=lambda stage, done, total: seen.append((stage, done, total)),
+    )
+    assert seen == [
+        ("checking systems", 1, 2),
+        ("checking systems", 2, 2),
+        ("checking articles", 1, 1),
+        ("linking articles", 1, 1),
+    ]
