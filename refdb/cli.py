@@ -7,16 +7,19 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import click
 
+from refdb import curate
 from refdb.cite import FORMATS, Publication, UnknownEntry
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
 from refdb.compiler import is_current, snapshot
 from refdb.errors import CatalogError
 from refdb.report import build_report
+from refdb.schema import Category
 from refdb.validate import validate_catalog
 
 CATALOG = click.option(
@@ -115,6 +118,62 @@ def build(catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool) -> None
         f"Built {result.path}: {result.systems} systems, {result.articles} articles, "
         f"{result.mentions} mentions (catalog {result.catalog_sha256[:12]})."
     )
+
+
+@cli.command("add-article")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@CATALOG
+@click.option("--title", help="Headline (default: the file's <h1>, <title> or Markdown heading).")
+@click.option("--publisher")
+@click.option("--date", required=True, help="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
+@click.option("--lang", "language", required=True, help="ISO 639-1 language code, e.g. fr.")
+@click.option("--url")
+def add_article(source, catalog_dir, title, publisher, date, language, url) -> None:
+    """Bring a text, Markdown or HTML article into the catalog and say what it names."""
+    try:
+        article = curate.add_article(
+            source,
+            catalog_dir,
+            title=title,
+            publisher=publisher,
+            date=date,
+            language=language,
+            url=url,
+        )
+    except CatalogError as error:
+        _report(error)
+        sys.exit(1)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {article.header} and {article.text_path.name}.")
+    click.echo(
+        "Systems it mentions: " + (", ".join(f"{i} ({n})" for i, n in article.mentioned) or "none")
+    )
+    click.echo("Designations no entry claims: " + (", ".join(article.unlinked) or "none"))
+
+
+@cli.command("new-system")
+@click.argument("system_id")
+@CATALOG
+@click.option("--name", help="Canonical English name.")
+@click.option("--category", type=click.Choice([c.value for c in Category]))
+@click.option(
+    "--country", help="ISO 3166-1 alpha-2 code of the country of origin (SU: Soviet Union)."
+)
+def new_system(system_id, catalog_dir, name, category, country) -> None:
+    """Scaffold a commented entry to fill in; `refdb check` says what is still missing."""
+    try:
+        path = curate.new_system(
+            system_id,
+            catalog_dir,
+            name=name,
+            category=category,
+            country=country,
+            today=date.today().isoformat(),
+        )
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Wrote {path}: fill in its empty values, then run `refdb check`.")
 
 
 @cli.command()

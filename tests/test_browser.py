@@ -121,3 +121,16 @@ def test_a_quoted_fact_is_highlighted_in_the_article(server, page, tmp_path):
         "d’une portée de plus de 6 500 kilomètres"
     )
     page.screenshot(path=tmp_path / "quote.png")
+
+
+def test_the_chart_page_draws_bars_that_lead_to_entries(server, page, tmp_path):
+    page.goto(f"{server}/charts")
+    bars = page.locator("svg.refdb-chart a.bar")
+    expect(bars.first).to_be_visible()
+    assert bars.count() >= 6
+    page.select_option("#property", "length")
+    page.wait_for_url("**/charts?property=length")
+    expect(page.locator("#spec-chart h2")).to_have_text("Length (m, logarithmic scale)")
+    page.locator('a.bar[data-system="tu-160"] rect').click()
+    page.wait_for_url("**/refdb/systems/tu-160")
+    page.screenshot(path=tmp_path / "chart-to-entry.png")

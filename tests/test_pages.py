@@ -196,3 +196,23 @@ def test_a_fact_links_to_the_article_words_that_back_it(datasette):
         '<a href="#q-mig-31--kim-kinzhal">“le Kinzhal hypersonique, transporté par l’avion de combat MiG-31”</a>'
         in article
     )
+
+
+def test_chart_compares_one_spec_across_systems_on_a_log_scale(datasette):
+    page = get(datasette, "/charts?property=max_range").text
+    bars = re.findall(r'<a href="/system/([\w-]+)" class="bar"', page)
+    assert {"tu-160", "tu-95", "kh-101", "kh-bd", "kalibr", "kh-47m2-kinzhal"} <= set(bars)
+    assert "Maximum range (km, logarithmic scale)" in page
+    assert [t for t in re.findall(r'class="tick">([\d,]+)</text>', page)][:3] == [
+        "1,000",
+        "10,000",
+        "100,000",
+    ]
+    widths = dict(
+        re.findall(
+            r'data-system="([\w-]+)">\s*<text[^>]*>[^<]*</text>\s*<rect [^>]*width="([\d.]+)"', page
+        )
+    )
+    assert float(widths["tu-160"]) > float(widths["kh-101"]) > float(widths["kh-47m2-kinzhal"])
+    assert "(sources disagree)" in page
+    assert 'aria-label="Mentions by month"' in page and ">2023-09</text>" in page

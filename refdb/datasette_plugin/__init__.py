@@ -125,6 +125,22 @@ async def databases(datasette, request):
     return Response.json({"ok": True, "databases": shown})
 
 
+async def charts(datasette, request):
+    """/charts: one spec compared across systems (log scale), and mentions over time."""
+    db = _database(datasette)
+    prop = request.args.get("property", "max_range")
+    data = await db.execute_fn(
+        lambda conn: {
+            "chart": pages.spec_chart(conn, prop),
+            "properties": pages.chartable_properties(conn),
+            "timeline": pages.mention_timeline(conn),
+        }
+    )
+    return Response.html(
+        await datasette.render_template("refdb_charts.html", data, request=request)
+    )
+
+
 async def sitemap(datasette, request):
     db = _database(datasette)
     paths = await db.execute_fn(pages.sitemap_paths) if db else []
@@ -146,6 +162,7 @@ def register_routes():
     return [
         (r"^/system/(?P<id>[a-z0-9-]+)$", system_permalink),
         (r"^/search$", search),
+        (r"^/charts$", charts),
         (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),

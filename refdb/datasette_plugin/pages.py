@@ -8,6 +8,7 @@ escape it, so no catalog or article content can inject markup.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sqlite3
 from collections import defaultdict
@@ -264,3 +265,102 @@ def sitemap_paths(conn: sqlite3.Connection) -> list[str]:
         for row in conn.execute("select id from articles order by id")
     ]
     return systems + articles
+
+
+CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT = 760, 230, 22
+
+
+def spec_chart(conn: sqlite3.Connection, prop: str) -> dict:
+    """Bars on a log scale, one per system, grouped by category: the largest value a source
+    gives, with every other sourced value marked on the bar."""
+    rows = _rows(
+        conn,
+        "select s.id, s.name, s.category, p.value_normalized as value, p.unit_normalized as unit "
+        "from specs p join systems s on s.id = p.system_id "
+        "where p.property = ? and p.value_normalized > 0 order by s.category, s.name",
+        [prop],
+    )
+    labels = {row[0]: row[1] for row in conn.execute("select property, property_label from specs")}
+    if not rows:
+        return {
+            "property": prop,
+            "label": labels.get(prop, prop),
+            "groups": [],
+            "ticks": [],
+            "height": 0,
+        }
+    low = math.floor(math.log10(min(r["value"] for r in rows)))
+    high = math.ceil(math.log10(max(r["value"] for r in rows)))
+    high += high == low
+
+    def scale(value: float) -> float:
+        """x of ``value``; the right margin leaves room for the last tick's label."""
+        return LABEL_WIDTH + (math.log10(value) - low) / (high - low) * (
+            CHART_WIDTH - LABEL_WIDTH - 40
+        )
+
+    groups, y = [], 30
+    for category, members in itertools.groupby(rows, key=lambda r: r["category"]):
+        bars, y = [], y + ROW_HEIGHT
+        heading_y = y - 6
+        for system_id, values in itertools.groupby(members, key=lambda r: r["id"]):
+            values = list(values)
+            numbers = sorted({v["value"] for v in values})
+            bars.append(
+                {
+                    "id": system_id,
+                    "name": values[0]["name"],
+                    "y": y,
+                    "width": scale(numbers[-1]) - LABEL_WIDTH,
+                    "marks": [scale(n) for n in numbers[:-1]],
+                    "values": numbers,
+                    "unit": values[0]["unit"],
+                }
+            )
+            y += ROW_HEIGHT
+        groups.append({"category": category, "heading_y": heading_y, "bars": bars})
+    ticks = [{"x": scale(10**k), "label": f"{10**k:,}"} for k in range(low, high + 1)]
+    return {
+        "property": prop,
+        "label": labels.get(prop, prop),
+        "groups": groups,
+        "ticks": ticks,
+        "height": y + 10,
+        "unit": rows[0]["unit"],
+        "label_width": LABEL_WIDTH,
+        "width": CHART_WIDTH,
+    }
+
+
+def chartable_properties(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    return [
+        tuple(row)
+        for row in conn.execute(
+            "select property, property_label from specs where value_normalized > 0 "
+            "group by property having count(distinct system_id) > 1 order by property_label"
+        )
+    ]
+
+
+def mention_timeline(conn: sqlite3.Connection) -> dict:
+    """Mentions per month of article date, as bars."""
+    counts = conn.execute(
+        "select substr(a.date, 1, 7) as month, count(*) from mentions m join articles a on a.id = m.article_id "
+        "group by month order by month"
+    ).fetchall()
+    most = max((n for _, n in counts), default=1)
+    width = min(80, max(24, 600 // max(len(counts), 1)))
+    return {
+        "bars": [
+            {
+                "month": month,
+                "count": n,
+                "x": 40 + i * width,
+                "width": width - 8,
+                "height": 160 * n / most,
+                "y": 180 - 160 * n / most,
+            }
+            for i, (month, n) in enumerate(counts)
+        ],
+        "width": 40 + width * len(counts) + 20,
+    }

@@ -1,0 +1,217 @@
+"""The curator's daily loop: bring an article in, scaffold a new entry.
+
+Both write ordinary catalog files (what a curator would write by hand) and refuse to
+overwrite anything; ``refdb check`` and ``refdb build`` then take over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
+
+from refdb import linker
+from refdb.loader import decode, read_bytes
+from refdb.report import DESIGNATION
+from refdb.schema import Category, check_country, check_language, check_partial_date
+from refdb.validate import MAX_ARTICLE_BYTES, validate_catalog
+
+_BLOCKS = [
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "pre",
+    "figcaption",
+    "td",
+    "th",
+    "div",
+    "section",
+    "article",
+]
+
+
+class CurationError(ValueError):
+    """A request the catalog cannot take as it is; the message says what to do."""
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """'Kim Jong Un visite Vladivostok' -> 'kim-jong-un-visite-vladivostok'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if len(slug) > limit:  # cut at a word, not inside one
+        slug = slug[: limit + 1].rsplit("-", 1)[0]
+    return slug or "article"
+
+
+def html_to_text(html: str) -> tuple[str, str | None]:
+    """Visible text of an HTML page, one paragraph per block, and its title if it has one."""
+    soup = BeautifulSoup(html, "html.parser")
+    title_tag = soup.find("h1") or soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else None
+    for hidden in soup(["head", "script", "style", "noscript", "template", "nav", "footer"]):
+        hidden.extract()
+    blocks = [
+        " ".join(b.get_text(" ", strip=True).split())
+        for b in soup.find_all(_BLOCKS)
+        if not b.find(_BLOCKS)
+    ]
+    text = "\n\n".join(b for b in blocks if b) or " ".join(soup.get_text(" ").split())
+    return text, title
+
+
+def markdown_to_text(markdown: str) -> tuple[str, str | None]:
+    return html_to_text(MarkdownIt().render(markdown))
+
+
+@dataclass
+class NewArticle:
+    id: str
+    header: Path
+    text_path: Path
+    mentioned: list[tuple[str, int]]  # (system id, mentions)
+    unlinked: list[str]
+
+
+def add_article(
+    source: Path,
+    catalog_dir: Path,
+    *,
+    title: str | None = None,
+    publisher: str | None = None,
+    date: str,
+    language: str,
+    url: str | None = None,
+) -> NewArticle:
+    """Write ``source`` (text, Markdown or HTML) into the catalog as a new article."""
+    source = Path(source)
+    raw = decode(source, read_bytes(source, limit=MAX_ARTICLE_BYTES))
+    found_title = None
+    if source.suffix.lower() in (".html", ".htm"):
+        text, found_title = html_to_text(raw)
+    elif source.suffix.lower() in (".md", ".markdown"):
+        text, found_title = markdown_to_text(raw)
+    else:
+        text = raw.strip()
+    check_partial_date(date)
+    check_language(language)
+    title = title or found_title
+    if not title:
+        raise CurationError("no title found in the file; pass --title")
+    catalog = validate_catalog(catalog_dir)
+    article_id = slugify(f"{date} {title}")
+    articles = Path(catalog_dir) / "articles"
+    header, text_path = articles / f"{article_id}.yaml", articles / f"{article_id}.txt"
+    if header.exists() or text_path.exists():
+        raise CurationError(
+            f"an article with id '{article_id}' exists ({header}); pass another --title"
+        )
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    for existing in catalog.articles:
+        if hashlib.sha256(existing.text.encode()).hexdigest() == digest:
+            raise CurationError(f"this text is already in the catalog as '{existing.entry.id}'")
+    fields = {
+        "id": article_id,
+        "title": title,
+        "publisher": publisher,
+        "date": date,
+        "language": language,
+        "url": url,
+    }
+    articles.mkdir(parents=True, exist_ok=True)
+    text_path.write_text(text, encoding="utf-8")
+    header.write_text(
+        yaml.safe_dump(
+            {k: v for k, v in fields.items() if v is not None}, allow_unicode=True, sort_keys=False
+        ),
+        encoding="utf-8",
+    )
+    return NewArticle(article_id, header, text_path, *_what_it_names(catalog, text))
+
+
+def _what_it_names(catalog, text: str) -> tuple[list[tuple[str, int]], list[str]]:
+    hits = linker.Linker(catalog.systems).hits(text)
+    counts: dict[str, int] = {}
+    for hit in hits:
+        counts[hit.name.system_id] = counts.get(hit.name.system_id, 0) + 1
+    covered = [(h.start, h.end) for h in hits]
+    unlinked = [
+        m.group()
+        for m in DESIGNATION.finditer(text)
+        if not any(a < m.end() and m.start() < b for a, b in covered)
+    ]
+    return sorted(counts.items()), list(dict.fromkeys(unlinked))
+
+
+SCAFFOLD = """\
+# {name}: a new entry. Fill in every empty value, then run `refdb check`; the check
+# fails, naming each line, until the required facts and their sources are there.
+# The format is documented in catalog/README.md.
+id: {id}
+name: {name_yaml}
+designations: []                  # official designations, e.g. [Tu-160]; the first is the primary one
+# nato_reporting_name: ...        # only if NATO assigned one
+category: {category}              # one of: {categories}
+role: ""                          # what it is for, in a few words
+country: {country}                # country of origin: ISO 3166-1 alpha-2 (SU for Soviet-era designs)
+# designer: ...
+# manufacturer: ...
+# status: in-service              # in-service, in-development, in-testing, in-refit, reserve, retired
+operators: []                     # ISO codes of current operators
+description: ""                   # one to three sentences a reader of a report would want
+entry_sources: [source-1]         # the sources behind the fields above
+aliases: []                       # e.g. - {{text: "Ту-160", lang: ru, kind: native}}
+specs: []                         # e.g. - {{property: max_range, value: 2500, unit: km, sources: [source-1]}}
+relations: []                     # e.g. - {{type: carries, target: kh-101, sources: [source-1]}}
+sources:
+  source-1: {{title: "", publisher: "", url: "https://", accessed: "{today}"}}
+"""
+
+
+def new_system(
+    system_id: str,
+    catalog_dir: Path,
+    *,
+    name: str | None = None,
+    category: str | None = None,
+    country: str | None = None,
+    today: str,
+) -> Path:
+    """Write a commented entry that `refdb check` accepts once its facts are filled in."""
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", system_id):
+        raise CurationError(
+            f"'{system_id}' is not a slug; use lowercase letters, digits and hyphens"
+        )
+    if category and category not in {c.value for c in Category}:
+        raise CurationError(f"unknown category '{category}'")
+    if country:
+        check_country(country)
+    path = Path(catalog_dir) / "systems" / f"{system_id}.yaml"
+    if path.exists():
+        raise CurationError(f"{path} exists; edit it instead")
+    name = name or system_id.upper()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        SCAFFOLD.format(
+            id=system_id,
+            name=name,
+            name_yaml=yaml.safe_dump(name, allow_unicode=True).strip().removesuffix("\n..."),
+            category=category or '""',
+            country=country or '""',
+            today=today,
+            categories=", ".join(c.value for c in Category),
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -1,0 +1,122 @@
+"""The curator's loop: an article and an entry in two commands, then check, build, publish."""
+
+from __future__ import annotations
+
+import shutil
+
+from click.testing import CliRunner
+
+from refdb import curate
+from refdb.cli import cli
+from refdb.report import build_report
+
+from conftest import CATALOG, datasette_for, get
+
+STORY = """<html><head><title>Site | World</title><script>alert("no")</script></head><body>
+<nav>Home</nav><h1>Sukhoi bombers seen beside a Tu-160</h1>
+<p>Two Su-34 strike aircraft flew past a Tu&#8209;160 on Saturday.</p>
+<p>Officials did not say whether the Su-34 would stay.</p><footer>(c) Site</footer></body></html>"""
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def test_html_is_reduced_to_its_visible_paragraphs():
+    text, title = curate.html_to_text(STORY)
+    assert title == "Sukhoi bombers seen beside a Tu-160"
+    assert text == (
+        "Sukhoi bombers seen beside a Tu-160\n\n"
+        "Two Su-34 strike aircraft flew past a Tu\u2011160 on Saturday.\n\n"
+        "Officials did not say whether the Su-34 would stay."
+    )
+
+
+def test_markdown_is_reduced_to_text():
+    text, title = curate.markdown_to_text(
+        "# A headline\n\nSome *emphasis* and a [link](http://x).\n"
+    )
+    assert (title, text) == ("A headline", "A headline\n\nSome emphasis and a link .")
+
+
+def test_a_new_article_and_a_new_system_in_two_commands(tmp_path):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(CATALOG, catalog)
+    story = tmp_path / "story.html"
+    story.write_text(STORY)
+
+    code, output = run(
+        "add-article",
+        story,
+        "--catalog",
+        catalog,
+        "--date",
+        "2024-03-02",
+        "--lang",
+        "en",
+        "--publisher",
+        "Example Wire",
+    )
+    assert code == 0, output
+    assert "Systems it mentions: tu-160 (2)" in output
+    assert "Designations no entry claims: Su-34" in output
+    article_id = "2024-03-02-sukhoi-bombers-seen-beside-a-tu-160"
+    assert (catalog / "articles" / f"{article_id}.txt").exists()
+    assert (
+        run("add-article", story, "--catalog", catalog, "--date", "2024-03-02", "--lang", "en")[0]
+        == 1
+    )
+
+    code, output = run(
+        "new-system",
+        "su-34",
+        "--catalog",
+        catalog,
+        "--name",
+        "Sukhoi Su-34",
+        "--category",
+        "bomber",
+        "--country",
+        "RU",
+    )
+    assert code == 0, output
+    code, output = run("check", "--catalog", catalog)
+    assert (
+        code == 1
+        and "systems/su-34.yaml:15:14: description: String should have at least 1 character"
+        in output
+    )
+
+    fill_in(catalog / "systems" / "su-34.yaml")
+    assert run("check", "--catalog", catalog)[0] == 0
+    db_path = tmp_path / "refdb.db"
+    code, output = run("build", "--catalog", catalog, "--output", db_path)
+    assert code == 0, output
+
+    ds = datasette_for(db_path)
+    entry = get(ds, "/refdb/systems/su-34").text
+    assert "Two <mark>Su-34</mark> strike aircraft flew past" in entry
+    assert 'data-system="su-34"' in get(ds, "/charts?property=max_range").text
+    assert "Su-34" not in {u.text for u in build_report(catalog).unlinked_designations}
+
+
+def fill_in(path):
+    """What a curator types into the scaffold (test values, not catalog facts)."""
+    text = path.read_text()
+    for empty, value in [
+        ("designations: []", "designations: [Su-34]"),
+        ('role: ""', "role: test role"),
+        ('description: ""', "description: Test description."),
+        (
+            "specs: []",
+            "specs:\n  - {property: max_range, value: 1000, unit: km, sources: [source-1]}",
+        ),
+        (
+            '{title: "", publisher: "", url: "https://"',
+            '{title: Test source, publisher: Test, url: "https://example.org/"',
+        ),
+    ]:
+        assert empty in text, empty
+        text = text.replace(empty, value, 1)
+    path.write_text(text)
