@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test build check lint browser
+.PHONY: serve test build check lint system-packages
 
 $(BIN)/refdb: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +24,17 @@ check: $(BIN)/refdb
 lint: $(BIN)/refdb
 	$(BIN)/ruff check refdb tests
 
-# Debian's Chromium for the browser tests (no browser download works here).
-browser:
-	@test -x /usr/bin/chromium || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+# What the tests need from Debian (no browser or server download works here): Chromium for
+# the browser tests, PostgreSQL for the server-database tests (each test starts its own).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+system-packages:
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
-test: $(BIN)/refdb browser
+test: $(BIN)/refdb system-packages
 	$(BIN)/pytest

@@ -101,11 +101,18 @@ QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option(
     "--no-cache", is_flag=True, help="Redo all work instead of reusing the previous build's."
 )
-def build(catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool) -> None:
-    """Validate the catalog, link mentions and write the SQLite database atomically."""
+@click.option(
+    "--database-url", help="Write to PostgreSQL (postgresql://user@host/db) instead of SQLite."
+)
+def build(
+    catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool, database_url: str | None
+) -> None:
+    """Validate the catalog, link mentions and write the database atomically."""
     progress = _progress(quiet)
     try:
-        result = build_database(catalog_dir, db_path, progress=progress, reuse=not no_cache)
+        result = build_database(
+            catalog_dir, db_path, progress=progress, reuse=not no_cache, database_url=database_url
+        )
     except CatalogError as error:
         if progress:
             progress.close()
@@ -245,6 +252,11 @@ def report(catalog_dir: Path, as_json: bool) -> None:
     click.echo("  " + (", ".join(result.never_mentioned) or "none"))
     click.echo("Articles that mention no entry:")
     click.echo("  " + (", ".join(result.articles_without_mentions) or "none"))
+    click.echo("Names without a source (misnomers, shorthands, nicknames and NATO names first):")
+    for name in result.unsourced_names:
+        click.echo(f"  {name['system_id']:<22} {name['kind']:<16} {name['text']}")
+    if not result.unsourced_names:
+        click.echo("  none")
     click.echo("Where an article and the catalog disagree:")
     for flag in result.flags:
         click.echo(

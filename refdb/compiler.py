@@ -27,7 +27,7 @@ import pycountry
 import sqlite_utils
 from sqlmodel import SQLModel, create_engine
 
-from refdb import consistency, linker, tables, units
+from refdb import consistency, linker, postgres, tables, units
 from refdb.cache import BuildCache
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.validate import Catalog, Progress, file_contents, validate_catalog
@@ -48,27 +48,33 @@ class BuildResult:
 
 def build(
     catalog_dir: Path | str,
-    db_path: Path | str,
+    db_path: Path | str | None,
     *,
     built_at: str | None = None,
     progress: Progress | None = None,
     reuse: bool = True,
+    database_url: str | None = None,
 ) -> BuildResult:
     """Validate ``catalog_dir``, link its articles and replace ``db_path`` atomically.
 
     ``progress(stage, done, total)`` is called as files are checked and articles linked.
     With ``reuse``, unchanged files and articles reuse the previous build's work (the result
-    is the same as a clean build's).
+    is the same as a clean build's). With ``database_url`` (``postgresql://…``) the same
+    tables are written to that PostgreSQL database instead, in one transaction.
     """
     seconds: dict[str, float] = {}
-    cache_path = BuildCache.beside(db_path)
-    cache = BuildCache.load(cache_path) if reuse else BuildCache()
+    cache_path = None if database_url else BuildCache.beside(db_path)
+    cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache()
     with _timed(seconds, "load and validate"):
         catalog = validate_catalog(Path(catalog_dir), progress, cache)
     with _timed(seconds, "link"):
         mentions = linker.link_catalog(catalog, progress, cache)
     with _timed(seconds, "rows"):
         rows = catalog_rows(catalog, mentions, built_at)
+    if database_url:
+        with _timed(seconds, "write"):
+            postgres.write(database_url, rows)
+        return _result(database_url, rows, seconds, cache)
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(
@@ -89,15 +95,15 @@ def build(
         Path(temporary).unlink(missing_ok=True)
         raise
     cache.save(cache_path)
+    return _result(db_path, rows, seconds, cache)
+
+
+def _result(
+    target, rows: dict[type, list], seconds: dict[str, float], cache: BuildCache
+) -> BuildResult:
     info = rows[tables.BuildInfo][0]
     return BuildResult(
-        db_path,
-        info.systems,
-        info.articles,
-        info.mentions,
-        info.catalog_sha256,
-        seconds,
-        cache.hits,
+        target, info.systems, info.articles, info.mentions, info.catalog_sha256, seconds, cache.hits
     )
 
 

@@ -35,6 +35,7 @@ class Report:
     never_mentioned: list[str]
     articles_without_mentions: list[str]
     flags: list[dict] = field(default_factory=list)
+    unsourced_names: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +68,29 @@ def report_for(catalog: Catalog) -> Report:
     ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
     never = [s.id for s in catalog.systems if s.id not in mentioned]
     flags = [asdict(flag) for flag in consistency.find_flags(catalog, every_mention)]
-    return Report(ranked, never, silent, flags)
+    return Report(ranked, never, silent, flags, unsourced_names(catalog))
+
+
+# Names whose correctness a reader cannot see for themselves: they need a source most.
+NEEDS_SOURCE_MOST = ("misnomer", "press-shorthand", "nickname", "nato-name")
+
+
+def official(system) -> set[str]:
+    """The entry's own name and designations, which its entry sources already back."""
+    return {linker.compact(n) for n in [system.name, *system.designations]}
+
+
+def unsourced_names(catalog: Catalog) -> list[dict]:
+    """Aliases written without a source, those a reader most needs one for first."""
+    found = [
+        {"system_id": system.id, "text": alias.text, "kind": str(alias.kind)}
+        for system in catalog.systems
+        for alias in system.aliases
+        if not alias.sources and linker.compact(alias.text) not in official(system)
+    ]
+    return sorted(
+        found, key=lambda a: (a["kind"] not in NEEDS_SOURCE_MOST, a["system_id"], a["text"])
+    )
 
 
 def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:

@@ -48,3 +48,57 @@ def datasette(built_db) -> Datasette:
 def get(ds: Datasette, path: str):
     """GET ``path`` through Datasette's own in-process client."""
     return asyncio.run(ds.client.get(path))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL server on a loopback port, started from Debian's binaries."""
+    import glob
+    import os
+    import subprocess
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        if os.environ.get("CI"):
+            raise RuntimeError(
+                "PostgreSQL is not installed; `make test` installs Debian's postgresql package"
+            )
+        pytest.skip("PostgreSQL server binaries not found (run `make test`, which installs them)")
+    bin_dir = Path(found[-1]).parent
+    import tempfile
+
+    root = Path(
+        tempfile.mkdtemp(prefix="refdb-postgres-")
+    )  # pytest's own tmp is closed to other users
+    as_owner = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(root, "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    data, port = root / "data", _free_port()
+    run = lambda *command: subprocess.run([*as_owner, *command], check=True, capture_output=True)  # noqa: E731
+    run(str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "refdb", "--no-sync")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        options,
+        "-l",
+        str(root / "log"),
+        "-w",
+        "start",
+    )
+    try:
+        yield f"postgresql://refdb@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,51 @@
+"""The same catalog in PostgreSQL: same tables, same rows, full-text search that behaves alike."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy import text
+
+from refdb import postgres
+from refdb.compiler import build
+
+from conftest import CATALOG
+
+
+def test_postgres_holds_the_same_rows_as_sqlite(postgres_url, built_db):
+    result = build(CATALOG, None, database_url=postgres_url)
+    assert result.path == postgres_url and result.systems > 0
+    sqlite = sqlite3.connect(built_db)
+    for table, count in postgres.row_counts(postgres_url).items():
+        assert count == sqlite.execute(f"select count(*) from {table}").fetchone()[0], table
+    engine = postgres.engine_for(postgres_url)
+    with engine.connect() as connection:
+        sample = connection.execute(
+            text('select id, exact, start, "end", sentence from mentions order by id')
+        ).all()
+        flags = connection.execute(text("select system_id, kind from flags")).all()
+        foreign_keys = connection.execute(
+            text(
+                "select count(*) from information_schema.table_constraints where constraint_type = 'FOREIGN KEY'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert [tuple(r) for r in sample] == sqlite.execute(
+        'select id, exact, start, "end", sentence from mentions order by id'
+    ).fetchall()
+    assert [tuple(r) for r in flags] == [("marshal-shaposhnikov", "misnomer")]
+    assert foreign_keys >= 10
+
+
+def test_postgres_search_finds_entries_by_any_spelling(postgres_url):
+    build(CATALOG, None, database_url=postgres_url)
+    assert postgres.search_systems(postgres_url, "kinjal") == ["kh-47m2-kinzhal"]
+    assert postgres.search_systems(postgres_url, "Chapochnikov") == ["marshal-shaposhnikov"]
+    assert postgres.search_systems(postgres_url, "tu 160")[0] == "tu-160"
+    assert "tu-160" not in postgres.search_systems(postgres_url, "tupolev -blackjack")
+
+
+def test_a_second_build_replaces_the_first_in_one_transaction(postgres_url):
+    first = build(CATALOG, None, database_url=postgres_url)
+    second = build(CATALOG, None, database_url=postgres_url)
+    assert postgres.row_counts(postgres_url)["systems"] == first.systems == second.systems
