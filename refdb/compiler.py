@@ -350,14 +350,15 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
 
     cite("systems", system.id, system.entry_sources)
     for name in names:
-        alias_id = len(rows[tables.Alias]) + 1
-        alias_ids[(system.id, linker.compact(name.text))] = alias_id
+        alias_id, key = len(rows[tables.Alias]) + 1, linker.compact(name.text)
+        alias_ids[(system.id, key)] = alias_id
         rows[tables.Alias].append(
             _row(
                 tables.Alias,
                 id=alias_id,
                 system_id=system.id,
                 text=name.text,
+                key=key,
                 lang=name.lang,
                 kind=str(name.kind),
                 case_sensitive=name.case_sensitive,

@@ -45,6 +45,10 @@ class Alias(SQLModel, table=True):
     id: int = Field(primary_key=True)
     system_id: str = Field(foreign_key="systems.id", index=True)
     text: str = Field(index=True)
+    key: str = Field(
+        index=True,
+        description="The name folded and without separators: what a search for it must equal",
+    )
     lang: str | None = Field(default=None, index=True)
     kind: str = Field(
         index=True,

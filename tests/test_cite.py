@@ -166,7 +166,11 @@ def test_datasette_serves_each_format(datasette, path, content_type, filename):
 
 def test_a_filtered_table_exports_one_bibliography(datasette):
     text = get(datasette, "/refdb/systems.bib?category=strategic-bomber").text
-    assert set(parse_string(text, "bibtex").entries) == {"refdb-tu-160", "refdb-tu-95"}
+    assert set(parse_string(text, "bibtex").entries) == {
+        "refdb-tu-160",
+        "refdb-tu-95",
+        "refdb-tu-95ms",
+    }
 
 
 def test_entry_page_offers_the_citation_and_metadata_for_reference_tools(datasette):

@@ -17,7 +17,7 @@ from typing import Any
 import pycountry
 from datasette.utils import escape_fts
 
-from refdb import units
+from refdb import linker, units
 
 DATABASE = "refdb"
 
@@ -249,7 +249,14 @@ def home_stats(conn: sqlite3.Connection) -> dict:
 
 
 def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[str]:
-    """Ids of systems whose names or description match ``query`` (every word, any order)."""
+    """Ids of systems matching ``query``: the entry it names exactly ("tu22m3" is one of the
+    Tu-22M3's names), else those whose names or description hold every word of it."""
+    named = conn.execute(
+        "select distinct system_id from aliases where key = ?", [linker.compact(query)]
+    )
+    exact = [row[0] for row in named]
+    if len(exact) == 1:
+        return exact
     rows = conn.execute(
         "select s.id from systems_fts f join systems s on s.rowid = f.rowid "
         "where systems_fts match ? order by rank limit ?",
