@@ -298,9 +298,22 @@ def files_sha256(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+# Short names readers use where ISO's official one reads oddly in a reference card.
+SHORT_COUNTRY_NAMES = {
+    "SU": "Soviet Union",
+    "RU": "Russia",
+    "KP": "North Korea",
+    "KR": "South Korea",
+    "IR": "Iran",
+    "SY": "Syria",
+    "US": "United States",
+    "GB": "United Kingdom",
+}
+
+
 def _country_name(code: str) -> str:
-    if code == "SU":
-        return "Soviet Union"
+    if code in SHORT_COUNTRY_NAMES:
+        return SHORT_COUNTRY_NAMES[code]
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "common_name", None) or country.name
 
