@@ -94,6 +94,28 @@ def _progress(quiet: bool) -> TerminalProgress | None:
 QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 
 
+def config_options(must_exist: bool):
+    """--config and --metadata: Datasette's two files, which citations read too."""
+    kinds = dict(dir_okay=False, path_type=Path, exists=must_exist)
+    config = click.option(
+        "--config",
+        "config_path",
+        default="datasette.yaml",
+        show_default=True,
+        type=click.Path(**kinds),
+        help="Datasette configuration (plugins.refdb: publisher, base_url).",
+    )
+    metadata = click.option(
+        "--metadata",
+        "metadata_path",
+        default="metadata.yaml",
+        show_default=True,
+        type=click.Path(**kinds),
+        help="Datasette metadata (the publication's title).",
+    )
+    return lambda command: config(metadata(command))
+
+
 @cli.command()
 @CATALOG
 @OUTPUT
@@ -198,22 +220,7 @@ def new_system(system_id, catalog_dir, name, category, country) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Built database.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    default="datasette.yaml",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Datasette configuration holding the publisher and base URL (plugins.refdb).",
-)
-@click.option(
-    "--metadata",
-    "metadata_path",
-    default="metadata.yaml",
-    show_default=True,
-    type=click.Path(path_type=Path),
-    help="Datasette metadata holding the publication's title.",
-)
+@config_options(must_exist=False)
 @click.option("--base-url", help="Base of the entry URLs, e.g. https://refdb.example.org")
 def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url) -> None:
     """Cite one entry (text, markdown, bibtex, bibtex-misc, csl-json, ris)."""
@@ -269,22 +276,7 @@ def report(catalog_dir: Path, as_json: bool) -> None:
 @cli.command()
 @CATALOG
 @OUTPUT
-@click.option(
-    "--config",
-    "config_path",
-    default="datasette.yaml",
-    show_default=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Datasette configuration.",
-)
-@click.option(
-    "--metadata",
-    "metadata_path",
-    default="metadata.yaml",
-    show_default=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Datasette metadata.",
-)
+@config_options(must_exist=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=8001, show_default=True, type=int)
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:

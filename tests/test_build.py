@@ -12,7 +12,7 @@ from test_bad_inputs import CORPUS
 from refdb.cli import cli
 from refdb.compiler import build, is_current, snapshot
 
-from conftest import CATALOG
+from conftest import CATALOG, SEED_IDS
 
 
 def rows(db_path, sql):
@@ -224,3 +224,41 @@ def test_progress_counts_every_file_and_article(mini_catalog, tmp_path):
         ("checking articles", 1, 1),
         ("linking articles", 1, 1),
     ]
+
+
+def test_seed_entries_exist_with_nato_names_and_sources(built_db):
+    connection = sqlite3.connect(built_db)
+    names = dict(connection.execute("select id, nato_reporting_name from systems"))
+    assert set(names) >= SEED_IDS
+    assert {i: names[i] for i in ("tu-160", "tu-95", "tu-22m", "kh-47m2-kinzhal", "mig-31")} == {
+        "tu-160": "Blackjack",
+        "tu-95": "Bear",
+        "tu-22m": "Backfire",
+        "kh-47m2-kinzhal": "Killjoy",
+        "mig-31": "Foxhound",
+    }
+    kalibr = {
+        row[0]
+        for row in connection.execute(
+            "select text from aliases where system_id = 'kalibr' and kind = 'nato-name'"
+        )
+    }
+    assert {"Sizzler", "SS-N-27", "SS-N-30A"} <= kalibr  # a family: one NATO name per missile
+    assert names["marshal-shaposhnikov"] is None  # NATO names the class (Udaloy), not the ship
+    for system_id in SEED_IDS:
+        sources = connection.execute(
+            "select count(*) from sources where system_id = ?", [system_id]
+        ).fetchone()[0]
+        unsourced = connection.execute(
+            "select count(*) from specs where system_id = ? and id not in "
+            "(select cast(fact_id as integer) from fact_sources where fact_table = 'specs')",
+            [system_id],
+        ).fetchone()[0]
+        assert sources >= 3 and unsourced == 0, system_id
+    misnomer = connection.execute(
+        "select system_id, kind from aliases where text = 'Amiral Shaposhnikov'"
+    ).fetchall()
+    assert misnomer == [("marshal-shaposhnikov", "misnomer")]
+    assert connection.execute(
+        "select system_id from redirects where id = 'admiral-shaposhnikov'"
+    ).fetchone() == ("marshal-shaposhnikov",)

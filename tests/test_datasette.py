@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import get
+from conftest import SEED_IDS, get
 
 
 def test_systems_table_as_html_and_json(datasette):
@@ -11,15 +11,7 @@ def test_systems_table_as_html_and_json(datasette):
     assert "Tupolev Tu-160" in html.text
     data = get(datasette, "/refdb/systems.json?_shape=objects&_size=max").json()
     ids = {row["id"] for row in data["rows"]}
-    assert {
-        "tu-160",
-        "tu-95",
-        "tu-22m",
-        "kh-47m2-kinzhal",
-        "mig-31",
-        "kalibr",
-        "marshal-shaposhnikov",
-    } <= ids
+    assert ids >= SEED_IDS
 
 
 def test_a_system_row_page_and_its_json(datasette):
