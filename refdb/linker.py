@@ -111,6 +111,7 @@ class Name:
     lang: str | None
     case_sensitive: bool
     note: str | None = None
+    context: tuple[str, ...] = ()  # words one of which must be near the name for it to count
 
 
 def names_of(system: SystemEntry) -> list[Name]:
@@ -120,7 +121,8 @@ def names_of(system: SystemEntry) -> list[Name]:
     if system.nato_reporting_name:
         names.append(Name(system.id, system.nato_reporting_name, AliasKind.NATO_NAME, "en", True))
     names += [
-        Name(system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note) for a in system.aliases
+        Name(system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note, tuple(a.context))
+        for a in system.aliases
     ]
     seen, unique = set(), []
     for name in names:  # one row per spelling; the first (most official) kind wins
@@ -168,9 +170,20 @@ class Linker:
                     name, variant
                 ):
                     continue
+                if name.context and not _in_context(folded, start, end, name.context):
+                    continue
                 candidates.append(Hit(start, end, name))
                 break
         return _leftmost_longest(candidates)
+
+
+CONTEXT_WINDOW = 150  # characters either side of a name in which its context words are sought
+
+
+def _in_context(folded: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+    """Whether one of ``words`` stands, as a whole word, near the name at start:end."""
+    window = folded[max(0, start - CONTEXT_WINDOW) : end + CONTEXT_WINDOW]
+    return any(re.search(rf"(?<!\w){re.escape(fold(word))}(?!\w)", window) for word in words)
 
 
 def _cased(name: Name, variant: str) -> str:

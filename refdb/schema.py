@@ -229,6 +229,9 @@ class Alias(Strict):
     lang: Language
     kind: vocabulary(AliasKind)
     case_sensitive: bool = False
+    context: Annotated[
+        list[Annotated[str, Field(min_length=2, max_length=80)]], Field(max_length=50)
+    ] = []
     note: Text | None = None
     sources: list[Slug] = []
 

@@ -36,16 +36,23 @@ def test_failed_build_leaves_the_previous_database_byte_identical(mini_catalog, 
     assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
 
 
-def test_a_failure_while_writing_leaves_no_temporary_file(mini_catalog, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "interruption",
+    [OSError(28, "No space left on device"), KeyboardInterrupt()],
+    ids=["disk-full", "signal"],
+)
+def test_a_failure_while_writing_leaves_no_temporary_file(
+    mini_catalog, tmp_path, monkeypatch, interruption
+):
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
     before = db_path.read_bytes()
 
-    def disk_full(*args, **kwargs):
-        raise OSError(28, "No space left on device")
+    def interrupted(*args, **kwargs):
+        raise interruption
 
-    monkeypatch.setattr("refdb.compiler._index", disk_full)
-    with pytest.raises(OSError):
+    monkeypatch.setattr("refdb.compiler._index", interrupted)
+    with pytest.raises(type(interruption)):
         build(mini_catalog, db_path)
     assert db_path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]

@@ -239,3 +239,31 @@ def test_report_lists_unlinked_designations_and_unmentioned_entries(english_cata
     assert result.unlinked_designations[1].example.startswith("Analysts noted that the S-4000")
     assert result.never_mentioned == ["udaloy-class"]
     assert result.articles_without_mentions == []
+
+
+def test_a_context_required_name_links_only_near_its_context_words():
+    kinzhal = SystemEntry.model_validate(
+        {
+            "id": "kh-47m2-kinzhal",
+            "name": "Kh-47M2",
+            "designations": ["Kh-47M2"],
+            "category": "fighter",
+            "country": "RU",
+            "description": "Test entry.",
+            "entry_sources": ["s"],
+            "sources": {"s": {"title": "T", "publisher": "P"}},
+            "aliases": [
+                {
+                    "text": "Kinzhal",
+                    "lang": "en",
+                    "kind": "transliteration",
+                    "context": ["missile", "hypersonique", "MiG-31"],
+                }
+            ],
+        }
+    )
+    link = linker.Linker([kinzhal])
+    assert linked(link, "le Kinzhal hypersonique") == [("Kinzhal", "kh-47m2-kinzhal")]
+    assert linked(link, "a MiG‑31 carrying a Kinzhal") == [("Kinzhal", "kh-47m2-kinzhal")]
+    assert linked(link, "the frigate's Kinzhal air-defence system") == []
+    assert linked(link, "missiles and a Kinzhal") == []  # whole words only
