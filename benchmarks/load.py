@@ -20,8 +20,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from refdb.cli import datasette_command
 from refdb.compiler import build
+from refdb.serving import datasette_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import replace
 from datetime import date
@@ -12,11 +11,11 @@ from pathlib import Path
 
 import click
 
-from refdb import curate
+from refdb import curate, serving
 from refdb.cite import FORMATS, Publication, UnknownEntry
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
-from refdb.compiler import is_current, snapshot
+from refdb.compiler import is_current
 from refdb.errors import CatalogError
 from refdb.report import build_report
 from refdb.schema import Category
@@ -295,46 +294,9 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
             click.echo(
                 f"Built {result.path}: {result.systems} systems, {result.mentions} mentions."
             )
-    served = snapshot(db_path)
-    inspect_path = served.with_suffix(".inspect.json")
-    if not inspect_path.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "datasette",
-                "inspect",
-                str(served),
-                "--inspect-file",
-                str(inspect_path),
-            ],
-            check=True,
-        )
-    command = datasette_command(served, config_path, metadata_path, host, port, inspect_path)
+    served = serving.snapshot(db_path)
+    command = serving.datasette_command(
+        served, config_path, metadata_path, host, port, serving.inspect_file(served)
+    )
     click.echo(f"Serving {served} on http://{host}:{port}/")
     os.execv(sys.executable, command)
-
-
-def datasette_command(
-    db_path, config_path, metadata_path, host, port, inspect_path=None
-) -> list[str]:
-    """The ``datasette serve`` command line for a read-only publication of ``db_path``."""
-    command = [
-        sys.executable,
-        "-m",
-        "datasette",
-        "serve",
-        "-i",
-        str(db_path),
-        "-c",
-        str(config_path),
-        "-m",
-        str(metadata_path),
-        "--host",
-        host,
-        "--port",
-        str(port),
-    ]
-    if inspect_path:
-        command += ["--inspect-file", str(inspect_path)]
-    return command

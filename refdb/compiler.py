@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import sqlite3
 import subprocess
 import tempfile
@@ -31,8 +30,6 @@ from refdb import consistency, linker, postgres, tables, units
 from refdb.cache import BuildCache
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.validate import Catalog, Progress, file_contents, validate_catalog
-
-KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go (a server rarely outlives three builds)
 
 
 @dataclass
@@ -128,30 +125,6 @@ def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
     except sqlite3.Error:
         return False
     return built == (files_sha256(file_contents(Path(catalog_dir))), version("refdb"))
-
-
-def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
-    """A read-only copy of a built database under a name that is never reused, for serving.
-
-    A server keeps reading the file it opened; a rebuild writes a new snapshot beside it
-    instead of replacing the file under it (which would serve a mix of old and new rows).
-    The copy keeps the stem ``refdb`` so Datasette's URLs stay the same.
-    """
-    db_path = Path(db_path)
-    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()[:16]
-    target = Path(directory or db_path.parent / f".{db_path.stem}-serve") / digest / db_path.name
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        os.close(handle)
-        shutil.copyfile(db_path, temporary)
-        os.chmod(temporary, 0o444)
-        os.replace(temporary, target)
-    for old in sorted(target.parent.parent.iterdir(), key=lambda p: p.stat().st_mtime)[
-        :-KEEP_SNAPSHOTS
-    ]:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def _write(rows: dict[type, list], path: Path, seconds: dict[str, float]) -> None:

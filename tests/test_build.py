@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from test_bad_inputs import CORPUS
 
 from refdb.cli import cli
-from refdb.compiler import build, is_current, snapshot
+from refdb.compiler import build, is_current
+from refdb.serving import snapshot
 
 from conftest import CATALOG, SEED_IDS
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import zipfile
 
-from refdb.cli import datasette_command
+from refdb.serving import datasette_command
 
 from conftest import ROOT
 
