@@ -383,10 +383,15 @@ class Mention:
     name_text: str | None
     name_kind: str | None
     origin: str  # "alias" (found by the linker) or "curator" (a curator's inclusion)
+    shared_start: bool = False  # another system's mention starts at the same character
 
     @property
     def id(self) -> str:
-        return f"{self.article_id}-{self.start}"
+        """Stable while the text before it is: the article and the offset (and the system when
+        a curator links the same words to a second system)."""
+        return f"{self.article_id}-{self.start}" + (
+            f"-{self.system_id}" if self.shared_start else ""
+        )
 
 
 class AnchorError(ValueError):
@@ -427,10 +432,18 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
     spans = [(hit.start, hit.end, hit.name.system_id, hit.name, "alias") for hit in hits.values()]
     for index, anchor in enumerate(article.mentions.include):
         start = _resolve_or_raise(text, anchor, folded, "include", index)
+        if (start, start + len(anchor.exact), anchor.system) in hits:
+            message = (
+                f"'{anchor.exact}' is already linked to {anchor.system}; remove this inclusion"
+            )
+            raise AnchorError("include", index, message)
         spans.append((start, start + len(anchor.exact), anchor.system, None, "curator"))
     bounds = sentences(text, article.language, around=[(start, end) for start, end, *_ in spans])
+    starts = [span[0] for span in spans]
     return [
-        _mention(article.id, text, bounds, start, end, system_id, name, origin)
+        _mention(
+            article.id, text, bounds, start, end, system_id, name, origin, starts.count(start) > 1
+        )
         for start, end, system_id, name, origin in sorted(spans, key=lambda s: (s[0], s[1], s[2]))
     ]
 
@@ -442,7 +455,9 @@ def _resolve_or_raise(text, anchor, folded, section, index) -> int:
         raise AnchorError(section, index, str(error)) from None
 
 
-def _mention(article_id, text, bounds, start, end, system_id, name, origin) -> Mention:
+def _mention(
+    article_id, text, bounds, start, end, system_id, name, origin, shared_start
+) -> Mention:
     sentence = next(((a, b) for a, b in bounds if a <= start and end <= b), None)
     if sentence is None:  # a span across a sentence break: take the enclosing range
         sentence = (min(a for a, b in bounds if b > start), max(b for a, b in bounds if a < end))
@@ -459,6 +474,7 @@ def _mention(article_id, text, bounds, start, end, system_id, name, origin) -> M
         name_text=name.text if name else None,
         name_kind=str(name.kind) if name else None,
         origin=origin,
+        shared_start=shared_start,
     )
 
 

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from refdb import linker, report
+from refdb.errors import CatalogError
 from refdb.schema import SystemEntry
 from refdb.validate import validate_catalog
 
@@ -267,3 +268,21 @@ def test_a_context_required_name_links_only_near_its_context_words():
     assert linked(link, "a MiG‑31 carrying a Kinzhal") == [("Kinzhal", "kh-47m2-kinzhal")]
     assert linked(link, "the frigate's Kinzhal air-defence system") == []
     assert linked(link, "missiles and a Kinzhal") == []  # whole words only
+
+
+def test_a_curator_may_link_the_same_words_to_a_second_system(english_catalog):
+    header = english_catalog / "articles" / "bomber-review.yaml"
+    header.write_text(header.read_text() + "  include:\n    - {exact: Tu-22M3, system: tu-22m}\n")
+    _, mentions = english_mentions(english_catalog)
+    both = [(m.system_id, m.id) for m in mentions if m.exact == "Tu-22M3"]
+    assert [system for system, _ in both] == ["tu-22m", "tu-22m3"]
+    assert len({mention_id for _, mention_id in both}) == 2
+
+
+def test_an_inclusion_the_linker_already_makes_is_an_error(english_catalog):
+    header = english_catalog / "articles" / "bomber-review.yaml"
+    header.write_text(header.read_text() + "  include:\n    - {exact: Tu-22M3, system: tu-22m3}\n")
+    with pytest.raises(
+        CatalogError, match="'Tu-22M3' is already linked to tu-22m3; remove this inclusion"
+    ):
+        linker.link_catalog(validate_catalog(english_catalog))

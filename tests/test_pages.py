@@ -7,6 +7,7 @@ import re
 import pytest
 
 from refdb.compiler import build
+from refdb.datasette_plugin import pages
 
 from conftest import datasette_for, get
 
@@ -229,3 +230,29 @@ def test_chart_compares_one_spec_across_systems_on_a_log_scale(datasette):
     assert float(widths["tu-160"]) > float(widths["kh-101"]) > float(widths["kh-47m2-kinzhal"])
     assert "(sources disagree)" in page
     assert 'aria-label="Mentions by month"' in page and ">2023-09</text>" in page
+
+
+def test_every_mention_keeps_an_anchor_even_when_two_overlap():
+    text = "A Tu-22M3 flew.\n\nThen it landed."
+    both = [
+        {"id": "a-2-tu-22m", "start": 2, "end": 9},
+        {"id": "a-2-tu-22m3", "start": 2, "end": 9},
+    ]
+    quote = [{"id": "q1", "quote_start": 0, "quote_end": 15}]
+    [first, second] = pages.paragraphs(text, both, quote)
+    assert "".join(run["text"] for run in first) == "A Tu-22M3 flew."
+    assert second == [
+        {
+            "text": "Then it landed.",
+            "mention": None,
+            "mention_starts": False,
+            "anchors": [],
+            "quotes": [],
+            "quote_starts": [],
+        }
+    ]
+    marked = [run for run in first if run["mention"]]
+    assert [(r["text"], r["mention"]["id"], r["anchors"]) for r in marked] == [
+        ("Tu-22M3", "a-2-tu-22m", ["a-2-tu-22m3"])
+    ]
+    assert first[0]["quote_starts"] == ["q1"] and all(run["quotes"] == ["q1"] for run in first)

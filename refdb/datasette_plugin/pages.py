@@ -193,11 +193,13 @@ def _non_overlapping(mentions: list[dict]) -> list[dict]:
 def paragraphs(text: str, mentions: list[dict], quotes: list[dict] = ()) -> list[list[dict]]:
     """Split ``text`` at blank lines and at every mention and quote boundary.
 
-    Each run is ``{text, mention, mention_starts, quotes, quote_starts}``: the mention it
-    belongs to (if any), the ids of the quotes covering it, and which mention and quotes
-    start with it, so a template can place each anchor (``#m-…``, ``#q-…``) exactly once.
+    Each run is ``{text, mention, mention_starts, anchors, quotes, quote_starts}``: the
+    mention it belongs to (if any), the ids of the quotes covering it, and which mention and
+    quotes start with it, so a template can place each anchor (``#m-…``, ``#q-…``) exactly
+    once. Mentions that overlap one already shown get a bare anchor (``anchors``).
     """
-    mentions = _non_overlapping(mentions)
+    shown = _non_overlapping(mentions)
+    hidden = [m for m in mentions if m not in shown]
     spans = [(m["start"], m["end"]) for m in mentions] + [
         (q["quote_start"], q["quote_end"]) for q in quotes
     ]
@@ -212,19 +214,24 @@ def paragraphs(text: str, mentions: list[dict], quotes: list[dict] = ()) -> list
             {block_start, block_end}
             | {p for span in spans for p in span if block_start < p < block_end}
         )
-        runs = [_run(text, a, b, mentions, quotes) for a, b in itertools.pairwise(cuts) if a < b]
+        runs = [
+            _run(text, a, b, shown, hidden, quotes) for a, b in itertools.pairwise(cuts) if a < b
+        ]
         if runs:
             result.append(runs)
     return result
 
 
-def _run(text: str, start: int, end: int, mentions: list[dict], quotes: list[dict]) -> dict:
+def _run(
+    text: str, start: int, end: int, mentions: list[dict], hidden: list[dict], quotes: list[dict]
+) -> dict:
     mention = next((m for m in mentions if m["start"] <= start and end <= m["end"]), None)
     covering = [q for q in quotes if q["quote_start"] <= start and end <= q["quote_end"]]
     return {
         "text": text[start:end],
         "mention": mention,
         "mention_starts": bool(mention) and mention["start"] == start,
+        "anchors": [m["id"] for m in hidden if m["start"] == start],
         "quotes": [q["id"] for q in covering],
         "quote_starts": [q["id"] for q in covering if q["quote_start"] == start],
     }
