@@ -4,7 +4,7 @@ Keyed by content hashes, so a hit is exactly the work a clean build would redo: 
 file with the same bytes validates to the same entry, and an article with the same header
 and text, linked against the same set of names, has the same mentions. The cache lives
 beside the database (``.refdb.db.cache``), is written only by a successful build, and is
-ignored whole when refdb's version changes. Delete it, or build with ``--no-cache``, for a
+ignored whole when refdb's code changes (its version or any of its source files). Delete it, or build with ``--no-cache``, for a
 clean build; the result is the same either way.
 """
 
@@ -15,6 +15,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,15 @@ from typing import Any
 
 def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """refdb's version and a hash of its sources: cached work is only valid for the same code."""
+    digest = hashlib.sha256(version("refdb").encode())
+    for source in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -45,7 +55,7 @@ class BuildCache:
                 stored = pickle.load(handle)  # written by refdb itself, beside its own output
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             return fresh
-        if not isinstance(stored, dict) or stored.get("version") != version("refdb"):
+        if not isinstance(stored, dict) or stored.get("version") != code_version():
             return fresh
         fresh.reused = cls(entries=stored["entries"], mentions=stored["mentions"])
         return fresh
@@ -72,7 +82,7 @@ class BuildCache:
         try:
             with os.fdopen(handle, "wb") as out:
                 stored = {
-                    "version": version("refdb"),
+                    "version": code_version(),
                     "entries": self.entries,
                     "mentions": self.mentions,
                 }

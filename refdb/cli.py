@@ -46,11 +46,14 @@ def cli() -> None:
     """refdb: a sourced reference database of weapons systems, linked to the news."""
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _report(error: CatalogError) -> None:
     for problem in error.problems:
         click.echo(str(problem), err=True)
-    count = len(error.problems)
-    click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+    click.echo(f"{_count(len(error.problems), 'problem')} found.", err=True)
 
 
 @cli.command()
@@ -62,7 +65,9 @@ def check(catalog_dir: Path) -> None:
     except CatalogError as error:
         _report(error)
         sys.exit(1)
-    click.echo(f"Catalog OK: {len(catalog.systems)} systems, {len(catalog.articles)} articles.")
+    click.echo(
+        f"Catalog OK: {_count(len(catalog.systems), 'system')}, {_count(len(catalog.articles), 'article')}."
+    )
 
 
 class TerminalProgress:
@@ -143,8 +148,8 @@ def build(
     if progress:
         progress.close()
     click.echo(
-        f"Built {result.path}: {result.systems} systems, {result.articles} articles, "
-        f"{result.mentions} mentions (catalog {result.catalog_sha256[:12]})."
+        f"Built {result.path}: {_count(result.systems, 'system')}, {_count(result.articles, 'article')}, "
+        f"{_count(result.mentions, 'mention')} (catalog {result.catalog_sha256[:12]})."
     )
 
 

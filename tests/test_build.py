@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import sqlite3
 
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from test_bad_inputs import CORPUS
 
+from refdb.cache import BuildCache, code_version
 from refdb.cli import cli
 from refdb.compiler import build, is_current
 from refdb.serving import snapshot
@@ -270,3 +272,16 @@ def test_seed_entries_exist_with_nato_names_and_sources(built_db):
     assert connection.execute(
         "select system_id from redirects where id = 'admiral-shaposhnikov'"
     ).fetchone() == ("marshal-shaposhnikov",)
+
+
+def test_a_cache_written_by_other_code_is_ignored(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    cache_path = BuildCache.beside(db_path)
+    stored = pickle.loads(cache_path.read_bytes())
+    assert stored["version"] == code_version()
+    cache_path.write_bytes(pickle.dumps({**stored, "version": "another refdb"}))
+    assert build(mini_catalog, db_path).reused == 0
+    cache_path.write_bytes(b"not a pickle")
+    assert build(mini_catalog, db_path).reused == 0
+    assert build(mini_catalog, db_path).reused == 4
