@@ -70,10 +70,9 @@ class BuildCache:
         return None
 
     def article_mentions(self, key: tuple) -> list | None:
+        """The mentions of an unchanged article (the linker records every article's anew)."""
         found = self.reused.mentions.get(key) if self.reused else None
-        if found is not None:
-            self.mentions[key] = found
-            self.hits += 1
+        self.hits += found is not None
         return found
 
     def save(self, path: Path | str) -> None:

@@ -533,13 +533,13 @@ def link_catalog(catalog, progress=None, cache=None) -> list[Mention]:
 
 
 def names_sha256(systems: list[SystemEntry]) -> str:
-    """One hash over every name the linker looks for: when it changes, every article relinks."""
+    """One hash over every name the linker looks for, with everything that decides whether it
+    links (kind, case, context words): when any of it changes, every article relinks."""
     digest = hashlib.sha256()
     for system in systems:
         for name in names_of(system):
-            digest.update(
-                f"{name.system_id}\0{name.text}\0{name.kind}\0{name.case_sensitive}\n".encode()
-            )
+            fields = (name.system_id, name.text, name.kind, name.case_sensitive, *name.context)
+            digest.update("\0".join(map(str, fields)).encode() + b"\n")
     return digest.hexdigest()
 
 

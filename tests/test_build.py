@@ -285,3 +285,23 @@ def test_a_cache_written_by_other_code_is_ignored(mini_catalog, tmp_path):
     cache_path.write_bytes(b"not a pickle")
     assert build(mini_catalog, db_path).reused == 0
     assert build(mini_catalog, db_path).reused == 4
+
+
+def test_a_new_context_word_relinks_the_articles(tmp_path):
+    root = tmp_path / "catalog"
+    shutil.copytree(CATALOG, root)
+    db_path = tmp_path / "refdb.db"
+    build(root, db_path)
+    entry = root / "systems" / "kh-47m2-kinzhal.yaml"
+    entry.write_text(
+        entry.read_text().replace(
+            'kind: transliteration, note: "Russian for',
+            'kind: transliteration, context: [dague], note: "Russian for',
+        )
+    )
+    second = build(root, db_path)
+    assert second.reused == len(list(root.glob("*/*.yaml"))) - 1  # entries only, no article
+    mentions = sqlite3.connect(db_path).execute(
+        "select exact from mentions where system_id = 'kh-47m2-kinzhal'"
+    )
+    assert mentions.fetchall() == []
