@@ -79,9 +79,8 @@ def build(
     )
     os.close(handle)
     try:
-        os.chmod(
-            temporary, 0o666 & ~_umask()
-        )  # mkstemp makes it private; a database is read by servers
+        # mkstemp makes the file private; a published database is read by servers.
+        os.chmod(temporary, 0o666 & ~_umask())
         _write(rows, Path(temporary), seconds)
         with _timed(seconds, "check"):
             _check(Path(temporary), catalog)
@@ -140,10 +139,8 @@ def _write(rows: dict[type, list], path: Path, seconds: dict[str, float]) -> Non
         models = {model.__tablename__: model for model in rows}
         with closing(sqlite3.connect(path)) as connection:
             connection.execute("PRAGMA foreign_keys = ON")
-            with connection:  # one transaction
-                for (
-                    table
-                ) in SQLModel.metadata.sorted_tables:  # parents before rows that point at them
+            with connection:  # one transaction; parents before the rows that point at them
+                for table in SQLModel.metadata.sorted_tables:
                     items = rows.get(models.get(table.name), [])
                     if items:
                         columns = list(_columns(models[table.name]))
@@ -151,7 +148,8 @@ def _write(rows: dict[type, list], path: Path, seconds: dict[str, float]) -> Non
                             f"insert into {table.name} ({', '.join(columns)}) "
                             f"values ({', '.join('?' * len(columns))})"
                         )
-                        connection.executemany(statement, [tuple(vars(i).values()) for i in items])
+                        values = [tuple(getattr(item, c) for c in columns) for item in items]
+                        connection.executemany(statement, values)
     with _timed(seconds, "full-text index"):
         _index(path)
 
@@ -247,7 +245,7 @@ def catalog_rows(
         _row(
             tables.BuildInfo,
             id=1,
-            catalog_sha256=catalog_sha256(catalog),
+            catalog_sha256=files_sha256(catalog.files),
             refdb_version=version("refdb"),
             built_at=built_at or datetime.now(UTC).replace(microsecond=0).isoformat(),
             git_commit=_git_commit(catalog.root),
@@ -257,10 +255,6 @@ def catalog_rows(
         )
     )
     return rows
-
-
-def catalog_sha256(catalog: Catalog) -> str:
-    return files_sha256(catalog.files)
 
 
 def files_sha256(files: dict[str, bytes]) -> str:
