@@ -213,6 +213,14 @@ def cite(
 ) -> str:
     """Cite one entry of a built database in ``fmt`` (one of FORMATS)."""
     with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        record = entry_record(conn, system_id)
-    item = csl_item(record, publication or Publication(), accessed or date.today())
-    return render([item], fmt)
+        items = csl_items(conn, [system_id], publication or Publication(), accessed or date.today())
+    return render(items, fmt)
+
+
+def csl_items(
+    conn: sqlite3.Connection, system_ids: list[str], publication: Publication, accessed: date
+) -> list[dict]:
+    """The CSL-JSON items of several entries of an open database (unknown ids raise)."""
+    return [
+        csl_item(entry_record(conn, system_id), publication, accessed) for system_id in system_ids
+    ]

@@ -71,8 +71,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 async def _citation(datasette, request, db, system_id: str) -> dict:
     """The entry's citation as shown on its page: text, CSL item, and the download links."""
     about = await publication(datasette, request)
-    item = cite.csl_item(
-        await db.execute_fn(lambda conn: cite.entry_record(conn, system_id)), about, date.today()
+    [item] = await db.execute_fn(
+        lambda conn: cite.csl_items(conn, [system_id], about, date.today())
     )
     row_url = datasette.urls.row(pages.DATABASE, "systems", system_id)
     return {
@@ -190,14 +190,10 @@ def _citation_renderer(fmt: str, extension: str):
         )
         about = await publication(datasette, request)
         ids = [row["id"] for row in rows]
-
-        def items(conn):
-            return [
-                cite.csl_item(cite.entry_record(conn, system_id), about, accessed)
-                for system_id in ids
-            ]
-
-        body = cite.render(await _database(datasette).execute_fn(items), fmt)
+        items = await _database(datasette).execute_fn(
+            lambda conn: cite.csl_items(conn, ids, about, accessed)
+        )
+        body = cite.render(items, fmt)
         name = f"refdb-{ids[0]}" if view_name == "row" and ids else "refdb-systems"
         return Response(
             body,
