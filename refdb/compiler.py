@@ -289,6 +289,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
     document = catalog.documents[system.id]
     relative = document.path.relative_to(catalog.root).as_posix()
     names = linker.names_of(system)
+    forms = _unique_keys(linker.forms_of(system))
     rows[tables.System].append(
         _row(
             tables.System,
@@ -307,7 +308,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
             operators=", ".join(system.operators),
             wikidata=system.wikidata,
             description=system.description,
-            search_names=_search_names(names),
+            search_names=_search_names(forms),
             file=relative,
             content_sha256=hashlib.sha256(catalog.files[relative]).hexdigest(),
         )
@@ -347,6 +348,20 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
         )
     for alias in system.aliases:
         cite("aliases", alias_ids[(system.id, linker.compact(alias.text))], alias.sources)
+    for form in forms:
+        key = linker.compact(form.text)
+        rows[tables.Form].append(
+            _row(
+                tables.Form,
+                id=f"{system.id}:{key}",
+                system_id=system.id,
+                alias_id=alias_ids.get((system.id, linker.compact(form.name.text))),
+                text=form.text,
+                key=key,
+                rule=form.rule,
+                lang=form.lang,
+            )
+        )
     for redirect in system.redirect_ids:
         rows[tables.Redirect].append(_row(tables.Redirect, id=redirect, system_id=system.id))
     contested = _contested_properties(system)
@@ -378,13 +393,22 @@ def _numbers(keys: list[str], numbers: dict[str, int]) -> str:
     return ", ".join(str(numbers[key]) for key in keys)
 
 
-def _search_names(names: list[linker.Name]) -> str:
-    """All names, plus their separator-free forms so 'Tu160' finds 'Tu-160'."""
+def _unique_keys(forms: list[linker.Form]) -> list[linker.Form]:
+    """One form per compact key (a case-sensitive "Club" and "CLUB" are one row here)."""
+    unique: dict[str, linker.Form] = {}
+    for form in forms:
+        unique.setdefault(linker.compact(form.text), form)
+    return list(unique.values())
+
+
+def _search_names(forms: list[linker.Form]) -> str:
+    """Every form of every name, plus separator-free spellings so 'Tu160' finds 'Tu-160' and
+    'tou-160' or 'Kindschal' find the entry they are a form of."""
     words = []
-    for name in names:
-        words.append(name.text)
-        joined = name.text.replace("-", "").replace(" ", "")
-        if joined != name.text:
+    for form in forms:
+        words.append(form.text)
+        joined = form.text.replace("-", "").replace(" ", "")
+        if joined != form.text:
             words.append(joined)
     return " · ".join(dict.fromkeys(words))
 
@@ -510,6 +534,8 @@ def _mention_row(mention: linker.Mention, articles, alias_ids, sha) -> tables.Me
         text_sha256=sha[mention.article_id],
         name_kind=mention.name_kind,
         origin=mention.origin,
+        form=mention.form,
+        rule=mention.rule,
     )
 
 

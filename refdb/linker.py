@@ -9,198 +9,221 @@ valid hit wins, so "Tu-22M3" is never read as "Tu-22" plus junk.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
-import itertools
 import multiprocessing
 import os
 import re
-import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 import ahocorasick
 import syntok.segmenter as syntok
 
+from refdb import romanization
 from refdb.errors import CatalogError
-from refdb.schema import AliasKind, ArticleEntry, MentionAnchor, SystemEntry
+from refdb.forms import Form, Name, forms_of, names_of  # noqa: F401  (names_of re-exported)
+from refdb.schema import ArticleEntry, MentionAnchor, SystemEntry
+from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitives)
+    APOSTROPHES,
+    DASHES,
+    SPACES,
+    CompactText,
+    compact,
+    fold,
+    fold_separators,
+    letters,
+)
 
 CONTEXT_CHARS = 32
+CONTEXT_WINDOW = 150  # characters either side of a name in which its context words are sought
 
-DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u00ad"
-SPACES = "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u2004\u2005\u2006\u2008\u3000\t\n\r\f\v"
-APOSTROPHES = "\u2019\u2018\u02bc\u2032\u00b4`"
-_STROKED = {"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ħ": "h"}
-
-
-class _FoldTable(dict):
-    """A ``str.translate`` table filled on demand: one code point in, one code point out."""
-
-    def __missing__(self, code: int) -> str:
-        folded = _fold_char(chr(code))
-        assert len(folded) == 1
-        self[code] = folded
-        return folded
-
-
-def _fold_char(char: str) -> str:
-    if char in DASHES:
-        return "-"
-    if char in SPACES:
-        return " "
-    if char in APOSTROPHES:
-        return "'"
-    if char in _STROKED:
-        return _STROKED[char]
-    decomposed = unicodedata.normalize("NFD", char)
-    if len(decomposed) > 1 and all(unicodedata.combining(mark) for mark in decomposed[1:]):
-        char = decomposed[0]
-    lower = char.lower()
-    return lower if len(lower) == 1 else char
-
-
-_FOLD = _FoldTable()
-_DASH_SPACE = str.maketrans({**{c: "-" for c in DASHES}, **{c: " " for c in SPACES}})
-
-
-def fold(text: str) -> str:
-    """Case-, diacritic-, dash-, space- and apostrophe-folded copy of ``text``, same length."""
-    return text.translate(_FOLD)
-
-
-def fold_separators(text: str) -> str:
-    """Only dashes and spaces folded: what a case-sensitive alias is compared on."""
-    return text.translate(_DASH_SPACE)
-
-
-def compact(text: str) -> str:
-    """Folded, without separators: the key under which two aliases count as the same name."""
-    return re.sub(r"[\s\-'.]", "", fold(text))
-
-
-# A separator between two parts of a name ("Tu-160", "Tu 160", "Tu160") may be written as a
-# hyphen, a space or, next to a digit, nothing at all.
-_SEPARATOR = re.compile(r"[ \-]")
-
-
-def surface_variants(name: str) -> set[str]:
-    """The folded spellings under which ``name`` is looked for."""
-    folded = fold(name)
-    gaps = [m.start() for m in _SEPARATOR.finditer(folded)]
-    if not gaps or len(gaps) > 4:
-        return {folded}
-    choices = []
-    for gap in gaps:
-        beside_digit = folded[gap - 1 : gap].isdigit() or folded[gap + 1 : gap + 2].isdigit()
-        choices.append(("-", " ", "") if beside_digit else ("-", " "))
-    variants = set()
-    for combination in itertools.product(*choices):
-        parts, last = [], 0
-        for gap, separator in zip(gaps, combination, strict=False):
-            parts += [folded[last:gap], separator]
-            last = gap + 1
-        variants.add("".join(parts) + folded[last:])
-    return variants
-
-
-@dataclass(frozen=True)
-class Name:
-    """One name of a system as the linker and the database see it."""
-
-    system_id: str
-    text: str
-    kind: str
-    lang: str | None
-    case_sensitive: bool
-    note: str | None = None
-    context: tuple[str, ...] = ()  # words one of which must be near the name for it to count
-
-
-def names_of(system: SystemEntry) -> list[Name]:
-    """Every name of a system: canonical name, designations, NATO name, then curated aliases."""
-    names = [Name(system.id, system.name, "name", "en", False)]
-    names += [Name(system.id, d, AliasKind.DESIGNATION, None, False) for d in system.designations]
-    if system.nato_reporting_name:
-        names.append(Name(system.id, system.nato_reporting_name, AliasKind.NATO_NAME, "en", True))
-    names += [
-        Name(system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note, tuple(a.context))
-        for a in system.aliases
-    ]
-    seen, unique = set(), []
-    for name in names:  # one row per spelling; the first (most official) kind wins
-        if compact(name.text) not in seen:
-            seen.add(compact(name.text))
-            unique.append(name)
-    return unique
+# Endings the press adds to a name written in Latin letters, by article language: English
+# plurals everywhere, Slavic case endings where the language declines borrowed names (the
+# endings of masculine nouns in each language's grammar; the ł/l and r/rz alternations
+# vanish once folded, so "Kinżale" is "Kinżał" + "e" and "Kalibrze" "Kalibr" + "ze").
+ENGLISH_ENDINGS = ("s",)
+SLAVIC_ENDINGS: dict[str, tuple[str, ...]] = {
+    "pl": ("u", "a", "em", "owi", "e", "ze", "ie", "y", "i", "ow", "om", "ami", "ach"),
+    "cs": ("u", "a", "em", "ovi", "e", "y", "i", "um", "ech", "ami", "ach", "ou"),
+    "sk": ("u", "a", "om", "ovi", "e", "y", "i", "ov", "och", "ami"),
+    "hr": ("a", "u", "om", "e", "i", "ima", "ova", "ovi", "ove", "ovima"),
+    "sl": ("a", "u", "om", "e", "i", "ov", "ih", "ami"),
+    "sr": ("a", "u", "om", "e", "i", "ima", "ova", "ovi", "ove"),
+}
+# Endings Russian and Ukrainian attach to a designation ("Ту-160-х", "Су-34-ми"): a closed
+# list, since no dictionary knows designations.
+CYRILLIC_DESIGNATION_ENDINGS = ("х", "м", "ми", "е", "ые", "ых", "ым", "ыми", "і", "ів", "ам", "ами", "ах", "ов")
+# Variant letters after a designation ("Tu-160M2", "3M-14T", "Tu-22M3M"): capitals, digits.
+_SUFFIX = re.compile(r"([ \-\u2010-\u2015]?)([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})")
+_FORM_SUFFIX = re.compile(r"[0-9]([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})$")
 
 
 @dataclass(frozen=True)
 class Hit:
     start: int
     end: int
-    name: Name
+    form: Form
+    rule: str  # how the words matched: the form's rule, plus caps, spacing, ending, suffix
+
+    @property
+    def name(self) -> Name:
+        return self.form.name
 
 
 class Linker:
-    """An Aho-Corasick automaton over every spelling of every name in the catalog."""
+    """An Aho-Corasick automaton over the compact spelling of every form of every name."""
 
     def __init__(self, systems: list[SystemEntry]):
         self.automaton = ahocorasick.Automaton()
-        patterns: dict[str, list[tuple[Name, str]]] = {}
+        patterns: dict[str, list[Form]] = {}
+        self.suffixes: set[str] = set()  # variant letters of catalogued designations
         for system in systems:
-            for name in names_of(system):
-                for variant in surface_variants(name.text):
-                    patterns.setdefault(variant, []).append((name, variant))
-        for key, entries in patterns.items():
-            self.automaton.add_word(key, (len(key), tuple(entries)))
+            for form in forms_of(system):
+                key = compact(form.text)
+                if key:
+                    patterns.setdefault(key, []).append(form)
+                suffix = _FORM_SUFFIX.search(form.text)
+                if suffix:
+                    self.suffixes.add(suffix.group(1))
+        for key, forms in patterns.items():
+            self.automaton.add_word(key, (len(key), tuple(forms)))
         if patterns:
             self.automaton.make_automaton()
         self.empty = not patterns
 
-    def hits(self, text: str, folded: str | None = None) -> list[Hit]:
+    def hits(self, text: str, folded: str | None = None, language: str | None = None) -> list[Hit]:
         """Every valid, non-overlapping name in ``text``, leftmost-longest first."""
         if self.empty:
             return []
         folded = fold(text) if folded is None else folded
+        compacted = CompactText(folded)
         candidates = []
-        for last, (length, entries) in self.automaton.iter(folded):
-            start, end = last + 1 - length, last + 1
-            if not _at_word_boundaries(folded, start, end):
+        for last, (length, forms) in self.automaton.iter(compacted.compact):
+            start, end = compacted.span(last + 1 - length, last + 1)
+            if start > 0 and folded[start - 1].isalnum():
                 continue
-            for name, variant in entries:
-                if name.case_sensitive and fold_separators(text[start:end]) != _cased(
-                    name, variant
-                ):
-                    continue
-                if name.context and not _in_context(folded, start, end, name.context):
-                    continue
-                candidates.append(Hit(start, end, name))
-                break
+            for form in forms:
+                hit = self._hit(text, folded, start, end, form, language)
+                if hit:
+                    candidates.append(hit)
+                    break
         return _leftmost_longest(candidates)
 
+    def _hit(self, text, folded, start, end, form: Form, language) -> Hit | None:
+        """The hit of ``form`` at start:end, extended by variant letters and an ending, if
+        the word ends there, its capitals are kept and its context words allow it."""
+        name, rule = form.name, [form.rule]
+        if name.case_sensitive and not _capitals_kept(text[start:end], form.text):
+            return None
+        reach = self._suffix(text, end, form)
+        if reach is not None:
+            rule.append("variant-suffix")
+        else:
+            reach = end
+        if reach < len(folded) and (folded[reach].isalnum() or _hyphenated_ending(folded, reach)):
+            stop = _ending(folded, reach, form, language)
+            if stop is None and folded[reach].isalnum():
+                return None  # the word goes on: "Tu-1600", "Kalibrated"
+            if stop is not None:
+                reach = stop
+                rule.append("ending")
+        if name.context and not _in_context(folded, start, reach, name.context):
+            return None
+        if name.not_context and _in_context(folded, start, reach, name.not_context):
+            return None
+        written = text[start:end]
+        if _is_caps(written, form.text):
+            rule.append("caps")
+        if _separators(written) != _separators(form.text):
+            rule.append("spacing")
+        return Hit(start, reach, form, "+".join(rule))
 
-CONTEXT_WINDOW = 150  # characters either side of a name in which its context words are sought
+    def _suffix(self, text: str, end: int, form: Form) -> int | None:
+        """End of variant letters after a designation: attached ("Tu-160M2") or, when they
+        hold a digit or are a catalogued variant's letters, after a space ("Tu-95 MS")."""
+        if not any(ch.isdigit() for ch in form.text):
+            return None
+        match = _SUFFIX.match(text, end)
+        if not match:
+            return None
+        separator, variant = match.groups()
+        after = match.end()
+        if after < len(text) and (text[after].isdigit() or text[after].isupper()):
+            return None
+        if separator and not (any(ch.isdigit() for ch in variant) or variant in self.suffixes):
+            return None
+        return after
+
+
+def _ending(folded: str, at: int, form: Form, language: str | None) -> int | None:
+    """Where the ending that closes the word after a form at ``at`` stops, or None."""
+    if romanization.is_cyrillic(form.text):
+        if not any(ch.isdigit() for ch in form.text):
+            return None  # declined forms are generated
+        endings = CYRILLIC_DESIGNATION_ENDINGS
+        if folded.startswith("-", at):
+            at += 1
+    else:
+        endings = ENGLISH_ENDINGS + SLAVIC_ENDINGS.get(language or "", ())
+    for ending in sorted(endings, key=len, reverse=True):
+        stop = at + len(ending)
+        if folded.startswith(ending, at) and (stop >= len(folded) or not folded[stop].isalnum()):
+            return stop
+    return None
+
+
+def _hyphenated_ending(folded: str, at: int) -> bool:
+    """A Cyrillic ending after a hyphen ("Ту-160-х"), which would otherwise end the word."""
+    return folded.startswith("-", at) and at + 1 < len(folded) and "а" <= folded[at + 1] <= "я"
+
+
+def _capitals_kept(written: str, form: str) -> bool:
+    """A case-sensitive name matches where every capital of the name is a capital in the text
+    ("Blackjack", "BLACKJACK", "Black Jack"; never "blackjack")."""
+    return all(
+        w.isupper() or not w.isalpha()
+        for w, f in zip(letters(written), letters(form), strict=False)
+        if f.isupper()
+    )
+
+
+def _is_caps(written: str, form: str) -> bool:
+    kept = letters(written)
+    return kept.isupper() and not letters(form).isupper() and any(c.isalpha() for c in kept)
+
+
+def _separators(words: str) -> str:
+    return "".join(ch for ch in fold(words) if ch in " -")
 
 
 def _in_context(folded: str, start: int, end: int, words: tuple[str, ...]) -> bool:
     """Whether one of ``words`` stands, as a whole word, near the name at start:end."""
-    window = folded[max(0, start - CONTEXT_WINDOW) : end + CONTEXT_WINDOW]
-    return any(re.search(rf"(?<!\w){re.escape(fold(word))}(?!\w)", window) for word in words)
+    before = folded[max(0, start - CONTEXT_WINDOW) : start]
+    window = before + " " + folded[end : end + CONTEXT_WINDOW]
+    return _context_pattern(words).search(window) is not None
 
 
-def _cased(name: Name, variant: str) -> str:
-    """The case-sensitive spelling of a variant: the name's own letters at the same places."""
-    letters = iter(fold_separators(name.text).replace("-", "").replace(" ", ""))
-    return "".join(ch if ch in " -" else next(letters) for ch in variant)
-
-
-def _at_word_boundaries(folded: str, start: int, end: int) -> bool:
-    before = folded[start - 1] if start > 0 else " "
-    after = folded[end] if end < len(folded) else " "
-    return not before.isalnum() and not after.isalnum()
+@functools.lru_cache(maxsize=4096)
+def _context_pattern(words: tuple[str, ...]) -> re.Pattern:
+    """One pattern for a name's context words; ``word*`` matches any ending of ``word``."""
+    parts = [
+        re.escape(fold(word[:-1])) + r"\w*" if word.endswith("*") else re.escape(fold(word))
+        for word in words
+    ]
+    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)")
 
 
 def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
+    """Leftmost, then longest; on the same words the most specific form (the longest, a
+    catalog spelling before a generated one) wins."""
     chosen, reach = [], 0
-    for hit in sorted(hits, key=lambda h: (h.start, -(h.end - h.start))):
+    ranked = sorted(
+        hits,
+        key=lambda h: (h.start, -(h.end - h.start), -len(h.form.text), h.form.rule != "catalog"),
+    )
+    for hit in ranked:
         if hit.start >= reach:
             chosen.append(hit)
             reach = hit.end
@@ -308,8 +331,9 @@ def sentences(
     linking, and sentences are only needed where something is mentioned.
     """
     spans: list[list[int]] = []
+    wanted = sorted(start for start, _ in around) if around is not None else None
     for paragraph in _paragraphs(text):
-        if around is not None and not any(paragraph[0] <= a < paragraph[1] for a, _ in around):
+        if wanted is not None and not _any_within(wanted, *paragraph):
             continue
         merge_next = False
         for start, end in _segments(text, *paragraph):
@@ -327,6 +351,11 @@ def sentences(
             last = _LAST_WORD.search(text[spans[-1][0] : spans[-1][1]])
             merge_next = bool(last) and last.group(1).lower() in ABBREVIATIONS
     return [_trim(text, start, end) for start, end in spans]
+
+
+def _any_within(sorted_starts: list[int], start: int, end: int) -> bool:
+    index = bisect.bisect_left(sorted_starts, start)
+    return index < len(sorted_starts) and sorted_starts[index] < end
 
 
 def _paragraphs(text: str) -> list[tuple[int, int]]:
@@ -357,11 +386,14 @@ def find_anchor(
     """Start offsets where ``exact`` occurs with the given context (compared folded)."""
     folded = fold(text) if folded is None else folded
     needle = fold(exact)
+    before = fold(prefix) if prefix is not None else None
+    after = fold(suffix) if suffix is not None else None
     starts, position = [], folded.find(needle)
     while position >= 0:
-        before_ok = prefix is None or folded[:position].endswith(fold(prefix))
-        after_ok = suffix is None or folded[position + len(needle) :].startswith(fold(suffix))
-        if before_ok and after_ok:
+        stop = position + len(needle)
+        before_ok = before is None or folded.startswith(before, position - len(before), position)
+        after_ok = after is None or folded.startswith(after, stop)
+        if before_ok and after_ok and position >= len(before or ""):
             starts.append(position)
         position = folded.find(needle, position + 1)
     return starts
@@ -383,6 +415,8 @@ class Mention:
     name_text: str | None
     name_kind: str | None
     origin: str  # "alias" (found by the linker) or "curator" (a curator's inclusion)
+    form: str | None = None  # the spelling the linker matched (a catalog name or a form of it)
+    rule: str = "catalog"  # how: the form's rule, plus caps, spacing, ending, variant-suffix
     shared_start: bool = False  # another system's mention starts at the same character
 
     @property
@@ -417,7 +451,8 @@ def resolve(text: str, anchor: MentionAnchor, folded: str) -> int:
 def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Mention]:
     """Every mention in one article: linker hits, less exclusions, plus inclusions."""
     folded = fold(text)
-    hits = {(hit.start, hit.end, hit.name.system_id): hit for hit in linker.hits(text, folded)}
+    found = linker.hits(text, folded, article.language)
+    hits = {(hit.start, hit.end, hit.name.system_id): hit for hit in found}
     for index, anchor in enumerate(article.mentions.exclude):
         start = _resolve_or_raise(text, anchor, folded, "exclude", index)
         end = start + len(anchor.exact)
@@ -429,7 +464,7 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
                 f"nothing links '{anchor.exact}' to {anchor.system} here; remove this exclusion",
             )
         del hits[key]
-    spans = [(hit.start, hit.end, hit.name.system_id, hit.name, "alias") for hit in hits.values()]
+    spans = [(hit.start, hit.end, hit.name.system_id, hit) for hit in hits.values()]
     for index, anchor in enumerate(article.mentions.include):
         start = _resolve_or_raise(text, anchor, folded, "include", index)
         if (start, start + len(anchor.exact), anchor.system) in hits:
@@ -437,14 +472,13 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
                 f"'{anchor.exact}' is already linked to {anchor.system}; remove this inclusion"
             )
             raise AnchorError("include", index, message)
-        spans.append((start, start + len(anchor.exact), anchor.system, None, "curator"))
+        spans.append((start, start + len(anchor.exact), anchor.system, None))
+    spans.sort(key=lambda span: span[:3])
     bounds = sentences(text, article.language, around=[(start, end) for start, end, *_ in spans])
-    starts = [span[0] for span in spans]
+    starts = Counter(span[0] for span in spans)
     return [
-        _mention(
-            article.id, text, bounds, start, end, system_id, name, origin, starts.count(start) > 1
-        )
-        for start, end, system_id, name, origin in sorted(spans, key=lambda s: (s[0], s[1], s[2]))
+        _mention(article.id, text, bounds, start, end, system_id, hit, starts[start] > 1)
+        for start, end, system_id, hit in spans
     ]
 
 
@@ -455,12 +489,19 @@ def _resolve_or_raise(text, anchor, folded, section, index) -> int:
         raise AnchorError(section, index, str(error)) from None
 
 
-def _mention(
-    article_id, text, bounds, start, end, system_id, name, origin, shared_start
-) -> Mention:
-    sentence = next(((a, b) for a, b in bounds if a <= start and end <= b), None)
-    if sentence is None:  # a span across a sentence break: take the enclosing range
-        sentence = (min(a for a, b in bounds if b > start), max(b for a, b in bounds if a < end))
+def _sentence_of(bounds: list[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """The sentence holding start:end (bounds sorted, disjoint), or the range of sentences a
+    span runs across; found by bisection so an article's cost stays linear in its mentions."""
+    first = max(0, bisect.bisect_right(bounds, (start, float("inf"))) - 1)
+    if bounds[first][0] <= start and end <= bounds[first][1]:
+        return bounds[first]
+    last = max(first, bisect.bisect_left(bounds, (end, -1)) - 1)
+    return min(bounds[first][0], start), max(bounds[last][1], end)
+
+
+def _mention(article_id, text, bounds, start, end, system_id, hit, shared_start) -> Mention:
+    sentence = _sentence_of(bounds, start, end) if bounds else (start, end)
+    name = hit.name if hit else None
     return Mention(
         article_id=article_id,
         system_id=system_id,
@@ -473,7 +514,9 @@ def _mention(
         sentence_end=sentence[1],
         name_text=name.text if name else None,
         name_kind=str(name.kind) if name else None,
-        origin=origin,
+        origin="alias" if hit else "curator",
+        form=hit.form.text if hit else None,
+        rule=hit.rule if hit else "curator",
         shared_start=shared_start,
     )
 

@@ -224,14 +224,20 @@ Source = Annotated[
 SourceIds = Annotated[list[Slug], Field(min_length=1)]
 
 
+# Words near a name that decide whether it names this system: ``context`` (one must stand
+# within the window), ``not_context`` (none may). A word ending in ``*`` matches any ending.
+ContextWords = Annotated[
+    list[Annotated[str, Field(min_length=2, max_length=80, pattern=r"\w")]], Field(max_length=50)
+]
+
+
 class Alias(Strict):
     text: Annotated[str, Field(min_length=2, max_length=200)]
     lang: Language
     kind: vocabulary(AliasKind)
     case_sensitive: bool = False
-    context: Annotated[
-        list[Annotated[str, Field(min_length=2, max_length=80)]], Field(max_length=50)
-    ] = []
+    context: ContextWords = []
+    not_context: ContextWords = []
     note: Text | None = None
     sources: list[Slug] = []
 
@@ -303,6 +309,8 @@ class SystemEntry(Strict):
     redirect_ids: list[Slug] = []
     entry_sources: SourceIds
     aliases: list[Alias] = []
+    not_context: ContextWords = []  # for every name: words that mean another thing so named
+    vetoed_forms: Annotated[list[Text], Field(max_length=200)] = []  # generated spellings refused
     specs: list[Spec] = []
     relations: list[Relation] = []
     sources: dict[Slug, Source]

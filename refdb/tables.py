@@ -58,6 +58,26 @@ class Alias(SQLModel, table=True):
     note: str | None = None
 
 
+class Form(SQLModel, table=True):
+    """A spelling the linker and search look for: a catalog name or one derived from it."""
+
+    __tablename__ = "forms"
+
+    id: str = Field(primary_key=True, description="<system id>:<key>")
+    system_id: str = Field(foreign_key="systems.id", index=True)
+    alias_id: int | None = Field(
+        default=None, foreign_key="aliases.id", description="The catalog name it comes from"
+    )
+    text: str
+    key: str = Field(index=True, description="Folded, without separators: what a search equals")
+    rule: str = Field(
+        index=True,
+        description="catalog, inflection:ru/uk, ukrainian, romanization:<language>, "
+        "translation:<language> or designer",
+    )
+    lang: str | None = None
+
+
 class Redirect(SQLModel, table=True):
     """Ids users may try (e.g. a press misnomer) that lead to an entry."""
 
@@ -181,6 +201,11 @@ class Mention(SQLModel, table=True):
     )
     origin: str = Field(
         description="alias (found by the linker) or curator (a curator's inclusion)"
+    )
+    form: str | None = Field(default=None, description="The spelling the linker matched")
+    rule: str = Field(
+        default="catalog",
+        description="How it matched: the form's rule, plus caps, spacing, ending or variant-suffix",
     )
 
 

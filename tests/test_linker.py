@@ -88,20 +88,23 @@ def test_longest_valid_match_wins_and_boundaries_hold():
             entry("tu-22m", "Tu-22M", "Tu-22M3", "Tu-22"),
         ]
     )
-    assert linked(link, "Tu-95 MSM") == [("Tu-95", "tu-95")]
+    assert linked(link, "Tu-95 MSM") == [("Tu-95 MSM", "tu-95")]  # a variant of the entry
     assert linked(link, "Tu-95 MS") == [("Tu-95 MS", "tu-95")]
+    assert linked(link, "Tu-950 and Tu-95 is") == [("Tu-95", "tu-95")]
     assert linked(link, "S-4000 and S-400") == [("S-400", "s-400")]
     assert linked(link, "Tu-22M3, Tu-22M, Tu-22") == [
         ("Tu-22M3", "tu-22m"),
         ("Tu-22M", "tu-22m"),
         ("Tu-22", "tu-22m"),
     ]
-    assert linked(link, "Tu-22M5") == []
+    assert linked(link, "Tu-22M5") == [("Tu-22M5", "tu-22m")]  # the most specific entry
+    assert linked(link, "Tu-220, Tu-2M and S-4000M") == []
 
 
-def test_case_sensitive_names_match_only_as_written():
+def test_case_sensitive_names_keep_their_capitals_and_may_be_all_caps():
     link = linker.Linker([entry("tu-95", "Tu-95", nato="Bear")])
-    assert linked(link, "a Bear flew; a bear walked; BEAR") == [("Bear", "tu-95")]
+    text = "a Bear flew; a bear walked; BEAR; bEAR"
+    assert linked(link, text) == [("Bear", "tu-95"), ("BEAR", "tu-95")]
 
 
 def test_every_seed_system_is_mentioned_in_the_seed_article(catalog, catalog_linker):

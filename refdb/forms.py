@@ -1,0 +1,321 @@
+"""Every spelling under which the press writes a system's names, each with the rule that made it.
+
+A curator writes a system's names once (name, designations, NATO name, aliases). Articles
+write them in other ways: in another case ("Калибром", "Маршала Шапошникова"), in Ukrainian
+("Калібр", "МіГ-31"), romanized by the rules of another language ("Tou-160", "Kinschal",
+"Szaposznikow"), with a rank word translated ("Almirante Shaposhnikov"), or with the design
+bureau spelled out ("Tupolev-160"). This module derives those *forms* from the catalog's
+names. Every form keeps the name it comes from (so it inherits case sensitivity and context
+words) and says how it was made, so a mention can explain itself and a curator can veto a
+form that misleads (``vetoed_forms`` in the entry).
+
+What a rule cannot know stays with the linker at match time: English plurals and
+possessives, Latin-script Slavic endings, hyphenated endings of Cyrillic designations,
+variant letters after a designation, spacing and capitals.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+
+from refdb import romanization
+from refdb.schema import AliasKind, SystemEntry
+from refdb.text import compact, fold
+
+# A word the press translates inside a name, by language (ship names after a rank; "project"
+# before a Soviet project number). Source: each language's ordinary dictionary word.
+TRANSLATED_WORDS: tuple[dict[str, str], ...] = (
+    {
+        "en": "Admiral", "fr": "Amiral", "de": "Admiral", "es": "Almirante",
+        "it": "Ammiraglio", "pl": "Admirał", "cs": "Admirál", "ru": "Адмирал", "uk": "Адмірал",
+    },
+    {
+        "en": "Marshal", "fr": "Maréchal", "de": "Marschall", "es": "Mariscal",
+        "it": "Maresciallo", "pl": "Marszałek", "cs": "Maršál", "ru": "Маршал", "uk": "Маршал",
+    },
+    {
+        "en": "Project", "fr": "projet", "de": "Projekt", "es": "proyecto", "it": "progetto",
+        "pl": "projekt", "cs": "projekt", "ru": "проект", "uk": "проєкт",
+    },
+)  # fmt: skip
+
+# Russian spellings Ukrainian writes otherwise (Український правопис, 2019: the letters и/і,
+# е/є, ё, э, ы and the apostrophe for ъ). Alternatives because the letter correspondence
+# depends on the word's history; the press uses one of them, never a third.
+UKRAINIAN_LETTERS: dict[str, tuple[str, ...]] = {
+    "и": ("и", "і"),
+    "ы": ("и",),
+    "э": ("е",),
+    "ё": ("ьо", "йо"),
+    "ъ": ("'",),
+}
+UKRAINIAN_INITIAL: dict[str, tuple[str, ...]] = {"е": ("є", "е")}
+# Words whose Ukrainian form is another word, not another spelling (Словник української мови).
+UKRAINIAN_WORDS: dict[str, str] = {"кинжал": "кинджал"}
+
+# A design bureau's prefix spelled out in full ("Tupolev-160" for Tu-160), in Russian: the
+# romanization rules then give each language's spelling of the bureau.
+DESIGNERS: dict[str, str] = {"ту": "Туполев"}
+
+# Grammatical cases and numbers a Russian or Ukrainian name is declined in.
+CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct", "voct")
+NUMBERS = ("sing", "plur")
+MAX_FORMS_PER_NAME = 400  # a bound whatever a curator writes
+
+
+@dataclass(frozen=True)
+class Name:
+    """One name of a system as the linker and the database see it."""
+
+    system_id: str
+    text: str
+    kind: str
+    lang: str | None
+    case_sensitive: bool
+    note: str | None = None
+    context: tuple[str, ...] = ()  # words one of which must be near the name for it to count
+    not_context: tuple[str, ...] = ()  # words none of which may be near it
+
+
+@dataclass(frozen=True)
+class Form:
+    """A spelling looked for in articles, the name it comes from and the rule that made it."""
+
+    text: str
+    name: Name
+    rule: str  # "catalog", "inflection:ru", "ukrainian", "romanization:fr", "translation:es"…
+    lang: str | None = None  # the language whose press writes it so, when a rule says
+
+
+def names_of(system: SystemEntry) -> list[Name]:
+    """Every name of a system: canonical name, designations, NATO name, then curated aliases.
+
+    One row per spelling (the first, most official kind wins); spellings that differ only in
+    capitals stay apart when one of them is case-sensitive ("Club" beside "CLUB").
+    """
+    shared = tuple(system.not_context)
+    names = [Name(system.id, system.name, "name", "en", False, not_context=shared)]
+    names += [
+        Name(system.id, d, AliasKind.DESIGNATION, None, False, not_context=shared)
+        for d in system.designations
+    ]
+    if system.nato_reporting_name:
+        nato = system.nato_reporting_name
+        names.append(Name(system.id, nato, AliasKind.NATO_NAME, "en", True, not_context=shared))
+    names += [
+        Name(
+            system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note, tuple(a.context),
+            tuple(a.not_context) + shared,
+        )
+        for a in system.aliases
+    ]  # fmt: skip
+    seen, unique = set(), []
+    for name in names:
+        key = name_key(name.text, name.case_sensitive)
+        if key not in seen:
+            seen.add(key)
+            unique.append(name)
+    return unique
+
+
+def name_key(text: str, case_sensitive: bool) -> str:
+    """What makes two spellings one name: the compact form, and the capitals when they count."""
+    key = compact(text)
+    if case_sensitive:
+        key += "\0" + "".join("A" if ch.isupper() else "a" for ch in text if ch.isalpha())
+    return key
+
+
+def forms_of(system: SystemEntry) -> list[Form]:
+    """Every form of every name of ``system``, the catalog's own spellings first."""
+    vetoed = {compact(text) for text in system.vetoed_forms}
+    names = names_of(system)
+    natives = _native_words(names)
+    forms: list[Form] = []
+    seen: set[str] = set()
+    for name in names:
+        for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
+            key = name_key(form.text, name.case_sensitive)
+            if key in seen or (form.rule != "catalog" and compact(form.text) in vetoed):
+                continue
+            seen.add(key)
+            forms.append(form)
+    return forms
+
+
+def stale_vetoes(system: SystemEntry) -> list[int]:
+    """Indexes of ``vetoed_forms`` that no rule generates (a veto that vetoes nothing)."""
+    names = names_of(system)
+    natives = _native_words(names)
+    generated = set()
+    for name in names:
+        generated.update(compact(f.text) for f in _derived(name, natives) if f.rule != "catalog")
+    return [i for i, text in enumerate(system.vetoed_forms) if compact(text) not in generated]
+
+
+def _derived(name: Name, natives: dict[str, str]):
+    """The name itself, then what each rule derives from it."""
+    yield Form(name.text, name, "catalog", name.lang)
+    translated = list(_translations(name))
+    yield from translated
+    cyrillic = [f for f in [Form(name.text, name, "catalog", name.lang), *translated]
+                if romanization.is_cyrillic(f.text)]  # fmt: skip
+    if cyrillic:
+        ukrainian = [u for f in cyrillic if f.lang != "uk" for u in _ukrainian(f)]
+        yield from ukrainian
+        declined = [d for f in cyrillic + ukrainian for d in _declined(f)]
+        yield from declined
+        yield from _romanized(cyrillic + ukrainian, declined)
+        yield from _designers(cyrillic + ukrainian)
+    elif not any(ch.isdigit() for ch in name.text):
+        for form in [Form(name.text, name, "catalog", name.lang), *translated]:
+            yield from _respelled(form, natives)
+
+
+_TRANSLATIONS = {fold(word): row for row in TRANSLATED_WORDS for word in row.values()}
+
+
+def _translations(name: Name):
+    """The name with a translatable word (a rank, "project") in each other language."""
+    words = name.text.split(" ")
+    for index, word in enumerate(words):
+        row = _TRANSLATIONS.get(fold(word))
+        if row is None:
+            continue
+        cyrillic = romanization.is_cyrillic(word)
+        for lang, other in row.items():
+            if romanization.is_cyrillic(other) == cyrillic and fold(other) != fold(word):
+                text = " ".join([*words[:index], other, *words[index + 1 :]])
+                yield Form(text, name, f"translation:{lang}", lang)
+
+
+def _ukrainian(form: Form):
+    """Ukrainian spellings of a Russian name (Калибр -> Калібр, МиГ -> МіГ, Кинжал -> Кинджал)."""
+    choices = [_ukrainian_word(word) for word in form.text.split(" ")]
+    for words in itertools.islice(itertools.product(*choices), 8):
+        text = " ".join(words)
+        if text != form.text:
+            yield Form(text, form.name, "ukrainian", "uk")
+
+
+def _ukrainian_word(word: str) -> list[str]:
+    lexical = UKRAINIAN_WORDS.get(word.lower())
+    if lexical:
+        return [_case_like(word, lexical)]
+    choices = []
+    for i, char in enumerate(word):
+        table = UKRAINIAN_INITIAL if i == 0 else UKRAINIAN_LETTERS
+        options = table.get(char.lower()) or UKRAINIAN_LETTERS.get(char.lower()) or (char,)
+        choices.append([o.upper() if char.isupper() else o for o in options])
+    return ["".join(c) for c in itertools.islice(itertools.product(*choices), 4)]
+
+
+def _declined(form: Form):
+    """Every case and number of a Russian or Ukrainian name, word by word in agreement.
+
+    Words with digits (designations) stay as written: the linker accepts their hyphenated
+    endings ("Ту-160-х") at match time.
+    """
+    language = "uk" if form.lang == "uk" or form.name.lang == "uk" else "ru"
+    words = form.text.split(" ")
+    parses = [_parse(word, language) for word in words]
+    if all(p is None for p in parses):
+        return
+    for case, number in itertools.product(CASES, NUMBERS):
+        declined = []
+        for word, parse in zip(words, parses, strict=True):
+            inflected = parse.inflect({case, number}) if parse is not None else None
+            declined.append(_case_like(word, inflected.word) if inflected else word)
+        text = " ".join(declined)
+        if text != form.text:
+            yield Form(text, form.name, f"inflection:{language}", language)
+
+
+def _parse(word: str, language: str):
+    """The dictionary reading of a word as a noun or adjective in the nominative, or None."""
+    if any(ch.isdigit() for ch in word) or not romanization.is_cyrillic(word):
+        return None
+    for parse in _analyzer(language).parse(word):
+        if parse.tag.POS in ("NOUN", "ADJF") and "nomn" in parse.tag:
+            return parse
+    return None
+
+
+@cache
+def _analyzer(language: str):
+    """pymorphy3 with its Russian or Ukrainian dictionary, loaded once, only when needed."""
+    import pymorphy3
+
+    return pymorphy3.MorphAnalyzer(lang=language)
+
+
+def _romanized(forms: list[Form], declined: list[Form]):
+    """Each language's romanization of the Cyrillic forms (declined ones for the languages
+    whose press declines names: Polish and Czech)."""
+    for form in forms:
+        for scheme in (*romanization.ENGLISH, *romanization.SCHEMES):
+            for text in romanization.romanize(form.text, scheme):
+                yield Form(text, form.name, f"romanization:{scheme}", scheme[:2])
+    for form in declined:
+        for scheme in ("pl", "cs"):
+            for text in romanization.romanize(form.text, scheme)[:1]:
+                yield Form(text, form.name, f"romanization:{scheme}", scheme)
+
+
+def _designers(forms: list[Form]):
+    """"Туполев-160" for "Ту-160", then romanized: "Tupolev-160", "Toupolev-160"..."""
+    for form in forms:
+        prefix, dash, rest = form.text.partition("-")
+        designer = DESIGNERS.get(prefix.lower())
+        if designer and dash and rest[:1].isdigit():
+            spelled = Form(f"{designer}-{rest}", form.name, "designer", form.lang)
+            yield spelled
+            for romanized in _romanized([spelled], []):
+                yield Form(romanized.text, form.name, f"designer+{romanized.rule}", romanized.lang)
+
+
+def _respelled(form: Form, natives: dict[str, str]):
+    """A Latin name written in the romanization of another language, word by word, where a
+    word is the romanization of one of the system's native names ("Amiral Shaposhnikov" ->
+    "Amiral Chapochnikov"). The native words come from the system's Cyrillic names."""
+    words = form.text.split(" ")
+    if not any(fold(word) in natives for word in words):
+        return
+    for scheme in (*romanization.ENGLISH, *romanization.SCHEMES):
+        respelled = []
+        for word in words:
+            native = natives.get(fold(word))
+            respelled.append(romanization.romanize(native, scheme)[0] if native else word)
+        text = " ".join(respelled)
+        if text != form.text:
+            rule = f"romanization:{scheme}"
+            if form.rule != "catalog":
+                rule = f"{form.rule}+{rule}"
+            yield Form(text, form.name, rule, scheme[:2])
+
+
+def _native_words(names: list[Name]) -> dict[str, str]:
+    """The words of a system's Cyrillic names, indexed by each of their romanizations, so
+    its Latin names can be respelled (see ``_respelled``)."""
+    index: dict[str, str] = {}
+    for name in names:
+        if not romanization.is_cyrillic(name.text):
+            continue
+        for word in name.text.split(" "):
+            if any(ch.isdigit() for ch in word):
+                continue
+            for scheme in (*romanization.ENGLISH, *romanization.SCHEMES):
+                for spelling in romanization.romanize(word, scheme):
+                    index.setdefault(fold(spelling), word)
+    return index
+
+
+def _case_like(model: str, word: str) -> str:
+    """``word`` in the capitals of ``model``: all capitals, capitalised, or as it is."""
+    if model.isupper() and len(model) > 1:
+        return word.upper()
+    if model[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
