@@ -117,17 +117,16 @@ class Linker:
         name, rule = form.name, [form.rule]
         if name.case_sensitive and not _capitals_kept(text[start:end], form.text):
             return None
-        reach = self._suffix(text, end, form)
-        if reach is not None:
-            rule.append("variant-suffix")
-        else:
-            reach = end
-        if reach < len(folded) and (folded[reach].isalnum() or _hyphenated_ending(folded, reach)):
-            stop = _ending(folded, reach, form, language)
-            if stop is None and folded[reach].isalnum():
+        reach = None
+        suffix = self._suffix(text, end, form)
+        if suffix is not None:
+            reach = _word_end(folded, suffix, form, language)
+            rule += ["variant-suffix"] if reach == suffix else ["variant-suffix", "ending"]
+        if reach is None:  # no variant letters, or they do not end a word: the form alone
+            reach, rule = _word_end(folded, end, form, language), [form.rule]
+            if reach is None:
                 return None  # the word goes on: "Tu-1600", "Kalibrated"
-            if stop is not None:
-                reach = stop
+            if reach != end:
                 rule.append("ending")
         if name.context and not _in_context(folded, start, reach, name.context):
             return None
@@ -155,6 +154,16 @@ class Linker:
         if separator and not (any(ch.isdigit() for ch in variant) or variant in self.suffixes):
             return None
         return after
+
+
+def _word_end(folded: str, at: int, form: Form, language: str | None) -> int | None:
+    """Where the word that a form reaches to ``at`` ends: there, or after an ending."""
+    if at < len(folded) and (folded[at].isalnum() or _hyphenated_ending(folded, at)):
+        stop = _ending(folded, at, form, language)
+        if stop is None and folded[at].isalnum():
+            return None
+        return stop if stop is not None else at
+    return at
 
 
 def _ending(folded: str, at: int, form: Form, language: str | None) -> int | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from refdb import linker
+from refdb import forms, linker
 from refdb.cache import BuildCache, sha256
 from refdb.errors import CatalogError, Problem, display_path
 from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
@@ -84,6 +84,7 @@ def validate_catalog(
     problems += _check_ids(systems, system_docs)
     problems += _check_references(systems, system_docs, articles)
     problems += _check_names(systems, system_docs)
+    problems += _check_vetoes(systems, system_docs)
     problems += _check_article_anchors(articles, {s.id for s in systems})
     if problems:
         raise CatalogError(problems)
@@ -429,6 +430,21 @@ def _check_names(systems: list[SystemEntry], documents: dict[str, Document]) -> 
                 )
             )
     return problems
+
+
+def _check_vetoes(systems: list[SystemEntry], documents: dict[str, Document]) -> list[Problem]:
+    """A vetoed form must be one the rules generate, or the veto guards nothing."""
+    return [
+        documents[system.id].problem(
+            ("vetoed_forms", index),
+            f"no rule generates '{system.vetoed_forms[index]}' for this entry; remove the veto "
+            "(the forms an entry is looked for under are listed in the database's forms table)",
+            "stale-veto",
+        )
+        for system in systems
+        if system.vetoed_forms
+        for index in forms.stale_vetoes(system)
+    ]
 
 
 def _name_location(system: SystemEntry, text: str) -> tuple:

@@ -289,3 +289,220 @@ def test_an_inclusion_the_linker_already_makes_is_an_error(english_catalog):
         CatalogError, match="'Tu-22M3' is already linked to tu-22m3; remove this inclusion"
     ):
         linker.link_catalog(validate_catalog(english_catalog))
+
+
+# Linking real press: the forms a name takes in other languages, and the words around it.
+
+
+def system(system_id: str, name: str, *aliases: dict, **fields) -> SystemEntry:
+    """A valid entry with full alias records (text, lang, kind and options)."""
+    return SystemEntry.model_validate(
+        {
+            "id": system_id,
+            "name": name,
+            "category": "cruise-missile",
+            "country": "RU",
+            "description": "Test entry.",
+            "entry_sources": ["s"],
+            "sources": {"s": {"title": "T", "publisher": "P"}},
+            "aliases": [{"lang": "en", "kind": "designation", **a} for a in aliases],
+            **fields,
+        }
+    )
+
+
+def hits(link: linker.Linker, text: str, language: str = "en") -> list[tuple[str, str, str]]:
+    return [
+        (text[h.start : h.end], h.name.system_id, h.rule) for h in link.hits(text, language=language)
+    ]
+
+
+@pytest.fixture(scope="module")
+def russian():
+    """Entries with the native names the forms are derived from."""
+    return linker.Linker(
+        [
+            system(
+                "kalibr", "Kalibr",
+                {"text": "Калибр", "lang": "ru", "kind": "native", "case_sensitive": True,
+                 "not_context": ["мм", "орудия"]},
+            ),
+            system(
+                "kinzhal", "Kh-47M2 Kinzhal", {"text": "Kinzhal", "kind": "transliteration"},
+                {"text": "Кинжал", "lang": "ru", "kind": "native"},
+                {"text": "Х-47М2", "lang": "ru", "kind": "native"},
+                {"text": "Killjoy", "kind": "nato-name", "case_sensitive": True},
+            ),
+            system(
+                "shaposhnikov", "Marshal Shaposhnikov",
+                {"text": "Маршал Шапошников", "lang": "ru", "kind": "native"},
+                {"text": "Amiral Shaposhnikov", "lang": "fr", "kind": "misnomer"},
+                not_context=["Boris", "Генштаб*", "General Staff"],
+            ),
+            system("tu-160", "Tupolev Tu-160", {"text": "Ту-160", "lang": "ru", "kind": "native"},
+                   {"text": "Blackjack", "kind": "nato-name", "case_sensitive": True}),
+            system("mig-31", "MiG-31", {"text": "МиГ-31", "lang": "ru", "kind": "native"},
+                   {"text": "MiG-31K", "kind": "designation"}),
+            system("tu-22m", "Tu-22M", {"text": "Tu-22M3", "kind": "designation"}),
+            system("tu-95", "Tu-95", {"text": "Tu-95MS"}),
+            system("kh-101", "Kh-101"),
+            system("3m-14", "3M-14"),
+        ]
+    )  # fmt: skip
+
+
+def test_english_plurals_and_possessives_link_the_entry(russian):
+    text = "Two Tu-95s, three Kinzhals, the MiG-31Ks, Kh-101s and the Tu-160's range."
+    assert [(exact, system_id) for exact, system_id, _ in hits(russian, text)] == [
+        ("Tu-95s", "tu-95"),
+        ("Kinzhals", "kinzhal"),
+        ("MiG-31Ks", "mig-31"),
+        ("Kh-101s", "kh-101"),
+        ("Tu-160", "tu-160"),
+    ]
+    assert all(rule.endswith("ending") for _, _, rule in hits(russian, text)[:4])
+
+
+def test_a_form_still_ends_at_a_word_end(russian):
+    assert hits(russian, "Tu-1600, МиГ-310, Kh-1010 and Kinzhalovich") == []
+
+
+def test_russian_and_ukrainian_case_forms_come_from_the_dictionary(russian):
+    assert hits(russian, "ударил Калибром с «Маршала Шапошникова»", "ru") == [
+        ("Калибром", "kalibr", "inflection:ru"),
+        ("Маршала Шапошникова", "shaposhnikov", "inflection:ru"),
+    ]
+    assert hits(russian, "вдарила Калібрами, а МіГ-31 і Кинджал", "uk") == [
+        ("Калібрами", "kalibr", "inflection:uk"),
+        ("МіГ-31", "mig-31", "ukrainian"),
+        ("Кинджал", "kinzhal", "ukrainian"),
+    ]
+
+
+def test_cyrillic_designations_take_their_hyphenated_endings(russian):
+    assert hits(russian, "два Ту-160-х вылетели", "ru") == [("Ту-160-х", "tu-160", "catalog+ending")]
+
+
+def test_slavic_endings_apply_only_in_a_language_that_declines_names(russian):
+    assert hits(russian, "z Kinzhalem i Kalibrami", "pl") == [
+        ("Kinzhalem", "kinzhal", "catalog+ending"),
+        ("Kalibrami", "kalibr", "romanization:pl"),  # Калибрами, romanized the Polish way
+    ]
+    assert hits(russian, "z Kinzhalem", "en") == []
+
+
+@pytest.mark.parametrize(
+    "written, rule",
+    [
+        ("Kinjal", "romanization:fr"),
+        ("Kinschal", "romanization:de"),
+        ("Kinżał", "romanization:pl"),
+        ("Kinžal", "romanization:cs"),
+        ("Marszała Szaposznikowa", "romanization:pl"),  # a Russian genitive, Polish spelling
+        ("Kindschal", "romanization:de"),  # the German spelling of the Ukrainian Кинджал
+        ("Tou-160", "romanization:fr"),
+        ("Ch-47M2", "romanization:de"),
+        ("Tupolev-160", "designer+romanization:en"),
+        ("Marschall Schaposchnikow", "translation:de+romanization:de"),
+    ],
+)
+def test_each_press_romanizes_the_native_name_by_its_own_table(russian, written, rule):
+    [(exact, _, found_rule)] = hits(russian, f"— {written} —", "de")
+    assert exact == written
+    # Spellings two tables share fold to one form; the first table that makes it names it.
+    assert found_rule.split(":")[0] == rule.split(":")[0]
+
+
+def test_catalog_words_combine_with_romanizations(russian):
+    """The French misnomer "Amiral Shaposhnikov" also yields "Amiral Chapochnikov"."""
+    assert hits(russian, "la frégate Amiral Chapochnikov", "fr") == [
+        ("Amiral Chapochnikov", "shaposhnikov", "romanization:fr")
+    ]
+    assert hits(russian, "El Almirante Shaposhnikov", "es")[0][:2] == (
+        "Almirante Shaposhnikov",
+        "shaposhnikov",
+    )
+
+
+def test_all_caps_names_link_and_common_words_do_not(russian):
+    text = "FOXHOUND and AS-24 KILLJOY; a BLACKJACK; a blackjack table; a Killjoy; killjoy"
+    assert [(e, s) for e, s, _ in hits(russian, text)] == [
+        ("KILLJOY", "kinzhal"),
+        ("BLACKJACK", "tu-160"),
+        ("Killjoy", "kinzhal"),
+    ]
+    assert hits(russian, "KILLJOY")[0][2] == "catalog+caps"
+
+
+def test_spacing_variants_are_the_same_letters(russian):
+    text = "a Black Jack, a Tu-95 MS, a Tu 160 and a Tu160"
+    assert [(e, s, r) for e, s, r in hits(russian, text)] == [
+        ("Black Jack", "tu-160", "catalog+spacing"),
+        ("Tu-95 MS", "tu-95", "catalog+spacing"),
+        ("Tu 160", "tu-160", "romanization:en+spacing"),  # from the native Ту-160
+        ("Tu160", "tu-160", "romanization:en+spacing"),
+    ]
+
+
+def test_variant_letters_link_the_most_specific_entry(russian):
+    text = "Tu-22M3M, 3M-14T, Tu-160M2, Tu-160 M2, Tu-95MSM; KH-101 IS"
+    assert [(e, s) for e, s, _ in hits(russian, text)] == [
+        ("Tu-22M3M", "tu-22m"),
+        ("3M-14T", "3m-14"),
+        ("Tu-160M2", "tu-160"),
+        ("Tu-160 M2", "tu-160"),
+        ("Tu-95MSM", "tu-95"),
+        ("KH-101", "kh-101"),
+    ]
+
+
+def test_a_stress_mark_is_ignored_and_the_span_keeps_it(russian):
+    text = "корабль «Маршал Ша\u0301пошников» вернулся"
+    [(exact, system_id, _)] = hits(russian, text, "ru")
+    assert (exact, system_id) == ("Маршал Ша\u0301пошников", "shaposhnikov")
+
+
+def test_not_context_tells_a_namesake_from_the_system(russian):
+    assert hits(russian, "Marshal Boris Shaposhnikov headed the General Staff") == []
+    assert hits(russian, "Маршал Шапошников, начальник Генштаба РККА", "ru") == []
+    assert hits(russian, "Калибр орудия 152 мм", "ru") == []  # a gun's calibre
+    assert hits(russian, "Калибр", "ru") == [("Калибр", "kalibr", "catalog")]
+    assert hits(russian, "калибр ракеты", "ru") == []  # lower case: the common noun
+
+
+def test_context_words_with_a_star_match_any_ending():
+    link = linker.Linker(
+        [system("kinzhal", "Kinzhal", not_context=["sol-air", "зенитн*"])]
+    )
+    assert hits(link, "зенитный комплекс Kinzhal", "ru") == []
+    assert hits(link, "missiles sol-air Kinzhal", "fr") == []
+    assert hits(link, "le missile Kinzhal", "fr")[0][0] == "Kinzhal"
+
+
+def test_a_curator_vetoes_a_generated_form(russian):
+    vetoed = system(
+        "kinzhal", "Kinzhal", {"text": "Кинжал", "lang": "ru", "kind": "native"},
+        vetoed_forms=["Kinjal"],
+    )  # fmt: skip
+    link = linker.Linker([vetoed])
+    assert hits(link, "le Kinjal", "fr") == []
+    assert hits(link, "le Kinschal", "de")[0][0] == "Kinschal"
+
+
+def test_a_veto_that_vetoes_nothing_is_a_positioned_error(mini_catalog):
+    path = mini_catalog / "systems" / "tu-160.yaml"
+    path.write_text(path.read_text() + "vetoed_forms: [Nothing-Like-It]\n")
+    with pytest.raises(CatalogError) as caught:
+        validate_catalog(mini_catalog)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.path.endswith("tu-160.yaml")) == ("stale-veto", True)
+    assert "remove the veto" in problem.message
+
+
+def test_every_mention_records_the_form_and_rule_it_matched(catalog, catalog_linker):
+    article = next(a for a in catalog.articles if a.entry.id == "kim-russia-2023-09")
+    mentions = linker.link_article(catalog_linker, article.entry, article.text)
+    linked_by_rule = [m for m in mentions if m.origin == "alias"]
+    assert linked_by_rule and all(m.form and m.rule for m in linked_by_rule)
+    curated = [m for m in mentions if m.origin == "curator"]
+    assert all(m.rule == "curator" and m.form is None for m in curated)
