@@ -398,7 +398,7 @@ def _contested_properties(system: SystemEntry) -> set[str]:
 
 def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
     prop = PROPERTIES[spec.property]
-    is_date = prop.kind == "date"
+    is_words = prop.kind in ("date", "text")  # kept as written, never a number
     normalized = None
     if prop.kind == "quantity":
         normalized = units.convert(spec.value, spec.unit, prop.canonical_unit)
@@ -410,8 +410,8 @@ def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
         system_id=system_id,
         property=spec.property,
         property_label=prop.label,
-        value=None if is_date else float(spec.value),
-        value_text=spec.value if is_date else None,
+        value=None if is_words else float(spec.value),
+        value_text=spec.value if is_words else None,
         unit=spec.unit,
         value_normalized=None if normalized is None else round(normalized, 3),
         unit_normalized=prop.canonical_unit if normalized is not None else None,

@@ -115,7 +115,7 @@ class Spec(SQLModel, table=True):
     property: str = Field(index=True)
     property_label: str
     value: float | None = Field(default=None, description="Number as the source gives it")
-    value_text: str | None = Field(default=None, description="Date values (YYYY[-MM[-DD]])")
+    value_text: str | None = Field(default=None, description="Dates (YYYY[-MM[-DD]]) and words (engines, guidance...)")
     unit: str | None = None
     value_normalized: float | None = Field(
         default=None, index=True, description="Value in unit_normalized, for comparison"
