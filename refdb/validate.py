@@ -88,8 +88,7 @@ def validate_catalog(
     problems += _check_references(systems, system_docs, articles)
     problems += _check_names(systems, system_docs)
     problems += _check_article_anchors(articles, {s.id for s in systems})
-    if register is not None:
-        problems += sources.check_register(register.publishers, register.document)
+    problems += _check_sources(root, register, systems, system_docs, articles)
     if problems:
         raise CatalogError(problems)
     documents = {s.id: system_docs[s.id] for s in systems}
@@ -101,6 +100,19 @@ def validate_catalog(
         documents=documents,
         files=reader.files,
     )
+
+
+def _check_sources(root: Path, register, systems, system_docs, articles) -> list[Problem]:
+    """The source policy, once the register is known good enough to look publishers up in."""
+    if register is None:
+        path = root / REGISTER
+        if path.exists():  # it did not validate; its own problems are already listed
+            return []
+        message = f"the publisher register {REGISTER} is missing; create it (see catalog/README.md)"
+        return [Problem(display_path(path), 1, 1, message, "missing-register")]
+    problems = sources.check_register(register.publishers, register.document)
+    lookup = sources.Register(register.publishers)
+    return problems + sources.check_catalog(lookup, systems, system_docs, articles)
 
 
 def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
