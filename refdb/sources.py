@@ -78,6 +78,12 @@ class Register:
             object.__setattr__(self, "_domains", index)
         return self._domains  # type: ignore[attr-defined]
 
+    def publisher_of(self, source: ExternalSource | ArticleEntry) -> str | None:
+        """The id a valid source names, or the owner of its url's domain."""
+        if source.publisher is not None:
+            return source.publisher if source.publisher in self.publishers else None
+        return self.owner(host_of(source.url)) if source.url else None
+
     def suggest(self, word: str) -> str:
         """'; did you mean ...?' by id, or by name ('Wikipedia' -> 'wikipedia')."""
         by_name = {p.name.casefold(): pid for pid, p in self.publishers.items()}
