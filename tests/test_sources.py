@@ -32,7 +32,6 @@ def problems_of(root) -> list[str]:
     ]
 
 
-
 def add_to_tu160(root, specs: str = "", sources: str = "") -> None:
     """Append specs and sources to the fixture's Tu-160 entry."""
     entry = root / "systems" / "tu-160.yaml"
