@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from w3lib.url import url_query_cleaner
@@ -68,15 +69,9 @@ class Register:
                 return owner
         return None
 
-    @property
+    @cached_property
     def domains(self) -> dict[str, str]:
-        if not hasattr(self, "_domains"):
-            index = {}
-            for publisher_id, publisher in self.publishers.items():
-                for domain in publisher.domains:
-                    index.setdefault(domain, publisher_id)
-            object.__setattr__(self, "_domains", index)
-        return self._domains  # type: ignore[attr-defined]
+        return {d: pid for pid, p in reversed(self.publishers.items()) for d in p.domains}
 
     def publisher_of(self, source: ExternalSource | ArticleEntry) -> str | None:
         """The id a valid source names, or the owner of its url's domain."""
