@@ -50,6 +50,8 @@ class Evaluation:
     total: Score = field(default_factory=Score)
     by_language: dict[str, Score] = field(default_factory=dict)
     by_cause: dict[str, Score] = field(default_factory=dict)
+    decoys: int = 0
+    decoys_linked: int = 0
     misses: list[str] = field(default_factory=list)
     false_positives: list[str] = field(default_factory=list)
 
@@ -74,6 +76,12 @@ def evaluate(linker: Linker, corpus: list[dict]) -> Evaluation:
                 score.found += found
             if not found:
                 result.misses.append(f"{item['id']}: {gold['exact']} -> {gold['system']}")
+        for decoy in item["decoys"]:
+            result.decoys += 1
+            result.decoys_linked += any(
+                system == decoy["system"] and _overlaps(text, decoy["exact"], start, end)
+                for start, end, system in hits
+            )
         for start, end, system in hits:
             wrong = not any(
                 system == g["system"] and _overlaps(text, g["exact"], start, end)
@@ -110,6 +118,7 @@ def report(result: Evaluation) -> str:
     lines += [row(f"  {lang}", s) for lang, s in sorted(result.by_language.items())]
     lines.append("by cause (false positives under the decoy they hit)")
     lines += [row(f"  {cause}", s) for cause, s in sorted(result.by_cause.items())]
+    lines.append(f"decoys linked: {result.decoys_linked} of {result.decoys}")
     return "\n".join(lines)
 
 

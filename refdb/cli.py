@@ -157,7 +157,9 @@ def build(
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @CATALOG
 @click.option("--title", help="Headline (default: the file's <h1>, <title> or Markdown heading).")
-@click.option("--publisher")
+@click.option(
+    "--publisher", help="Publisher id in catalog/publishers.yaml (default: found from --url)."
+)
 @click.option("--date", required=True, help="Publication date: YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--lang", "language", required=True, help="ISO 639-1 language code, e.g. fr.")
 @click.option("--url")
@@ -275,6 +277,18 @@ def report(catalog_dir: Path, as_json: bool) -> None:
         )
     if not result.flags:
         click.echo("  none")
+    for heading, found in (
+        (
+            "Facts only claims-only publishers back (find an independent source):",
+            result.claims_only_facts,
+        ),
+        ("Facts a single source backs:", result.single_source_facts),
+    ):
+        click.echo(heading)
+        for fact in found:
+            click.echo(f"  {fact['system_id']:<22} {fact['fact']} [{', '.join(fact['sources'])}]")
+        if not found:
+            click.echo("  none")
 
 
 @cli.command()

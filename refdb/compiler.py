@@ -26,7 +26,7 @@ import pycountry
 import sqlite_utils
 from sqlmodel import SQLModel, create_engine
 
-from refdb import consistency, linker, postgres, tables, units
+from refdb import consistency, linker, postgres, sources, tables, units
 from refdb.cache import BuildCache
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.validate import Catalog, Progress, file_contents, validate_catalog
@@ -214,12 +214,15 @@ def catalog_rows(
     articles = {a.entry.id: a for a in catalog.articles}
     alias_ids: dict[tuple[str, str], int] = {}  # (system id, compact name) -> aliases.id
     modified = _git_dates(catalog.root)
+    register = sources.Register(catalog.publishers)
+    for publisher_id, publisher in sorted(catalog.publishers.items()):
+        rows[tables.Publisher].append(_publisher_row(publisher_id, publisher))
     for system in catalog.systems:
-        _system_rows(system, catalog, articles, rows, alias_ids)
+        _system_rows(system, catalog, articles, rows, alias_ids, register)
         rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
     _derive_inverse_relations(rows[tables.Relation])
     for article in catalog.articles:
-        rows[tables.Article].append(_article_row(article, catalog.root))
+        rows[tables.Article].append(_article_row(article, catalog.root, register))
     sha = {a.entry.id: linker.text_sha256(a.text) for a in catalog.articles}
     for mention in mentions:
         rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, sha))
@@ -285,7 +288,22 @@ def _country_name(code: str) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
-def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_ids) -> None:
+def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:
+    return _row(
+        tables.Publisher,
+        id=publisher_id,
+        name=publisher.name,
+        kind=publisher.kind,
+        country=publisher.country,
+        domains=", ".join(publisher.domains),
+        reliability=publisher.reliability,
+        reason=publisher.reason,
+    )
+
+
+def _system_rows(
+    system: SystemEntry, catalog: Catalog, articles, rows, alias_ids, register
+) -> None:
     document = catalog.documents[system.id]
     relative = document.path.relative_to(catalog.root).as_posix()
     names = linker.names_of(system)
@@ -315,7 +333,9 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, alias_id
     )
     numbers = {key: number for number, key in enumerate(system.sources, start=1)}
     for key, source in system.sources.items():
-        rows[tables.Source].append(_source_row(system.id, key, numbers[key], source, articles))
+        rows[tables.Source].append(
+            _source_row(system.id, key, numbers[key], source, articles, register)
+        )
 
     def cite(table: str, fact_id, keys: list[str]) -> None:
         for key in keys:
@@ -422,7 +442,7 @@ def _contested_properties(system: SystemEntry) -> set[str]:
 
 def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
     prop = PROPERTIES[spec.property]
-    is_date = prop.kind == "date"
+    is_words = prop.kind in ("date", "text")  # kept as written, never a number
     normalized = None
     if prop.kind == "quantity":
         normalized = units.convert(spec.value, spec.unit, prop.canonical_unit)
@@ -434,8 +454,8 @@ def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
         system_id=system_id,
         property=spec.property,
         property_label=prop.label,
-        value=None if is_date else float(spec.value),
-        value_text=spec.value if is_date else None,
+        value=None if is_words else float(spec.value),
+        value_text=spec.value if is_words else None,
         unit=spec.unit,
         value_normalized=None if normalized is None else round(normalized, 3),
         unit_normalized=prop.canonical_unit if normalized is not None else None,
@@ -446,7 +466,7 @@ def _spec_row(spec_id, system_id, spec, contested, numbers) -> tables.Spec:
     )
 
 
-def _source_row(system_id, key, number, source, articles) -> tables.Source:
+def _source_row(system_id, key, number, source, articles, register) -> tables.Source:
     row = _row(
         tables.Source,
         id=f"{system_id}--{key}",
@@ -459,17 +479,23 @@ def _source_row(system_id, key, number, source, articles) -> tables.Source:
         article = articles[source.article]
         start = linker.find_anchor(article.text, source.quote, source.prefix)[0]
         row.kind, row.article_id, row.note = "article", source.article, source.note
-        row.title, row.publisher, row.date = (
-            article.entry.title,
-            article.entry.publisher,
-            article.entry.date,
+        row.title, row.date = article.entry.title, article.entry.date
+        row.title_is_descriptive = article.entry.title_is_descriptive
+        row.url, row.via, row.language = (
+            article.entry.url,
+            article.entry.via,
+            article.entry.language,
         )
-        row.url = article.entry.url
+        row.publisher_id = register.publisher_of(article.entry)
         row.quote_start, row.quote_end = start, start + len(source.quote)
         row.quote = article.text[start : start + len(source.quote)]
     else:
-        for field in ("title", "publisher", "author", "url", "date", "accessed", "note"):
+        fields = ("title", "title_is_descriptive", "author", "url", "via", "archive_url")
+        for field in (*fields, "language", "date", "accessed", "note"):
             setattr(row, field, getattr(source, field))
+        row.publisher_id = register.publisher_of(source)
+    if row.publisher_id is not None:
+        row.publisher = register.publishers[row.publisher_id].name
     return row
 
 
@@ -495,18 +521,24 @@ def _derive_inverse_relations(relations: list[tables.Relation]) -> None:
         )
 
 
-def _article_row(article, root: Path) -> tables.Article:
+def _article_row(article, root: Path, register) -> tables.Article:
     entry = article.entry
+    publisher_id = register.publisher_of(entry)
+    original = entry.translation_of
     return _row(
         tables.Article,
         id=entry.id,
         title=entry.title,
         title_is_descriptive=entry.title_is_descriptive,
-        publisher=entry.publisher,
+        publisher=register.publishers[publisher_id].name if publisher_id else None,
+        publisher_id=publisher_id,
         author=entry.author,
         date=entry.date,
         language=entry.language,
         url=entry.url,
+        via=entry.via,
+        translation_of_title=original.title if original else None,
+        translation_of_url=original.url if original else None,
         note=entry.note,
         text=article.text,
         text_sha256=linker.text_sha256(article.text),

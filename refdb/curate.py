@@ -11,13 +11,14 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
-from refdb import linker
-from refdb.loader import decode, read_bytes
+from refdb import linker, sources
+from refdb.loader import Document, decode, read_bytes
 from refdb.report import DESIGNATION
 from refdb.schema import Category, check_country, check_language, check_partial_date
 from refdb.validate import MAX_ARTICLE_BYTES, validate_catalog
@@ -75,6 +76,21 @@ def markdown_to_text(markdown: str) -> tuple[str, str | None]:
     return html_to_text(MarkdownIt().render(markdown))
 
 
+def register_publisher(catalog, publisher: str | None, url: str | None) -> str | None:
+    """The register id of the article's publisher (given, or found from the url's domain);
+    refuses what ``refdb check`` would refuse, before anything is written."""
+    register = sources.Register(catalog.publishers)
+    if publisher is None and url is not None:
+        publisher = register.owner(sources.host_of(url))
+    where = Document(Path(catalog.root) / "publishers.yaml", {})
+    _, problems = sources.check_source(
+        register, SimpleNamespace(publisher=publisher, url=url), where, ()
+    )
+    if problems:
+        raise CurationError("; ".join(p.message for p in problems))
+    return publisher
+
+
 @dataclass
 class NewArticle:
     id: str
@@ -110,6 +126,7 @@ def add_article(
     if not title:
         raise CurationError("no title found in the file; pass --title")
     catalog = validate_catalog(catalog_dir)
+    publisher = register_publisher(catalog, publisher, url)
     article_id = slugify(f"{date} {title}")
     articles = Path(catalog_dir) / "articles"
     header, text_path = articles / f"{article_id}.yaml", articles / f"{article_id}.txt"
@@ -174,8 +191,8 @@ entry_sources: [source-1]         # the sources behind the fields above
 aliases: []                       # e.g. - {{text: "Ту-160", lang: ru, kind: native}}
 specs: []                         # e.g. - {{property: max_range, value: 2500, unit: km, sources: [source-1]}}
 relations: []                     # e.g. - {{type: carries, target: kh-101, sources: [source-1]}}
-sources:
-  source-1: {{title: "", publisher: "", url: "https://", accessed: "{today}"}}
+sources:                          # url: the original's canonical address, its domain in catalog/publishers.yaml
+  source-1: {{title: "", url: "https://", accessed: "{today}"}}
 """
 
 

@@ -7,7 +7,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from refdb import consistency, linker
+from refdb import consistency, linker, sources
+from refdb.schema import ArticleQuote, Reliability
 from refdb.validate import Catalog, validate_catalog
 
 _DASH = "\\-" + linker.DASHES
@@ -36,6 +37,8 @@ class Report:
     articles_without_mentions: list[str]
     flags: list[dict] = field(default_factory=list)
     unsourced_names: list[dict] = field(default_factory=list)
+    claims_only_facts: list[dict] = field(default_factory=list)
+    single_source_facts: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -68,7 +71,10 @@ def report_for(catalog: Catalog) -> Report:
     ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
     never = [s.id for s in catalog.systems if s.id not in mentioned]
     flags = [asdict(flag) for flag in consistency.find_flags(catalog, every_mention)]
-    return Report(ranked, never, silent, flags, unsourced_names(catalog))
+    weak = claims_only_facts(catalog)
+    return Report(
+        ranked, never, silent, flags, unsourced_names(catalog), weak, single_source_facts(catalog)
+    )
 
 
 # Names whose correctness a reader cannot see for themselves: they need a source most.
@@ -91,6 +97,45 @@ def unsourced_names(catalog: Catalog) -> list[dict]:
     return sorted(
         found, key=lambda a: (a["kind"] not in NEEDS_SOURCE_MOST, a["system_id"], a["text"])
     )
+
+
+def facts(system) -> list[tuple[str, list[str]]]:
+    """(what the fact is, the keys of its sources) for the entry, its specs and relations."""
+    found = [("entry", system.entry_sources)]
+    for spec in system.specs:
+        value = f"{spec.value} {spec.unit or ''}".strip()
+        claimed = f" ({spec.qualifier})" if spec.qualifier else ""
+        found.append((f"{spec.property} = {value}{claimed}", spec.sources))
+    found += [(f"{r.type} {r.target}", r.sources) for r in system.relations]
+    return found
+
+
+def claims_only_facts(catalog: Catalog) -> list[dict]:
+    """Facts that only claims-only publishers (state media, manufacturers) back: what a
+    party says, still waiting for an independent source."""
+    register, found = sources.Register(catalog.publishers), []
+    articles = {a.entry.id: a.entry for a in catalog.articles}
+    for system in catalog.systems:
+        levels = {}
+        for key, source in system.sources.items():
+            cited = articles.get(source.article) if isinstance(source, ArticleQuote) else source
+            publisher_id = register.publisher_of(cited) if cited else None
+            if publisher_id is not None:
+                levels[key] = register.publishers[publisher_id].reliability
+        for fact, keys in facts(system):
+            if all(levels.get(key) == Reliability.CLAIMS_ONLY for key in keys):
+                found.append({"system_id": system.id, "fact": fact, "sources": list(keys)})
+    return found
+
+
+def single_source_facts(catalog: Catalog) -> list[dict]:
+    """Facts a single source backs: one more source would let a reader cross-check them."""
+    return [
+        {"system_id": system.id, "fact": fact, "sources": list(keys)}
+        for system in catalog.systems
+        for fact, keys in facts(system)
+        if len(keys) == 1
+    ]
 
 
 def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:

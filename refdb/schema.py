@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    RootModel,
     Tag,
     model_validator,
 )
@@ -146,7 +147,7 @@ class Property:
     """A spec property: what it measures, the unit values are normalised to, and a sane bound."""
 
     label: str
-    kind: Literal["quantity", "count", "date"]
+    kind: Literal["quantity", "count", "date", "text"]
     canonical_unit: str | None = None
     maximum: float | None = None
 
@@ -178,6 +179,14 @@ PROPERTIES: dict[str, Property] = {
     "launched": Property("launched", "date"),
     "commissioned": Property("commissioned", "date"),
     "first_combat_use": Property("first combat use", "date"),
+    "recommissioned": Property("recommissioned", "date"),
+    "thrust": Property("thrust", "quantity", "kN", 50_000),
+    # Reference data that is words, not numbers: shown and exported, never charted or compared.
+    "engines": Property("engines", "text"),
+    "propulsion": Property("propulsion", "text"),
+    "armament": Property("armament", "text"),
+    "guidance": Property("guidance", "text"),
+    "warhead": Property("warhead", "text"),
 }
 PropertyName = Literal[tuple(PROPERTIES)]  # type: ignore[valid-type]
 
@@ -187,12 +196,17 @@ class Strict(BaseModel):
 
 
 class ExternalSource(Strict):
-    """A published work: a reference page, a report, a book."""
+    """A published work, cited at its original publisher (``url``, ``publisher``) even when
+    the copy actually read is elsewhere (``via``); ``sources.py`` applies the source policy."""
 
     title: Text
-    publisher: Text | None = None
-    author: Text | None = None
+    title_is_descriptive: bool = False
     url: Url | None = None
+    publisher: Text | None = None  # an id of catalog/publishers.yaml; checked by sources.py
+    via: Url | None = None
+    archive_url: Url | None = None
+    language: Language | None = None
+    author: Text | None = None
     date: PartialDate | None = None
     accessed: PartialDate | None = None
     note: Text | None = None
@@ -255,6 +269,10 @@ class Spec(Strict):
     @model_validator(mode="after")
     def _value_fits_property(self) -> Spec:
         prop = PROPERTIES[self.property]
+        if prop.kind == "text":
+            if not isinstance(self.value, str) or self.unit is not None or not self.value.strip():
+                raise ValueError(f"{self.property} takes words (a quoted string) and no unit")
+            return self
         if prop.kind == "date":
             if not isinstance(self.value, str) or self.unit is not None:
                 raise ValueError(
@@ -337,10 +355,82 @@ class ArticleEntry(Strict):
     id: Slug
     title: Text
     title_is_descriptive: bool = False
-    publisher: Text | None = None
+    publisher: Text | None = None  # an id of catalog/publishers.yaml, or found from ``url``
     author: Text | None = None
     date: PartialDate
     language: Language
     url: Url | None = None
+    via: Url | None = None
+    translation_of: ExternalSource | None = None
     note: Text | None = None
     mentions: MentionCorrections = MentionCorrections()
+
+
+class PublisherKind(StrEnum):
+    WIRE = "wire"
+    NEWSPAPER = "newspaper"
+    MAGAZINE = "magazine"
+    BROADCASTER = "broadcaster"
+    SPECIALIST_PRESS = "specialist-press"
+    GOVERNMENT = "government"
+    MILITARY = "military"
+    MANUFACTURER = "manufacturer"
+    ENCYCLOPEDIA = "encyclopedia"
+    REFERENCE = "reference"
+    THINK_TANK = "think-tank"
+    ACADEMIC = "academic"
+    STATE_MEDIA = "state-media"
+    BLOG = "blog"
+    MIRROR = "mirror"
+    ARCHIVE = "archive"
+
+
+class Reliability(StrEnum):
+    """reliable: cite for facts; claims-only: cite for what a party claims; deprecated: never."""
+
+    RELIABLE = "reliable"
+    CLAIMS_ONLY = "claims-only"
+    DEPRECATED = "deprecated"
+
+
+_DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
+
+
+def check_domain(value: str) -> str:
+    if len(value) <= 253 and _DOMAIN.fullmatch(value):
+        return value
+    raise ValueError(f"'{value}' is not a domain; write the lowercase host only, e.g. tass.com")
+
+
+Domain = Annotated[str, AfterValidator(check_domain)]
+
+
+class Publisher(Strict):
+    """One record of ``catalog/publishers.yaml``: who publishes at which domains, and how far
+    the catalog trusts them, with the reason (and, when not plainly reliable, its source)."""
+
+    name: Text
+    kind: vocabulary(PublisherKind)
+    country: Country | None = None
+    domains: list[Domain] = []
+    reliability: vocabulary(Reliability)
+    reason: Text
+    reason_source: ExternalSource | None = None
+    copy_of: Slug | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _justified(self) -> Publisher:
+        if self.reliability != Reliability.RELIABLE and self.reason_source is None:
+            raise ValueError(
+                f"a {self.reliability} publisher needs a reason_source: a source for the reason"
+            )
+        if self.copy_of is not None and self.kind != PublisherKind.MIRROR:
+            raise ValueError("copy_of is only for kind: mirror (a site that copies another)")
+        return self
+
+
+class PublisherRegister(RootModel[dict[Slug, Publisher]]):
+    """``catalog/publishers.yaml``: publisher id -> record."""
+
+    model_config = ConfigDict(strict=True, frozen=True)

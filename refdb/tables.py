@@ -87,6 +87,20 @@ class Redirect(SQLModel, table=True):
     system_id: str = Field(foreign_key="systems.id", index=True)
 
 
+class Publisher(SQLModel, table=True):
+    """The publisher register (catalog/publishers.yaml): how far each publisher is trusted."""
+
+    __tablename__ = "publishers"
+
+    id: str = Field(primary_key=True, description="Register id (slug)")
+    name: str
+    kind: str = Field(index=True, description="wire, newspaper, state-media, mirror…")
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    domains: str = Field(default="", description="Web domains, separated by ', '")
+    reliability: str = Field(index=True, description="reliable, claims-only or deprecated")
+    reason: str = Field(description="Why the register trusts the publisher this far")
+
+
 class Article(SQLModel, table=True):
     __tablename__ = "articles"
 
@@ -95,11 +109,17 @@ class Article(SQLModel, table=True):
     title_is_descriptive: bool = Field(
         default=False, description="True when the title was written by a curator, not the publisher"
     )
-    publisher: str | None = Field(default=None, index=True)
+    publisher: str | None = Field(default=None, index=True, description="Publisher's name")
+    publisher_id: str | None = Field(default=None, foreign_key="publishers.id", index=True)
     author: str | None = None
     date: str = Field(index=True, description="Publication date, YYYY, YYYY-MM or YYYY-MM-DD")
     language: str = Field(index=True)
-    url: str | None = None
+    url: str | None = Field(default=None, description="The original publisher's canonical URL")
+    via: str | None = Field(default=None, description="The copy actually read, when not url")
+    translation_of_title: str | None = Field(
+        default=None, description="Title of the original story this text translates"
+    )
+    translation_of_url: str | None = None
     note: str | None = None
     text: str
     text_sha256: str
@@ -115,9 +135,16 @@ class Source(SQLModel, table=True):
     number: int = Field(description="Position in the entry's numbered source list")
     kind: str = Field(description="external or article")
     title: str | None = None
-    publisher: str | None = None
+    title_is_descriptive: bool = Field(
+        default=False, description="True when the title was written by a curator, not the page"
+    )
+    publisher: str | None = Field(default=None, description="Publisher's name")
+    publisher_id: str | None = Field(default=None, foreign_key="publishers.id", index=True)
     author: str | None = None
-    url: str | None = None
+    url: str | None = Field(default=None, description="The original publisher's canonical URL")
+    via: str | None = Field(default=None, description="The copy actually read (mirror, repost)")
+    archive_url: str | None = None
+    language: str | None = Field(default=None, description="ISO 639-1 language of the page")
     date: str | None = None
     accessed: str | None = None
     note: str | None = None
@@ -135,7 +162,9 @@ class Spec(SQLModel, table=True):
     property: str = Field(index=True)
     property_label: str
     value: float | None = Field(default=None, description="Number as the source gives it")
-    value_text: str | None = Field(default=None, description="Date values (YYYY[-MM[-DD]])")
+    value_text: str | None = Field(
+        default=None, description="Dates (YYYY[-MM[-DD]]) and words (engines, guidance...)"
+    )
     unit: str | None = None
     value_normalized: float | None = Field(
         default=None, index=True, description="Value in unit_normalized, for comparison"

@@ -12,7 +12,13 @@ from functools import lru_cache
 import pint
 
 # The units a curator may write, in the spelling shown to readers.
-UNITS = ("km", "m", "mi", "nmi", "ft", "km/h", "kn", "m/s", "mach", "kg", "t", "lb")
+LENGTHS, SPEEDS, MASSES, FORCES = (
+    ("km", "m", "mi", "nmi", "ft"),
+    ("km/h", "kn", "m/s", "mach"),
+    ("kg", "t", "lb"),
+    ("kN", "kgf", "lbf"),
+)
+UNITS = LENGTHS + SPEEDS + MASSES + FORCES
 NOT_CONVERTIBLE = {"mach"}
 
 
@@ -67,6 +73,9 @@ ALSO_SHOWN = {
     "kg": ("lb",),
     "t": ("lb",),
     "lb": ("kg",),
+    "kN": ("kgf", "lbf"),
+    "kgf": ("kN",),
+    "lbf": ("kN",),
 }
 MACH_AT_ALTITUDE_KMH = 1062.2
 

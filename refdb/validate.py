@@ -16,13 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from refdb import forms, linker
+from refdb import forms, linker, sources
 from refdb.cache import BuildCache, sha256
 from refdb.errors import CatalogError, Problem, display_path
 from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
-from refdb.schema import ArticleEntry, ArticleQuote, SystemEntry
+from refdb.schema import ArticleEntry, ArticleQuote, Publisher, PublisherRegister, SystemEntry
 
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # article texts are larger than entry files
+REGISTER = "publishers.yaml"
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Catalog:
     root: Path
     systems: list[SystemEntry]
     articles: list[Article]
+    publishers: dict[str, Publisher] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)  # relative path -> content, for hashing
 
@@ -73,6 +75,7 @@ def validate_catalog(
     reader = _Reader(
         root, progress or (lambda stage, done, total: None), cache or BuildCache(), problems
     )
+    register = reader.load_register()
     systems, system_docs = reader.load_all("systems", SystemEntry)
     articles = reader.load_articles()
     if not systems and not problems:
@@ -86,6 +89,7 @@ def validate_catalog(
     problems += _check_names(systems, system_docs)
     problems += _check_vetoes(systems, system_docs)
     problems += _check_article_anchors(articles, {s.id for s in systems})
+    problems += _check_sources(root, register, systems, system_docs, articles)
     if problems:
         raise CatalogError(problems)
     documents = {s.id: system_docs[s.id] for s in systems}
@@ -93,9 +97,23 @@ def validate_catalog(
         root=root,
         systems=sorted(systems, key=lambda s: s.id),
         articles=sorted(articles.values(), key=lambda a: a.entry.id),
+        publishers=register.publishers if register else {},
         documents=documents,
         files=reader.files,
     )
+
+
+def _check_sources(root: Path, register, systems, system_docs, articles) -> list[Problem]:
+    """The source policy, once the register is known good enough to look publishers up in."""
+    if register is None:
+        path = root / REGISTER
+        if path.exists():  # it did not validate; its own problems are already listed
+            return []
+        message = f"the publisher register {REGISTER} is missing; create it (see catalog/README.md)"
+        return [Problem(display_path(path), 1, 1, message, "missing-register")]
+    problems = sources.check_register(register.publishers, register.document)
+    lookup = sources.Register(register.publishers)
+    return problems + sources.check_catalog(lookup, systems, system_docs, articles)
 
 
 def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
@@ -114,6 +132,14 @@ def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
         )
     )
     return False
+
+
+@dataclass
+class Register:
+    """The validated publisher register and where each of its records is written."""
+
+    publishers: dict[str, Publisher]
+    document: Document
 
 
 class _Reader:
@@ -174,6 +200,17 @@ class _Reader:
             return None
         self.cache.entries[relative] = (digest, entry)
         return entry, document
+
+    def load_register(self) -> Register | None:
+        """``publishers.yaml``, or None when it is absent or does not validate."""
+        path = self.root / REGISTER
+        if not path.exists():
+            return None
+        loaded = self.load_one(path, PublisherRegister)
+        if loaded is None:
+            return None
+        register, document = loaded
+        return Register(dict(register.root), document)
 
     def load_articles(self) -> dict[str, Article]:
         entries, documents = self.load_all("articles", ArticleEntry)
@@ -485,6 +522,8 @@ def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -
 def file_contents(root: Path) -> dict[str, bytes]:
     """Catalog-relative path -> bytes of every file the catalog is compiled from."""
     files = {}
+    if (root / REGISTER).is_file():
+        files[REGISTER] = (root / REGISTER).read_bytes()
     for folder, suffix in (("systems", ".yaml"), ("articles", ".yaml"), ("articles", ".txt")):
         for path in catalog_files(root, folder, suffix):
             files[path.relative_to(root).as_posix()] = path.read_bytes()

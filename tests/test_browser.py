@@ -127,7 +127,7 @@ def test_the_chart_page_draws_bars_that_lead_to_entries(server, page, tmp_path):
     page.goto(f"{server}/charts")
     bars = page.locator("svg.refdb-chart a.bar")
     expect(bars.first).to_be_visible()
-    assert bars.count() >= 6
+    assert bars.count() >= 5
     page.select_option("#property", "length")
     page.wait_for_url("**/charts?property=length")
     expect(page.locator("#spec-chart h2")).to_have_text("Length (m, logarithmic scale)")

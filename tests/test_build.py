@@ -113,6 +113,7 @@ def test_build_metadata_records_the_catalog_version(mini_catalog, tmp_path):
     assert (sha, systems) == (second.catalog_sha256, 2) and version
     files = dict(rows(db_path, "select path, sha256 from catalog_files"))
     assert set(files) == {
+        "publishers.yaml",
         "systems/kh-101.yaml",
         "systems/tu-160.yaml",
         "articles/bomber-note.yaml",
@@ -199,7 +200,7 @@ def test_an_incremental_build_equals_a_clean_build(tmp_path):
         entry.read_text().replace("cruise missiles developed", "cruise missiles, developed")
     )
     second = build(root, incremental, built_at="2026-01-01T00:00:00+00:00")
-    files = len(list(root.glob("*/*.yaml")))
+    files = len(list(root.glob("**/*.yaml")))
     assert second.reused == (files - 1) + len(list(root.glob("articles/*.txt")))
     build(root, clean, built_at="2026-01-01T00:00:00+00:00", reuse=False)
     dump = lambda path: list(sqlite3.connect(path).iterdump())  # noqa: E731
@@ -214,7 +215,7 @@ def test_a_renamed_alias_relinks_every_article(tmp_path):
     entry = root / "systems" / "kalibr.yaml"
     entry.write_text(entry.read_text().replace("name: Kalibr\n", "name: Kalibr family\n"))
     second = build(root, db_path)
-    assert second.reused == len(list(root.glob("*/*.yaml"))) - 1  # entries only, no article
+    assert second.reused == len(list(root.glob("**/*.yaml"))) - 1  # entries only, no article
     mentions = sqlite3.connect(db_path).execute(
         "select exact from mentions where system_id = 'kalibr'"
     )
@@ -284,7 +285,7 @@ def test_a_cache_written_by_other_code_is_ignored(mini_catalog, tmp_path):
     assert build(mini_catalog, db_path).reused == 0
     cache_path.write_bytes(b"not a pickle")
     assert build(mini_catalog, db_path).reused == 0
-    assert build(mini_catalog, db_path).reused == 4
+    assert build(mini_catalog, db_path).reused == 5  # register, 2 systems, 1 article, its mentions
 
 
 def test_a_new_context_word_relinks_the_articles(tmp_path):
@@ -300,7 +301,7 @@ def test_a_new_context_word_relinks_the_articles(tmp_path):
         )
     )
     second = build(root, db_path)
-    assert second.reused == len(list(root.glob("*/*.yaml"))) - 1  # entries only, no article
+    assert second.reused == len(list(root.glob("**/*.yaml"))) - 1  # entries only, no article
     mentions = sqlite3.connect(db_path).execute(
         "select exact from mentions where system_id = 'kh-47m2-kinzhal'"
     )

@@ -10,7 +10,7 @@ from refdb import curate
 from refdb.cli import cli
 from refdb.report import build_report
 
-from conftest import CATALOG, datasette_for, get
+from conftest import FIXTURES, datasette_for, get
 
 STORY = """<html><head><title>Site | World</title><script>alert("no")</script></head><body>
 <nav>Home</nav><h1>Sukhoi bombers seen beside a Tu-160</h1>
@@ -42,26 +42,17 @@ def test_markdown_is_reduced_to_text():
 
 def test_a_new_article_and_a_new_system_in_two_commands(tmp_path):
     catalog = tmp_path / "catalog"
-    shutil.copytree(CATALOG, catalog)
+    shutil.copytree(FIXTURES / "mini", catalog)
     story = tmp_path / "story.html"
     story.write_text(STORY)
+    add = ("add-article", story, "--catalog", catalog, "--date", "2024-03-02", "--lang", "en")
 
-    code, output = run(
-        "add-article",
-        story,
-        "--catalog",
-        catalog,
-        "--date",
-        "2024-03-02",
-        "--lang",
-        "en",
-        "--publisher",
-        "Example Wire",
-    )
+    code, output = run(*add, "--url", "https://tass.com/world/1")
     assert code == 0, output
+    article_id = "2024-03-02-sukhoi-bombers-seen-beside-a-tu-160"
+    assert "publisher: tass\n" in (catalog / "articles" / f"{article_id}.yaml").read_text()
     assert "Systems it mentions: tu-160 (2)" in output
     assert "Designations no entry claims: Su-34" in output
-    article_id = "2024-03-02-sukhoi-bombers-seen-beside-a-tu-160"
     assert (catalog / "articles" / f"{article_id}.txt").exists()
     assert (
         run("add-article", story, "--catalog", catalog, "--date", "2024-03-02", "--lang", "en")[0]
@@ -113,10 +104,27 @@ def fill_in(path):
             "specs:\n  - {property: max_range, value: 1000, unit: km, sources: [source-1]}",
         ),
         (
-            '{title: "", publisher: "", url: "https://"',
-            '{title: Test source, publisher: Test, url: "https://example.org/"',
+            '{title: "", url: "https://"',
+            '{title: Test source, url: "https://en.wikipedia.org/wiki/Test"',
         ),
     ]:
         assert empty in text, empty
         text = text.replace(empty, value, 1)
     path.write_text(text)
+
+
+def test_add_article_refuses_a_publisher_missing_from_the_register(tmp_path):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "mini", catalog)
+    story = tmp_path / "story.txt"
+    story.write_text("A Tu-160 flew.")
+    add = ("add-article", story, "--catalog", catalog, "--date", "2024-03-02", "--lang", "en")
+    add += ("--title", "A flight")
+    code, output = run(*add, "--publisher", "Wikipédia")
+    assert code == 1 and "publisher 'Wikipédia' is not in the register" in output
+    assert "did you mean 'wikipedia'?" in output
+    code, output = run(*add, "--url", "https://www.unlisted.example/story")
+    assert code == 1 and "add it to catalog/publishers.yaml" in output
+    code, output = run(*add, "--url", "https://tass.com/world/1?utm_source=feed")
+    assert code == 1 and "cite the canonical URL https://tass.com/world/1" in output
+    assert not list((catalog / "articles").glob("*a-flight*"))

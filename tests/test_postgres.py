@@ -49,3 +49,26 @@ def test_a_second_build_replaces_the_first_in_one_transaction(postgres_url):
     first = build(CATALOG, None, database_url=postgres_url)
     second = build(CATALOG, None, database_url=postgres_url)
     assert postgres.row_counts(postgres_url)["systems"] == first.systems == second.systems
+
+
+def test_postgres_holds_the_publisher_register_and_each_source_s_publisher(
+    postgres_url, mini_catalog
+):
+    build(mini_catalog, None, database_url=postgres_url)
+    engine = postgres.engine_for(postgres_url)
+    with engine.connect() as connection:
+        publishers = connection.execute(
+            text("select id, reliability from publishers order by id")
+        ).all()
+        cited = connection.execute(
+            text(
+                "select distinct s.publisher_id, p.kind from sources s join publishers p on p.id = s.publisher_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in publishers] == [
+        ("p", "reliable"),
+        ("tass", "claims-only"),
+        ("wikipedia", "reliable"),
+    ]
+    assert [tuple(r) for r in cited] == [("wikipedia", "encyclopedia")]

@@ -13,6 +13,7 @@ import re
 import sqlite3
 from collections import defaultdict
 from typing import Any
+from urllib.parse import urlsplit
 
 import pycountry
 from datasette.utils import escape_fts
@@ -46,7 +47,7 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
     [system] = _rows(conn, "select * from systems where id = ?", [system_id]) or [None]
     if system is None:
         return None
-    sources = _rows(conn, "select * from sources where system_id = ? order by number", [system_id])
+    sources = entry_sources(conn, system_id)
     quoted = {source["number"]: source for source in sources if source["kind"] == "article"}
     specs, relations = _specs(conn, system_id), _relations(conn, system_id)
     for fact in specs + [r for r in relations if not r["derived"]]:
@@ -80,6 +81,38 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         ],
         "build": _build_info(conn),
     }
+
+
+# What a reader is told beside a source whose publisher backs only claims.
+CAUTION = {
+    "state-media": "state media",
+    "manufacturer": "manufacturer claim",
+    "government": "government claim",
+    "military": "military claim",
+}
+
+
+def entry_sources(conn: sqlite3.Connection, system_id: str) -> list[dict]:
+    """An entry's numbered sources, with the host of the copy read and a word of caution
+    for a publisher that is not plainly reliable."""
+    sources = _rows(
+        conn,
+        "select s.*, p.kind as publisher_kind, p.reliability as publisher_reliability "
+        "from sources s left join publishers p on p.id = s.publisher_id "
+        "where s.system_id = ? order by s.number",
+        [system_id],
+    )
+    for source in sources:
+        source["via_host"] = urlsplit(source["via"]).hostname if source["via"] else None
+        source["caution"] = caution(source["publisher_kind"], source["publisher_reliability"])
+    return sources
+
+
+def caution(kind: str | None, reliability: str | None) -> str | None:
+    """'state media', 'manufacturer claim'…; None for a reliable (or unknown) publisher."""
+    if reliability in (None, "reliable"):
+        return None
+    return CAUTION.get(kind or "", "claims only" if reliability == "claims-only" else reliability)
 
 
 def _names_by_language(conn, system_id: str) -> list[dict]:

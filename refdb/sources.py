@@ -1,0 +1,322 @@
+"""The source policy: every fact of the catalog is citable by a journalist.
+
+A source names its original publisher (by ``publisher`` id or by the domain of its ``url``)
+from the register ``catalog/publishers.yaml``, which says how far the catalog trusts it:
+``deprecated`` publishers are never cited, ``claims-only`` ones (state media, manufacturers,
+governments) back only what a party claims, and a copy (a mirror, a repost) is cited at the
+original's canonical URL with the copy in ``via``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from w3lib.url import url_query_cleaner
+
+from refdb.errors import Problem
+from refdb.loader import Document
+from refdb.schema import (
+    ArticleEntry,
+    ArticleQuote,
+    ExternalSource,
+    Publisher,
+    PublisherKind,
+    Qualifier,
+    Reliability,
+    SystemEntry,
+)
+
+REGISTER_HINT = "add it to catalog/publishers.yaml (name, kind, domains, reliability, reason)"
+
+# Query parameters that only say how a reader arrived (or which rendering they got).
+TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "at_", "hsa_")
+TRACKING = {
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "twclid",
+    "mc_cid", "mc_eid", "_ga", "_gl", "ocid", "cmpid", "xtor", "ref_src", "ref_url", "smid",
+    "sr_share", "spm", "cid", "__twitter_impression",
+}  # fmt: skip
+RENDERING = {  # parameter -> values that ask for an AMP, print or mobile rendering
+    "amp": None,
+    "_amp": None,
+    "outputtype": {"amp"},
+    "output": {"amp"},
+    "print": None,
+    "printable": None,
+    "m": {"1", "true"},
+    "mobile": None,
+}
+RENDERING_LABELS = {"amp", "m", "mobile"}  # amp.example.com, en.m.wikipedia.org
+RENDERING_SEGMENTS = {"amp", "print"}  # /news/123/amp/, /print/news/123
+AMP_CACHE = ".cdn.ampproject.org"
+
+
+@dataclass(frozen=True)
+class Register:
+    """The publisher register with a domain index (``fr.euronews.com`` -> ``euronews``)."""
+
+    publishers: dict[str, Publisher]
+
+    def owner(self, host: str) -> str | None:
+        """The publisher whose domain is ``host`` or its nearest parent domain."""
+        labels = host.lower().rstrip(".").split(".")
+        for start in range(len(labels) - 1):
+            owner = self.domains.get(".".join(labels[start:]))
+            if owner is not None:
+                return owner
+        return None
+
+    @cached_property
+    def domains(self) -> dict[str, str]:
+        return {d: pid for pid, p in reversed(self.publishers.items()) for d in p.domains}
+
+    def publisher_of(self, source: ExternalSource | ArticleEntry) -> str | None:
+        """The id a valid source names, or the owner of its url's domain."""
+        if source.publisher is not None:
+            return source.publisher if source.publisher in self.publishers else None
+        return self.owner(host_of(source.url)) if source.url else None
+
+    def suggest(self, word: str) -> str:
+        """'; did you mean ...?' by id, or by name ('Wikipedia' -> 'wikipedia')."""
+        by_name = {p.name.casefold(): pid for pid, p in self.publishers.items()}
+        if word.casefold() in by_name:
+            return f"; did you mean '{by_name[word.casefold()]}'?"
+        return did_you_mean(word, self.publishers)
+
+
+def did_you_mean(word: str, known) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+# -- the register's own rules ---------------------------------------------------------------
+
+
+def check_register(publishers: dict[str, Publisher], document: Document) -> list[Problem]:
+    """A domain belongs to one publisher; ``copy_of`` names a publisher of the register;
+    a ``reason_source`` follows the source policy like any other source."""
+    problems, owners = [], {}
+    for publisher_id, publisher in publishers.items():
+        for index, domain in enumerate(publisher.domains):
+            if domain in owners:
+                problems.append(
+                    document.problem(
+                        (publisher_id, "domains", index),
+                        f"domain '{domain}' already belongs to '{owners[domain]}'; "
+                        "a domain belongs to one publisher only",
+                        "duplicate-domain",
+                    )
+                )
+            else:
+                owners[domain] = publisher_id
+        if publisher.copy_of is not None and publisher.copy_of not in publishers:
+            problems.append(
+                document.problem(
+                    (publisher_id, "copy_of"),
+                    f"copy_of '{publisher.copy_of}' is not in the register"
+                    + did_you_mean(publisher.copy_of, publishers),
+                    "unknown-publisher",
+                )
+            )
+    if problems:
+        return problems
+    register = Register(publishers)
+    for publisher_id, publisher in publishers.items():
+        if publisher.reason_source is not None:
+            problems += check_source(
+                register, publisher.reason_source, document, (publisher_id, "reason_source")
+            )[1]
+    return problems
+
+
+# -- one source -------------------------------------------------------------------------------
+
+
+def check_source(
+    register: Register, source: ExternalSource | ArticleEntry, document: Document, loc: tuple
+) -> tuple[str | None, list[Problem]]:
+    """The publisher id a source resolves to (None when it cannot), and what is wrong with it.
+
+    Rules: an unknown publisher id or url domain, a publisher id that does not own the url's
+    domain, a url on a mirror, a non-canonical url, a deprecated publisher.
+    """
+    problems = []
+    publisher_id = source.publisher
+    if publisher_id is not None and publisher_id not in register.publishers:
+        message = f"publisher '{publisher_id}' is not in the register"
+        message += register.suggest(publisher_id) or f"; {REGISTER_HINT}"
+        problems.append(document.problem((*loc, "publisher"), message, "unknown-publisher"))
+        publisher_id = None
+    elif source.url is not None:
+        publisher_id, found = _check_url_owner(register, source, document, loc)
+        problems += found
+    if source.url is not None:
+        problems += _check_canonical(source.url, document, (*loc, "url"))
+    if publisher_id is not None:
+        publisher = register.publishers[publisher_id]
+        if publisher.reliability == Reliability.DEPRECATED:
+            where = (*loc, "publisher") if source.publisher else (*loc, "url")
+            message = (
+                f"{publisher.name} ('{publisher_id}') is deprecated: {publisher.reason}; "
+                "cite another source"
+            )
+            problems.append(document.problem(where, message, "deprecated-publisher"))
+    return publisher_id, problems
+
+
+def _check_url_owner(register, source, document, loc) -> tuple[str | None, list[Problem]]:
+    host = host_of(source.url)
+    owner = register.owner(host)
+    where = (*loc, "url")
+    if owner is not None and register.publishers[owner].kind == PublisherKind.MIRROR:
+        mirror = register.publishers[owner]
+        original = register.publishers.get(mirror.copy_of or "")
+        copied = original.name if original else "other publishers' pages"
+        message = (
+            f"{host} copies {copied}; cite the original at its canonical URL "
+            "and put this address in `via`"
+        )
+        return source.publisher, [document.problem(where, message, "mirror-url")]
+    if source.publisher is None:
+        if owner is None:
+            message = f"no publisher of the register has the domain {host}; {REGISTER_HINT}"
+            return None, [document.problem(where, message, "unknown-publisher")]
+        return owner, []
+    if owner != source.publisher:
+        named = register.publishers[source.publisher]
+        message = (
+            f"{host} belongs to '{owner}', not to '{source.publisher}'"
+            if owner
+            else f"{host} is not among the domains of '{source.publisher}' ({named.name})"
+        )
+        message += "; cite the url's own publisher or add the domain to the right record"
+        return source.publisher, [document.problem(where, message, "publisher-url-mismatch")]
+    return owner, []
+
+
+def canonical_url(url: str) -> str:
+    """``url`` without AMP, mobile, print and tracking forms (unchanged when it has none)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host.endswith(AMP_CACHE) and re.match(r"/c/(s/)?", parts.path):
+        scheme = "https" if parts.path.startswith("/c/s/") else "http"
+        inner = parts.path.removeprefix("/c/").removeprefix("s/")
+        query = f"?{parts.query}" if parts.query else ""
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        return canonical_url(f"{scheme}://{inner}{query}{fragment}")
+    labels = host.split(".")
+    kept = [label for label in labels[:-2] if label not in RENDERING_LABELS] + labels[-2:]
+    if len(kept) == 2 < len(labels):  # amp.example.com, m.example.com: the site is at www.
+        kept.insert(0, "www")
+    segments = parts.path.split("/")
+    path = "/".join(s for s in segments if s.lower() not in RENDERING_SEGMENTS)
+    path = re.sub(r"\.amp(\.html?)?$", lambda m: m.group(1) or "", path)
+    if parts.path.endswith("/") and not path.endswith("/"):
+        path += "/"
+    if kept != labels or path != parts.path:
+        netloc = parts.netloc.lower().replace(host, ".".join(kept))
+        url = urlunsplit((parts.scheme, netloc, path or "/", parts.query, parts.fragment))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    dropped = [name for name, value in query if _noise(name, value)]
+    if dropped:
+        url = url_query_cleaner(url, dropped, remove=True, unique=False, keep_fragments=True)
+    return url
+
+
+def _noise(name: str, value: str) -> bool:
+    name = name.lower()
+    if name in TRACKING or name.startswith(TRACKING_PREFIXES):
+        return True
+    values = RENDERING.get(name, ())
+    return values is None or value.lower() in (values or ())
+
+
+def _check_canonical(url: str, document: Document, where: tuple) -> list[Problem]:
+    canonical = canonical_url(url)
+    if canonical == url:
+        return []
+    message = (
+        "this is an AMP, mobile, print or tracking form of the page; "
+        f"cite the canonical URL {canonical}"
+    )
+    return [document.problem(where, message, "non-canonical-url")]
+
+
+# -- the catalog ------------------------------------------------------------------------------
+
+
+def check_catalog(register: Register, systems, system_docs, articles) -> list[Problem]:
+    """Every source of every system and article header, and what claims-only sources back."""
+    problems, article_publishers = [], {}
+    for article in articles.values():
+        entry, document = article.entry, article.document
+        if entry.url or entry.publisher:
+            article_publishers[entry.id], found = check_source(register, entry, document, ())
+            problems += found
+        if entry.translation_of is not None:
+            problems += check_source(register, entry.translation_of, document, ("translation_of",))[
+                1
+            ]
+    for system in systems:
+        document = system_docs[system.id]
+        reliability = {}
+        for key, source in system.sources.items():
+            if isinstance(source, ArticleQuote):
+                publisher_id = article_publishers.get(source.article)
+            else:
+                publisher_id, found = check_source(register, source, document, ("sources", key))
+                problems += found
+            if publisher_id is not None:
+                reliability[key] = register.publishers[publisher_id].reliability
+        problems += check_claims(system, document, reliability, register)
+    return problems
+
+
+def check_claims(system: SystemEntry, document: Document, reliability, register) -> list[Problem]:
+    """A claims-only source backs a spec only as a claim, and an entry's description or a
+    relation only beside a reliable source; aliases and article quotes are not limited."""
+    claims_only = {
+        key
+        for key, level in reliability.items()
+        if level == Reliability.CLAIMS_ONLY and not isinstance(system.sources[key], ArticleQuote)
+    }
+    problems = []
+    for i, spec in enumerate(system.specs):
+        if spec.qualifier == Qualifier.CLAIMED:
+            continue
+        for j, key in enumerate(spec.sources):
+            if key in claims_only:
+                message = (
+                    f"source '{key}' is {_described(system, key, register)}, which backs only "
+                    "claims; add `qualifier: claimed` to this spec or cite another source"
+                )
+                problems.append(
+                    document.problem(("specs", i, "sources", j), message, "claims-only-source")
+                )
+    groups = [(("entry_sources",), system.entry_sources)]
+    groups += [(("relations", i, "sources"), r.sources) for i, r in enumerate(system.relations)]
+    for loc, keys in groups:
+        if any(reliability.get(key) == Reliability.RELIABLE for key in keys):
+            continue
+        for j, key in enumerate(keys):
+            if key in claims_only:
+                message = (
+                    f"source '{key}' is {_described(system, key, register)}, which backs only "
+                    "claims; cite a reliable source beside it"
+                )
+                problems.append(document.problem((*loc, j), message, "claims-only-source"))
+    return problems
+
+
+def _described(system: SystemEntry, key: str, register: Register) -> str:
+    source = system.sources[key]
+    publisher_id = source.publisher or register.owner(host_of(source.url or ""))
+    publisher = register.publishers[publisher_id]
+    return f"from {publisher.name} ({publisher.kind.replace('-', ' ')})"
