@@ -71,7 +71,11 @@ def evaluate(linker: Linker, corpus: list[dict]) -> Evaluation:
             start = text.index(gold["exact"])
             end = start + len(gold["exact"])
             found = any(s < end and start < e and system == gold["system"] for s, e, system in hits)
-            for score in (result.total, language, result.by_cause.setdefault(gold["cause"], Score())):
+            for score in (
+                result.total,
+                language,
+                result.by_cause.setdefault(gold["cause"], Score()),
+            ):
                 score.gold += 1
                 score.found += found
             if not found:

@@ -133,12 +133,12 @@ def forms_of(system: SystemEntry) -> list[Form]:
     vetoed = {compact(text) for text in system.vetoed_forms}
     names = names_of(system)
     natives = _native_words(names)
-    forms: list[Form] = []
-    seen: set[str] = set()
-    for name in names:
+    forms = [Form(name.text, name, "catalog", name.lang) for name in names]
+    seen = {name_key(name.text, name.case_sensitive) for name in names}
+    for name in names:  # a catalog spelling is never claimed by a rule's form
         for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
             key = name_key(form.text, name.case_sensitive)
-            if key in seen or (form.rule != "catalog" and compact(form.text) in vetoed):
+            if key in seen or compact(form.text) in vetoed:
                 continue
             seen.add(key)
             forms.append(form)
@@ -151,13 +151,12 @@ def stale_vetoes(system: SystemEntry) -> list[int]:
     natives = _native_words(names)
     generated = set()
     for name in names:
-        generated.update(compact(f.text) for f in _derived(name, natives) if f.rule != "catalog")
+        generated.update(compact(f.text) for f in _derived(name, natives))
     return [i for i, text in enumerate(system.vetoed_forms) if compact(text) not in generated]
 
 
 def _derived(name: Name, natives: dict[str, str]):
-    """The name itself, then what each rule derives from it."""
-    yield Form(name.text, name, "catalog", name.lang)
+    """What each rule derives from a name."""
     translated = list(_translations(name))
     yield from translated
     cyrillic = [f for f in [Form(name.text, name, "catalog", name.lang), *translated]
@@ -265,7 +264,7 @@ def _romanized(forms: list[Form], declined: list[Form]):
 
 
 def _designers(forms: list[Form]):
-    """"Туполев-160" for "Ту-160", then romanized: "Tupolev-160", "Toupolev-160"..."""
+    """ "Туполев-160" for "Ту-160", then romanized: "Tupolev-160", "Toupolev-160"..."""
     for form in forms:
         prefix, dash, rest = form.text.partition("-")
         designer = DESIGNERS.get(prefix.lower())

@@ -54,7 +54,22 @@ SLAVIC_ENDINGS: dict[str, tuple[str, ...]] = {
 }
 # Endings Russian and Ukrainian attach to a designation ("Ту-160-х", "Су-34-ми"): a closed
 # list, since no dictionary knows designations.
-CYRILLIC_DESIGNATION_ENDINGS = ("х", "м", "ми", "е", "ые", "ых", "ым", "ыми", "і", "ів", "ам", "ами", "ах", "ов")
+CYRILLIC_DESIGNATION_ENDINGS = (
+    "х",
+    "м",
+    "ми",
+    "е",
+    "ые",
+    "ых",
+    "ым",
+    "ыми",
+    "і",
+    "ів",
+    "ам",
+    "ами",
+    "ах",
+    "ов",
+)
 # Variant letters after a designation ("Tu-160M2", "3M-14T", "Tu-22M3M"): capitals, digits.
 _SUFFIX = re.compile(r"([ \-\u2010-\u2015]?)([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})")
 _FORM_SUFFIX = re.compile(r"[0-9]([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})$")

@@ -39,6 +39,7 @@ def _table(**letters: str) -> dict[str, tuple[str, ...]]:
     return {letter: tuple(value.split("|")) for letter, value in letters.items()}
 
 
+# fmt: off
 _COMMON = dict(а="a", б="b", д="d", к="k", л="l", м="m", н="n", о="o", п="p", р="r", т="t", ф="f")
 
 SCHEMES: dict[str, Scheme] = {
@@ -116,6 +117,8 @@ SCHEMES: dict[str, Scheme] = {
         ),
     ),
 }
+
+# fmt: on
 
 # The English press follows Wikipedia's romanization (BGN/PCGN based); both are published
 # tables that iuliia implements.

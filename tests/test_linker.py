@@ -313,7 +313,8 @@ def system(system_id: str, name: str, *aliases: dict, **fields) -> SystemEntry:
 
 def hits(link: linker.Linker, text: str, language: str = "en") -> list[tuple[str, str, str]]:
     return [
-        (text[h.start : h.end], h.name.system_id, h.rule) for h in link.hits(text, language=language)
+        (text[h.start : h.end], h.name.system_id, h.rule)
+        for h in link.hits(text, language=language)
     ]
 
 
@@ -380,7 +381,9 @@ def test_russian_and_ukrainian_case_forms_come_from_the_dictionary(russian):
 
 
 def test_cyrillic_designations_take_their_hyphenated_endings(russian):
-    assert hits(russian, "два Ту-160-х вылетели", "ru") == [("Ту-160-х", "tu-160", "catalog+ending")]
+    assert hits(russian, "два Ту-160-х вылетели", "ru") == [
+        ("Ту-160-х", "tu-160", "catalog+ending")
+    ]
 
 
 def test_slavic_endings_apply_only_in_a_language_that_declines_names(russian):
@@ -471,9 +474,7 @@ def test_not_context_tells_a_namesake_from_the_system(russian):
 
 
 def test_context_words_with_a_star_match_any_ending():
-    link = linker.Linker(
-        [system("kinzhal", "Kinzhal", not_context=["sol-air", "зенитн*"])]
-    )
+    link = linker.Linker([system("kinzhal", "Kinzhal", not_context=["sol-air", "зенитн*"])])
     assert hits(link, "зенитный комплекс Kinzhal", "ru") == []
     assert hits(link, "missiles sol-air Kinzhal", "fr") == []
     assert hits(link, "le missile Kinzhal", "fr")[0][0] == "Kinzhal"
@@ -506,3 +507,19 @@ def test_every_mention_records_the_form_and_rule_it_matched(catalog, catalog_lin
     assert linked_by_rule and all(m.form and m.rule for m in linked_by_rule)
     curated = [m for m in mentions if m.origin == "curator"]
     assert all(m.rule == "curator" and m.form is None for m in curated)
+
+
+def test_the_development_corpus_meets_the_quality_targets(catalog_linker):
+    """Composed sentences in eight languages (tests/fixtures/linking/dev.jsonl), scored as
+    benchmarks/linking_quality.py scores them: recall >= 0.95, precision >= 0.97, no decoy."""
+    import sys
+
+    sys.path.insert(0, str(CATALOG.parent / "benchmarks"))
+    import linking_quality
+
+    corpus = linking_quality.load_corpus(linking_quality.DEV_CORPUS)
+    result = linking_quality.evaluate(catalog_linker, corpus)
+    assert {item["lang"] for item in corpus} >= {"en", "fr", "de", "ru", "uk", "pl", "es", "it"}
+    assert result.total.recall >= 0.95, result.misses
+    assert result.total.precision >= 0.97, result.false_positives
+    assert result.decoys >= 10 and result.decoys_linked == 0, result.false_positives

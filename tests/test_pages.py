@@ -63,6 +63,11 @@ def test_article_page_highlights_every_mention_with_a_link(datasette, built_db):
         ("Маршал", "marshal-shaposhnikov"),
         ("marechal", "marshal-shaposhnikov"),
         ("Blackjack", "tu-160"),
+        ("tou-160", "tu-160"),  # generated forms are searched too
+        ("Туполев", "tu-160"),
+        ("Кинджал", "kh-47m2-kinzhal"),
+        ("Kindschal", "kh-47m2-kinzhal"),
+        ("Калибром", "kalibr"),
         ("S-300", None),
     ],
 )
@@ -78,6 +83,9 @@ def test_search_finds_entries_by_any_spelling(datasette, query, system_id):
         ("tu22m3", "tu-22m3"),
         ("TU-22M", "tu-22m"),
         ("Kinjal", "kh-47m2-kinzhal"),
+        ("Tou-160", "tu-160"),
+        ("Kindschal", "kh-47m2-kinzhal"),
+        ("Маршала Шапошникова", "marshal-shaposhnikov"),
     ],
 )
 def test_search_box_goes_to_the_entry_a_query_names_exactly(datasette, query, system_id):
@@ -258,3 +266,20 @@ def test_every_mention_keeps_an_anchor_even_when_two_overlap():
         ("Tu-22M3", "a-2-tu-22m", ["a-2-tu-22m3"])
     ]
     assert first[0]["quote_starts"] == ["q1"] and all(run["quotes"] == ["q1"] for run in first)
+
+
+def test_entry_page_says_under_which_spellings_articles_name_it(datasette):
+    page = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
+    found = re.search(r'<p class="refdb-found-as">(.*?)</p>', page, re.S).group(1)
+    assert "“Amiral Shaposhnikov”" in found and "as catalogued" in found
+
+
+def test_every_form_is_a_row_a_curator_can_browse(built_db):
+    import sqlite3
+
+    with sqlite3.connect(built_db) as db:
+        rules = dict(
+            db.execute("select text, rule from forms where system_id = 'kh-47m2-kinzhal'")
+        )
+    assert rules["Kinschal"] == "catalog" and rules["Kinżał"] == "romanization:pl"
+    assert rules["Кинжалами"] == "inflection:ru"

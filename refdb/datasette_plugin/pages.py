@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pycountry
 from datasette.utils import escape_fts
 
-from refdb import linker, units
+from refdb import text, units
 
 DATABASE = "refdb"
 
@@ -72,6 +72,7 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
             )
         ],
         "mentions": _mentions(conn, system_id),
+        "found_as": found_as(conn, system_id),
         "flags": _rows(conn, "select * from flags where system_id = ? order by id", [system_id]),
         "redirects": [
             r["id"]
@@ -81,6 +82,43 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         ],
         "build": _build_info(conn),
     }
+
+
+# How a mention matched, in words: each part of a mention's rule.
+RULE_WORDS = {
+    "catalog": "as catalogued",
+    "inflection": "{} case form",
+    "ukrainian": "Ukrainian spelling",
+    "romanization": "{} romanization",
+    "translation": "{} rank word",
+    "designer": "bureau spelled out",
+    "caps": "in capitals",
+    "spacing": "spaced otherwise",
+    "ending": "with an ending",
+    "variant-suffix": "with variant letters",
+    "curator": "linked by a curator",
+}
+
+
+def rule_words(rule: str) -> str:
+    """'romanization:fr+ending' -> 'French romanization, with an ending'."""
+    words = []
+    for part in rule.split("+"):
+        kind, _, lang = part.partition(":")
+        template = RULE_WORDS.get(kind, kind)
+        words.append(template.format(language_name(lang[:2]) if lang else ""))
+    return ", ".join(words)
+
+
+def found_as(conn: sqlite3.Connection, system_id: str) -> list[dict]:
+    """The spellings articles use for an entry, with how each matched and how often."""
+    rows = _rows(
+        conn,
+        "select exact, rule, count(*) as n from mentions where system_id = ? and origin = 'alias' "
+        "group by exact, rule order by n desc, exact",
+        [system_id],
+    )
+    return [{**row, "how": rule_words(row["rule"])} for row in rows]
 
 
 # What a reader is told beside a source whose publisher backs only claims.
@@ -292,7 +330,9 @@ def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> lis
     """Ids of systems matching ``query``: the entry it names exactly ("tu22m3" is one of the
     Tu-22M3's names), else those whose names or description hold every word of it."""
     named = conn.execute(
-        "select distinct system_id from aliases where key = ?", [linker.compact(query)]
+        "select system_id from aliases where key = :key "
+        "union select system_id from forms where key = :key",
+        {"key": text.compact(query)},
     )
     exact = [row[0] for row in named]
     if len(exact) == 1:
