@@ -108,25 +108,27 @@ class Linker:
             self.automaton.make_automaton()
         self.empty = not patterns
 
-    def hits(self, text: str, folded: str | None = None, language: str | None = None) -> list[Hit]:
+    def hits(self, text: str, language: str | None = None) -> list[Hit]:
         """Every valid, non-overlapping name in ``text``, leftmost-longest first."""
         if self.empty:
             return []
-        folded = fold(text) if folded is None else folded
-        compacted = CompactText(folded)
+        compacted = CompactText(text)
         candidates = []
         for last, (length, forms) in self.automaton.iter(compacted.compact):
-            start, end = compacted.span(last + 1 - length, last + 1)
-            if start > 0 and folded[start - 1].isalnum():
+            end = compacted.original(last) + 1
+            if end < len(text) and text[end].isdigit():
+                continue  # "Tu-1600": no ending or variant letters start with a digit
+            start = compacted.before(end - 1, length - 1)
+            if start > 0 and text[start - 1].isalnum():
                 continue
             for form in forms:
-                hit = self._hit(text, folded, start, end, form, language)
+                hit = self._hit(text, start, end, form, language)
                 if hit:
                     candidates.append(hit)
                     break
         return _leftmost_longest(candidates)
 
-    def _hit(self, text, folded, start, end, form: Form, language) -> Hit | None:
+    def _hit(self, text, start, end, form: Form, language) -> Hit | None:
         """The hit of ``form`` at start:end, extended by variant letters and an ending, if
         the word ends there, its capitals are kept and its context words allow it."""
         name, rule = form.name, [form.rule]
@@ -135,17 +137,17 @@ class Linker:
         reach = None
         suffix = self._suffix(text, end, form)
         if suffix is not None:
-            reach = _word_end(folded, suffix, form, language)
+            reach = _word_end(text, suffix, form, language)
             rule += ["variant-suffix"] if reach == suffix else ["variant-suffix", "ending"]
         if reach is None:  # no variant letters, or they do not end a word: the form alone
-            reach, rule = _word_end(folded, end, form, language), [form.rule]
+            reach, rule = _word_end(text, end, form, language), [form.rule]
             if reach is None:
                 return None  # the word goes on: "Tu-1600", "Kalibrated"
             if reach != end:
                 rule.append("ending")
-        if name.context and not _in_context(folded, start, reach, name.context):
+        if name.context and not _in_context(text, start, reach, name.context):
             return None
-        if name.not_context and _in_context(folded, start, reach, name.not_context):
+        if name.not_context and _in_context(text, start, reach, name.not_context):
             return None
         written = text[start:end]
         if _is_caps(written, form.text):
@@ -171,36 +173,40 @@ class Linker:
         return after
 
 
-def _word_end(folded: str, at: int, form: Form, language: str | None) -> int | None:
+def _word_end(text: str, at: int, form: Form, language: str | None) -> int | None:
     """Where the word that a form reaches to ``at`` ends: there, or after an ending."""
-    if at < len(folded) and (folded[at].isalnum() or _hyphenated_ending(folded, at)):
-        stop = _ending(folded, at, form, language)
-        if stop is None and folded[at].isalnum():
-            return None
-        return stop if stop is not None else at
-    return at
+    if at >= len(text) or not (text[at].isalnum() or fold(text[at]) == "-"):
+        return at
+    after = fold(text[at : at + 8])  # endings are short: fold only what may hold one
+    if not (after[0].isalnum() or _hyphenated_ending(after)):
+        return at
+    stop = _ending(after, form, language)
+    if stop is None:
+        return None if after[0].isalnum() else at
+    return at + stop
 
 
-def _ending(folded: str, at: int, form: Form, language: str | None) -> int | None:
-    """Where the ending that closes the word after a form at ``at`` stops, or None."""
+def _ending(after: str, form: Form, language: str | None) -> int | None:
+    """Length of the ending that closes the word at the start of ``after`` (folded), or None."""
+    at = 0
     if romanization.is_cyrillic(form.text):
         if not any(ch.isdigit() for ch in form.text):
             return None  # declined forms are generated
         endings = CYRILLIC_DESIGNATION_ENDINGS
-        if folded.startswith("-", at):
-            at += 1
+        if after.startswith("-"):
+            at = 1
     else:
         endings = ENGLISH_ENDINGS + SLAVIC_ENDINGS.get(language or "", ())
     for ending in sorted(endings, key=len, reverse=True):
         stop = at + len(ending)
-        if folded.startswith(ending, at) and (stop >= len(folded) or not folded[stop].isalnum()):
+        if after.startswith(ending, at) and (stop >= len(after) or not after[stop].isalnum()):
             return stop
     return None
 
 
-def _hyphenated_ending(folded: str, at: int) -> bool:
+def _hyphenated_ending(after: str) -> bool:
     """A Cyrillic ending after a hyphen ("Ту-160-х"), which would otherwise end the word."""
-    return folded.startswith("-", at) and at + 1 < len(folded) and "а" <= folded[at + 1] <= "я"
+    return after.startswith("-") and len(after) > 1 and "а" <= after[1] <= "я"
 
 
 def _capitals_kept(written: str, form: str) -> bool:
@@ -222,10 +228,10 @@ def _separators(words: str) -> str:
     return "".join(ch for ch in fold(words) if ch in " -")
 
 
-def _in_context(folded: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+def _in_context(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:
     """Whether one of ``words`` stands, as a whole word, near the name at start:end."""
-    before = folded[max(0, start - CONTEXT_WINDOW) : start]
-    window = before + " " + folded[end : end + CONTEXT_WINDOW]
+    before = text[max(0, start - CONTEXT_WINDOW) : start]
+    window = fold(before + " " + text[end : end + CONTEXT_WINDOW])
     return _context_pattern(words).search(window) is not None
 
 
@@ -474,8 +480,8 @@ def resolve(text: str, anchor: MentionAnchor, folded: str) -> int:
 
 def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Mention]:
     """Every mention in one article: linker hits, less exclusions, plus inclusions."""
-    folded = fold(text)
-    found = linker.hits(text, folded, article.language)
+    found = linker.hits(text, article.language)
+    folded = fold(text) if article.mentions.include or article.mentions.exclude else text
     hits = {(hit.start, hit.end, hit.name.system_id): hit for hit in found}
     for index, anchor in enumerate(article.mentions.exclude):
         start = _resolve_or_raise(text, anchor, folded, "exclude", index)

@@ -13,6 +13,7 @@ still slices the exact printed words.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 
@@ -68,20 +69,42 @@ def is_dropped(char: str) -> bool:
     return char in " -'" or char in INVISIBLE or unicodedata.combining(char) > 0
 
 
-class _DropTable(dict):
+class _CompactTable(dict):
+    """Folds a character, or drops it when it is a separator or a mark."""
+
     def __missing__(self, code: int) -> str | None:
-        value = None if is_dropped(chr(code)) else chr(code)
+        folded = _FOLD[code]
+        value = None if is_dropped(folded) else folded
         self[code] = value
         return value
 
 
-_DROP = _DropTable()
-_DROPPED_RUN = re.compile(r"[ \-'\u00ad\u200b-\u200d\u2060\ufeff\u0300-\u036f\u0483-\u0489]+")
+_COMPACT = _CompactTable()
+# ASCII characters compact drops: spaces, hyphen, apostrophe and backtick, control spaces.
+_ASCII_DROPPED = " -'`\t\n\r\f\v"
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 def compact(text: str) -> str:
-    """Folded, without separators or marks: the key under which two spellings are one name."""
-    return fold(text).translate(_DROP)
+    """Folded, without separators or marks: the key under which two spellings are one name.
+
+    The same as translating every character through the fold-and-drop table, done faster:
+    runs of non-ASCII characters are translated, the ASCII rest is lower-cased and its
+    separators removed by C string methods.
+    """
+    if "\u0130" in text:  # the one capital whose lower case is two characters
+        return text.translate(_COMPACT)
+    if not text.isascii():
+        text = _NON_ASCII_RUN.sub(_compact_run, text)
+    text = text.lower()
+    for char in _ASCII_DROPPED:
+        if char in text:
+            text = text.replace(char, "")
+    return text
+
+
+def _compact_run(match: re.Match) -> str:
+    return match.group().translate(_COMPACT)
 
 
 def letters(text: str) -> str:
@@ -91,31 +114,78 @@ def letters(text: str) -> str:
 
 
 class CompactText:
-    """A folded text without separators and marks, with a map back to original offsets."""
+    """A text folded, without separators and marks, with a map back to original offsets.
 
-    def __init__(self, folded: str):
-        self.folded = folded
-        self.compact = folded.translate(_DROP)
-        self._kept: list[int] | None = None
+    The map is walked on demand from the nearest known point, a slice at a time (each
+    slice's kept characters counted by C string methods): a text costs time in proportion
+    to its length, not its length times its number of hits.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+        self.compact = compact(text)
+        plain = len(self.compact) == _kept_in_plain(text)
+        self._kept_in = _kept_in_plain if plain else _kept_in_any
+        self._ratio = len(text) / max(1, len(self.compact))
+        self._kept = [0]  # checkpoints: kept characters in text[:offset] ...
+        self._offsets = [0]  # ... and that offset
 
     def original(self, position: int) -> int:
         """Offset in the original text of compact character ``position``."""
-        if self._kept is None:
-            self._kept = self._kept_offsets()
-        return self._kept[position]
+        index = bisect.bisect_right(self._kept, position) - 1
+        kept, offset = self._kept[index], self._offsets[index]
+        while True:  # read as far as the text's own density of separators says, then settle
+            need = position + 1 - kept
+            piece = self.text[offset : offset + int(need * self._ratio) + 1]
+            got = self._kept_in(piece)
+            if got >= need:
+                target = self.before(self._last_kept(offset + len(piece) - 1), got - need)
+                break
+            if not piece:
+                raise IndexError(position)
+            kept, offset = kept + got, offset + len(piece)
+        if index + 1 == len(self._kept) or self._kept[index + 1] != position + 1:
+            self._kept.insert(index + 1, position + 1)
+            self._offsets.insert(index + 1, target + 1)
+        return target
+
+    def before(self, offset: int, count: int) -> int:
+        """Offset of the kept character ``count`` kept characters before the one at ``offset``
+        (a short walk back: how a match's start is found from its end)."""
+        left, missing = offset, count
+        while missing > 0:
+            piece = self.text[max(0, left - missing) : left]
+            missing -= self._kept_in(piece)
+            left -= len(piece)
+        while _COMPACT[ord(self.text[left])] is None:
+            left += 1
+        return left
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original (start, end) of the compact span start:end."""
-        return self.original(start), self.original(end - 1) + 1
+        last = self.original(end - 1)
+        return self.before(last, end - 1 - start), last + 1
 
-    def _kept_offsets(self) -> list[int]:
-        """Original offset of each compact character, built from the dropped runs (one
-        regular-expression pass; the work is per word, not per character)."""
-        kept, last = [], 0
-        for run in _DROPPED_RUN.finditer(self.folded):
-            kept.extend(range(last, run.start()))
-            last = run.end()
-        kept.extend(range(last, len(self.folded)))
-        if len(kept) != len(self.compact):  # a mark outside the run pattern: the slow way
-            kept = [i for i, ch in enumerate(self.folded) if not is_dropped(ch)]
-        return kept
+    def _last_kept(self, offset: int) -> int:
+        while _COMPACT[ord(self.text[offset])] is None:
+            offset -= 1
+        return offset
+
+
+def _kept_in_plain(piece: str) -> int:
+    """Kept characters of text whose only dropped characters are the common separators
+    (space, hyphen, line feed, apostrophes, no-break spaces): counting them is enough."""
+    return (
+        len(piece)
+        - piece.count(" ")
+        - piece.count("-")
+        - piece.count("\n")
+        - piece.count("'")
+        - piece.count("\u2019")
+        - piece.count("\u00a0")
+        - piece.count("\u202f")
+    )
+
+
+def _kept_in_any(piece: str) -> int:
+    return len(compact(piece))
