@@ -22,7 +22,7 @@ from refdb.errors import CatalogError, Problem, display_path
 from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
 from refdb.schema import ArticleEntry, ArticleQuote, SystemEntry
 
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # article texts are larger than entry files
+MAX_ARTICLE_BYTES = 1_000_000  # the longest value the server reads (datasette_plugin.limits)
 
 
 @dataclass

@@ -264,10 +264,13 @@ def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> lis
     exact = [row[0] for row in named]
     if len(exact) == 1:
         return exact
+    words = " ".join(re.findall(r"\w+", query))  # FTS5 syntax (a lone quote...) is not for users
+    if not words:
+        return []
     rows = conn.execute(
         "select s.id from systems_fts f join systems s on s.rowid = f.rowid "
         "where systems_fts match ? order by rank limit ?",
-        [escape_fts(query), limit],
+        [escape_fts(words), limit],
     )
     return [row[0] for row in rows]
 
