@@ -70,6 +70,10 @@ class UnknownEntry(LookupError):
     """No entry has this id; the message lists the closest ids."""
 
 
+class NotADatabase(LookupError):
+    """The file is not a database refdb built."""
+
+
 def entry_record(conn: sqlite3.Connection, system_id: str) -> dict:
     """What a citation needs about one entry and the build it comes from."""
     cursor = conn.execute(
@@ -212,8 +216,17 @@ def cite(
     publication: Publication | None = None,
 ) -> str:
     """Cite one entry of a built database in ``fmt`` (one of FORMATS)."""
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        items = csl_items(conn, [system_id], publication or Publication(), accessed or date.today())
+    # as_uri escapes '?', '#' and '%', which a file: URI would read as query, fragment, escape.
+    uri = Path(db_path).absolute().as_uri() + "?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            items = csl_items(
+                conn, [system_id], publication or Publication(), accessed or date.today()
+            )
+    except sqlite3.DatabaseError as error:
+        raise NotADatabase(
+            f"{db_path} is not a database built by refdb ({error}); build one with `refdb build`"
+        ) from None
     return render(items, fmt)
 
 

@@ -160,7 +160,7 @@ class _Reader:
         if raw is None:
             return None
         relative, digest = path.relative_to(self.root).as_posix(), sha256(raw)
-        cached = self.cache.entry(relative, digest)
+        cached = self.cache.entry(relative, digest, model)
         if cached is not None:
             return cached, LazyDocument(path)
         try:
