@@ -449,9 +449,7 @@ def name_key(text: str) -> str:
     without format characters (zero-width space, joiners), look-alike letters mapped to
     Latin, then compacted as the linker compacts. What the linker matches is unchanged."""
     text = unicodedata.normalize("NFC", text)
-    visible = "".join(
-        _latin_lookalike(char) for char in text if unicodedata.category(char) != "Cf"
-    )
+    visible = "".join(_latin_lookalike(char) for char in text if unicodedata.category(char) != "Cf")
     return linker.compact(visible)
 
 
