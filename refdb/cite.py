@@ -142,8 +142,33 @@ def to_markdown(item: dict) -> str:
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    **{c: "\\" + c for c in "&%$#_"},
+}
+_LATEX = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIAL))
+
+
+def one_line(value: str) -> str:
+    """Control characters and line breaks as one space: a value cannot start a new line,
+    record or field in a citation file."""
+    return _CONTROL.sub(" ", value)
+
+
 def _bibtex_escape(value: str) -> str:
-    return re.sub(r"([&%$#_])", r"\\\1", value)
+    """A value as BibTeX text: braces, backslashes and LaTeX specials cannot close the field
+    or run a command."""
+    return _LATEX.sub(lambda match: _LATEX_SPECIAL[match.group()], one_line(value))
+
+
+def _bibtex_url(url: str) -> str:
+    """A URL inside ``{...}``: braces and spaces percent-encoded, everything else as is."""
+    return one_line(url).replace("{", "%7B").replace("}", "%7D").replace(" ", "%20")
 
 
 def to_bibtex(item: dict, *, misc: bool = False) -> str:
@@ -162,13 +187,13 @@ def to_bibtex(item: dict, *, misc: bool = False) -> str:
         note = _bibtex_escape(
             f", version {item['version']} ({item['note']}), accessed {accessed.isoformat()}"
         )
-        fields |= {"year": str(issued.year), "note": f"\\url{{{item['URL']}}}{note}"}
+        fields |= {"year": str(issued.year), "note": f"\\url{{{_bibtex_url(item['URL'])}}}{note}"}
     else:
         fields |= {
             "date": issued.isoformat(),
-            "url": item["URL"],
+            "url": _bibtex_url(item["URL"]),
             "urldate": accessed.isoformat(),
-            "version": item["version"],
+            "version": _bibtex_escape(item["version"]),
             "note": _bibtex_escape(item["note"]),
         }
     body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields.items())
@@ -191,7 +216,7 @@ def to_ris(item: dict) -> str:
         ("N1", item["note"]),
         ("ER", ""),
     ]
-    return "".join(f"{tag}  - {value}\n" for tag, value in lines)
+    return "".join(f"{tag}  - {one_line(value).strip()}\n" for tag, value in lines)
 
 
 def render(items: list[dict], fmt: str) -> str:
