@@ -256,3 +256,35 @@ def test_every_mention_keeps_an_anchor_even_when_two_overlap():
         ("Tu-22M3", "a-2-tu-22m", ["a-2-tu-22m3"])
     ]
     assert first[0]["quote_starts"] == ["q1"] and all(run["quotes"] == ["q1"] for run in first)
+
+
+def test_an_article_with_tens_of_thousands_of_mentions_renders_quickly(built_db, tmp_path):
+    """40,000 mentions of one system in one article: the page highlights the first ones, says
+    where the rest are, and renders in about the time of an ordinary page."""
+    import shutil
+    import sqlite3
+    import time
+
+    from refdb.datasette_plugin.pages import MAX_MARKED_MENTIONS
+
+    db_path = tmp_path / "refdb.db"
+    shutil.copy(built_db, db_path)
+    count, word = 40_000, "Tu-160 "
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("update articles set text = ? where id = 'kim-russia-2023-09'", [word * count])
+        conn.execute("delete from mentions where article_id = 'kim-russia-2023-09'")
+        conn.executemany(
+            "insert into mentions (id, article_id, system_id, exact, start, end, prefix, suffix, "
+            "sentence, sentence_start, sentence_end, text_sha256, origin) "
+            "values (?, 'kim-russia-2023-09', 'tu-160', 'Tu-160', ?, ?, '', '', 'Tu-160', ?, ?, '', 'alias')",
+            [(f"m{i}", 7 * i, 7 * i + 6, 7 * i, 7 * i + 6) for i in range(count)],
+        )
+    ds = datasette_for(db_path)
+    started = time.perf_counter()
+    page = get(ds, "/refdb/articles/kim-russia-2023-09")
+    seconds = time.perf_counter() - started
+    assert page.status_code == 200
+    marked = set(re.findall(r'data-mention="(m-m[0-9]+)"', page.text))
+    assert len(marked) == MAX_MARKED_MENTIONS
+    assert "the other 38,000 are listed" in page.text
+    assert seconds < 5, seconds
