@@ -85,6 +85,10 @@ def write_catalog(root, systems_count: int, articles_count: int, seed: int = 1) 
 
     root = Path(root)
     (root / "systems").mkdir(parents=True, exist_ok=True)
+    (root / "publishers.yaml").write_text(
+        "refdb:\n  name: refdb synthetic data\n  kind: reference\n  reliability: reliable\n"
+        "  reason: generated for benchmarks; cites nothing real\n"
+    )
     (root / "articles").mkdir(parents=True, exist_ok=True)
     entries = systems(systems_count, seed)
     rng = random.Random(seed)

@@ -70,6 +70,10 @@ class UnknownEntry(LookupError):
     """No entry has this id; the message lists the closest ids."""
 
 
+class NotADatabase(LookupError):
+    """The file is not a database refdb built."""
+
+
 def entry_record(conn: sqlite3.Connection, system_id: str) -> dict:
     """What a citation needs about one entry and the build it comes from."""
     cursor = conn.execute(
@@ -138,8 +142,33 @@ def to_markdown(item: dict) -> str:
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    **{c: "\\" + c for c in "&%$#_"},
+}
+_LATEX = re.compile("|".join(re.escape(c) for c in _LATEX_SPECIAL))
+
+
+def one_line(value: str) -> str:
+    """Control characters and line breaks as one space: a value cannot start a new line,
+    record or field in a citation file."""
+    return _CONTROL.sub(" ", value)
+
+
 def _bibtex_escape(value: str) -> str:
-    return re.sub(r"([&%$#_])", r"\\\1", value)
+    """A value as BibTeX text: braces, backslashes and LaTeX specials cannot close the field
+    or run a command."""
+    return _LATEX.sub(lambda match: _LATEX_SPECIAL[match.group()], one_line(value))
+
+
+def _bibtex_url(url: str) -> str:
+    """A URL inside ``{...}``: braces and spaces percent-encoded, everything else as is."""
+    return one_line(url).replace("{", "%7B").replace("}", "%7D").replace(" ", "%20")
 
 
 def to_bibtex(item: dict, *, misc: bool = False) -> str:
@@ -158,13 +187,13 @@ def to_bibtex(item: dict, *, misc: bool = False) -> str:
         note = _bibtex_escape(
             f", version {item['version']} ({item['note']}), accessed {accessed.isoformat()}"
         )
-        fields |= {"year": str(issued.year), "note": f"\\url{{{item['URL']}}}{note}"}
+        fields |= {"year": str(issued.year), "note": f"\\url{{{_bibtex_url(item['URL'])}}}{note}"}
     else:
         fields |= {
             "date": issued.isoformat(),
-            "url": item["URL"],
+            "url": _bibtex_url(item["URL"]),
             "urldate": accessed.isoformat(),
-            "version": item["version"],
+            "version": _bibtex_escape(item["version"]),
             "note": _bibtex_escape(item["note"]),
         }
     body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields.items())
@@ -187,7 +216,7 @@ def to_ris(item: dict) -> str:
         ("N1", item["note"]),
         ("ER", ""),
     ]
-    return "".join(f"{tag}  - {value}\n" for tag, value in lines)
+    return "".join(f"{tag}  - {one_line(value).strip()}\n" for tag, value in lines)
 
 
 def render(items: list[dict], fmt: str) -> str:
@@ -212,8 +241,17 @@ def cite(
     publication: Publication | None = None,
 ) -> str:
     """Cite one entry of a built database in ``fmt`` (one of FORMATS)."""
-    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-        items = csl_items(conn, [system_id], publication or Publication(), accessed or date.today())
+    # as_uri escapes '?', '#' and '%', which a file: URI would read as query, fragment, escape.
+    uri = Path(db_path).absolute().as_uri() + "?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            items = csl_items(
+                conn, [system_id], publication or Publication(), accessed or date.today()
+            )
+    except sqlite3.DatabaseError as error:
+        raise NotADatabase(
+            f"{db_path} is not a database built by refdb ({error}); build one with `refdb build`"
+        ) from None
     return render(items, fmt)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 from dataclasses import replace
 from datetime import date
@@ -12,7 +13,7 @@ from pathlib import Path
 import click
 
 from refdb import curate, serving
-from refdb.cite import FORMATS, Publication, UnknownEntry
+from refdb.cite import FORMATS, NotADatabase, Publication, UnknownEntry
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
 from refdb.compiler import is_current
@@ -145,6 +146,8 @@ def build(
         _report(error)
         click.echo(f"Nothing was written; {db_path} is unchanged.", err=True)
         sys.exit(1)
+    except (OSError, sqlite3.Error) as error:
+        raise click.ClickException(f"could not write {db_path}: {error}; it is unchanged") from None
     if progress:
         progress.close()
     click.echo(
@@ -238,7 +241,7 @@ def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url
             cite_entry(system_id, db_path, fmt, accessed.date() if accessed else None, publication),
             nl=False,
         )
-    except UnknownEntry as error:
+    except (UnknownEntry, NotADatabase) as error:
         raise click.ClickException(str(error)) from None
 
 
@@ -291,6 +294,21 @@ def report(catalog_dir: Path, as_json: bool) -> None:
             click.echo("  none")
 
 
+def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
+    if is_current(catalog_dir, db_path):
+        click.echo(f"{db_path} is up to date with {catalog_dir}.")
+        return
+    try:
+        result = build_database(catalog_dir, db_path)
+    except CatalogError as error:
+        _report(error)
+        if not db_path.exists():
+            sys.exit(1)
+        click.echo(f"The catalog has problems; serving the previous {db_path}.", err=True)
+    else:
+        click.echo(f"Built {result.path}: {result.systems} systems, {result.mentions} mentions.")
+
+
 @cli.command()
 @CATALOG
 @OUTPUT
@@ -299,23 +317,14 @@ def report(catalog_dir: Path, as_json: bool) -> None:
 @click.option("--port", "-p", default=8001, show_default=True, type=int)
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
     """Build the database if the catalog changed, then serve it read-only with Datasette."""
-    if is_current(catalog_dir, db_path):
-        click.echo(f"{db_path} is up to date with {catalog_dir}.")
-    else:
-        try:
-            result = build_database(catalog_dir, db_path)
-        except CatalogError as error:
-            _report(error)
-            if not db_path.exists():
-                sys.exit(1)
-            click.echo(f"The catalog has problems; serving the previous {db_path}.", err=True)
-        else:
-            click.echo(
-                f"Built {result.path}: {result.systems} systems, {result.mentions} mentions."
-            )
-    served = serving.snapshot(db_path)
-    command = serving.datasette_command(
-        served, config_path, metadata_path, host, port, serving.inspect_file(served)
-    )
+    try:
+        _build_if_changed(catalog_dir, db_path)
+        served = serving.snapshot(db_path)
+        command = serving.datasette_command(
+            served, config_path, metadata_path, host, port, serving.inspect_file(served)
+        )
+        serving.hold(served)
+    except (OSError, sqlite3.Error, serving.ServingError) as error:
+        raise click.ClickException(f"cannot serve {db_path}: {error}") from None
     click.echo(f"Serving {served} on http://{host}:{port}/")
     os.execv(sys.executable, command)

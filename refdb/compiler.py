@@ -2,11 +2,13 @@
 
 The database is built in a temporary file beside the target, checked (integrity, foreign
 keys, one row per catalog file), flushed to disk and only then renamed over the old one: a
-build that fails at any point leaves the previous database byte-identical.
+build that fails at any point leaves the previous database byte-identical. A build holds a
+lock on the target's directory, so it can remove what a killed build left behind.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import sqlite3
@@ -24,6 +26,7 @@ from types import SimpleNamespace
 
 import pycountry
 import sqlite_utils
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, create_engine
 
 from refdb import consistency, linker, postgres, sources, tables, units
@@ -74,6 +77,34 @@ def build(
         return _result(database_url, rows, seconds, cache)
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _directory_lock(db_path.parent):
+        _remove_leftovers(db_path)
+        _publish(rows, catalog, db_path, seconds)
+        cache.save(cache_path)  # an optimisation: a path it cannot use is skipped
+    return _result(db_path, rows, seconds, cache)
+
+
+@contextmanager
+def _directory_lock(directory: Path):
+    """One build at a time per output directory (a lock on the directory, no extra file)."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _remove_leftovers(db_path: Path) -> None:
+    """Temporary files of a build that was killed (the lock says none is running)."""
+    for pattern in (f".{db_path.name}.*.tmp", f".{db_path.name}.*.tmp-journal"):
+        for leftover in db_path.parent.glob(pattern):
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+
+
+def _publish(rows, catalog: Catalog, db_path: Path, seconds: dict[str, float]) -> None:
+    """Write, check and rename into place; on any failure the old database stays."""
     handle, temporary = tempfile.mkstemp(
         prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent
     )
@@ -89,9 +120,8 @@ def build(
         _fsync(db_path.parent)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
+        Path(f"{temporary}-journal").unlink(missing_ok=True)
         raise
-    cache.save(cache_path)
-    return _result(db_path, rows, seconds, cache)
 
 
 def _result(
@@ -119,11 +149,16 @@ def _timed(seconds: dict[str, float], stage: str):
 def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
     """Whether ``db_path`` was built from the catalog exactly as it is now on disk."""
     try:
-        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        with closing(sqlite3.connect(read_only_uri(db_path), uri=True)) as conn:
             built = conn.execute("select catalog_sha256, refdb_version from build_info").fetchone()
     except sqlite3.Error:
         return False
     return built == (files_sha256(file_contents(Path(catalog_dir))), version("refdb"))
+
+
+def read_only_uri(db_path: Path | str) -> str:
+    """A ``file:`` URI for reading ``db_path``, with ``?``, ``#`` and ``%`` in it escaped."""
+    return Path(db_path).absolute().as_uri() + "?mode=ro"
 
 
 def _write(rows: dict[type, list], path: Path, seconds: dict[str, float]) -> None:
@@ -133,9 +168,14 @@ def _write(rows: dict[type, list], path: Path, seconds: dict[str, float]) -> Non
     prepared statement per table, the fastest path SQLite offers.
     """
     with _timed(seconds, "write"):
-        engine = create_engine(f"sqlite:///{path}")
-        SQLModel.metadata.create_all(engine)
-        engine.dispose()
+        # A creator, not a URL: a path is never parsed as one ('?', '#' and '%' stay literal).
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(path))
+        try:
+            SQLModel.metadata.create_all(engine)
+        except DBAPIError as error:  # SQLite's own error (a full disk...), not SQLAlchemy's wrap
+            raise error.orig from None
+        finally:
+            engine.dispose()
         models = {model.__tablename__: model for model in rows}
         with closing(sqlite3.connect(path)) as connection:
             connection.execute("PRAGMA foreign_keys = ON")

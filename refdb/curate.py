@@ -16,11 +16,18 @@ from types import SimpleNamespace
 import yaml
 from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
+from pydantic import ValidationError
 
 from refdb import linker, sources
 from refdb.loader import Document, decode, read_bytes
 from refdb.report import DESIGNATION
-from refdb.schema import Category, check_country, check_language, check_partial_date
+from refdb.schema import (
+    ArticleEntry,
+    Category,
+    check_country,
+    check_language,
+    check_partial_date,
+)
 from refdb.validate import MAX_ARTICLE_BYTES, validate_catalog
 
 _BLOCKS = [
@@ -41,6 +48,9 @@ _BLOCKS = [
     "section",
     "article",
 ]
+
+
+MAX_SOURCE_BYTES = 20 * 1024 * 1024  # an HTML page is larger than the text kept from it
 
 
 class CurationError(ValueError):
@@ -112,7 +122,7 @@ def add_article(
 ) -> NewArticle:
     """Write ``source`` (text, Markdown or HTML) into the catalog as a new article."""
     source = Path(source)
-    raw = decode(source, read_bytes(source, limit=MAX_ARTICLE_BYTES))
+    raw = decode(source, read_bytes(source, limit=MAX_SOURCE_BYTES))
     found_title = None
     if source.suffix.lower() in (".html", ".htm"):
         text, found_title = html_to_text(raw)
@@ -125,9 +135,21 @@ def add_article(
     title = title or found_title
     if not title:
         raise CurationError("no title found in the file; pass --title")
-    catalog = validate_catalog(catalog_dir)
-    publisher = register_publisher(catalog, publisher, url)
+    _check_text(text)
     article_id = slugify(f"{date} {title}")
+    fields = {
+        "id": article_id,
+        "title": title,
+        "publisher": publisher,
+        "date": date,
+        "language": language,
+        "url": url,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    _check_header(fields)
+    catalog = validate_catalog(catalog_dir)
+    fields["publisher"] = register_publisher(catalog, publisher, url)
+    fields = {k: v for k, v in fields.items() if v is not None}
     articles = Path(catalog_dir) / "articles"
     header, text_path = articles / f"{article_id}.yaml", articles / f"{article_id}.txt"
     if header.exists() or text_path.exists():
@@ -138,27 +160,43 @@ def add_article(
     for existing in catalog.articles:
         if hashlib.sha256(existing.text.encode()).hexdigest() == digest:
             raise CurationError(f"this text is already in the catalog as '{existing.entry.id}'")
-    fields = {
-        "id": article_id,
-        "title": title,
-        "publisher": publisher,
-        "date": date,
-        "language": language,
-        "url": url,
-    }
     articles.mkdir(parents=True, exist_ok=True)
     text_path.write_text(text, encoding="utf-8")
-    header.write_text(
-        yaml.safe_dump(
-            {k: v for k, v in fields.items() if v is not None}, allow_unicode=True, sort_keys=False
-        ),
-        encoding="utf-8",
-    )
-    return NewArticle(article_id, header, text_path, *_what_it_names(catalog, text))
+    header.write_text(yaml.safe_dump(fields, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return NewArticle(article_id, header, text_path, *_what_it_names(catalog, text, language))
 
 
-def _what_it_names(catalog, text: str) -> tuple[list[tuple[str, int]], list[str]]:
-    hits = linker.Linker(catalog.systems).hits(text)
+def _check_text(text: str) -> None:
+    """The text as `refdb check` will read it: not empty, no NUL, within the size limit."""
+    if not text.strip():
+        raise CurationError("the article has no text; check the file")
+    if "\0" in text:
+        raise CurationError("the article text contains a NUL character; remove it")
+    if len(text.encode()) > MAX_ARTICLE_BYTES:
+        raise CurationError(f"the article text is longer than {MAX_ARTICLE_BYTES:,} bytes")
+
+
+def _check_header(fields: dict) -> None:
+    """The header validated by the schema `refdb check` uses, before anything is written."""
+    problems = [
+        f"--{key}: NUL character; remove it"
+        for key, value in fields.items()
+        if isinstance(value, str) and "\0" in value
+    ]
+    try:
+        ArticleEntry.model_validate(fields)
+    except ValidationError as error:
+        problems += [
+            f"--{item['loc'][0] if item['loc'] else 'header'}: "
+            + item["msg"].removeprefix("Value error, ")
+            for item in error.errors()
+        ]
+    if problems:
+        raise CurationError("; ".join(problems).replace("--language", "--lang"))
+
+
+def _what_it_names(catalog, text: str, language: str) -> tuple[list[tuple[str, int]], list[str]]:
+    hits = linker.Linker(catalog.systems).hits(text, language)
     counts: dict[str, int] = {}
     for hit in hits:
         counts[hit.name.system_id] = counts.get(hit.name.system_id, 0) + 1
@@ -206,6 +244,10 @@ def new_system(
     today: str,
 ) -> Path:
     """Write a commented entry that `refdb check` accepts once its facts are filled in."""
+    if name is not None and any(
+        unicodedata.category(c) in ("Cc", "Zl", "Zp") or c == "\x85" for c in name
+    ):
+        raise CurationError("--name must be one line of text, without control characters")
     if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", system_id):
         raise CurationError(
             f"'{system_id}' is not a slug; use lowercase letters, digits and hyphens"

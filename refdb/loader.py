@@ -5,11 +5,18 @@ values straight from the parser's events (no constructor runs, so no tag, anchor
 key can expand or execute anything), rejects duplicate keys, and resolves plain scalars the
 YAML 1.2 way: only ``true``/``false`` are booleans and only plain decimal numbers are
 numbers. ``no``, ``012``, ``1_000`` and ``2023-09`` stay the strings the curator wrote.
+Text is NFC-normalised (a file saved in NFD reads the same), NUL is refused anywhere, and
+only regular files are read: a FIFO, device or directory named like a catalog file is a
+problem, not a hang.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +30,7 @@ _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 12
+MAX_NUMBER_CHARS = 30  # int() of thousands of digits is slow, then refused by Python
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _FLOAT = re.compile(
@@ -82,13 +90,40 @@ class LazyDocument(Document):
 
 
 def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
-    """A file's bytes, refusing one larger than ``limit`` without reading it all."""
-    with open(path, "rb") as handle:
-        raw = handle.read(limit + 1)
+    """A regular file's bytes, refusing one larger than ``limit`` without reading it all.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO or device put in
+    place of a file is refused instead of waited on; any read error is a problem.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise CatalogError([_unreadable(path, error)]) from None
+    kind = stat.S_IFMT(os.fstat(descriptor).st_mode)
+    if kind != stat.S_IFREG:
+        os.close(descriptor)
+        what = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO"}.get(kind, "a device")
+        message = f"this is {what}, not a file; catalog files are regular files"
+        raise CatalogError([Problem(display_path(path), 1, 1, message, "not-a-file")])
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            raw = handle.read(limit + 1)
+        except OSError as error:
+            raise CatalogError([_unreadable(path, error)]) from None
     if len(raw) > limit:
         message = f"file is larger than {limit:,} bytes; split it"
         raise CatalogError([Problem(display_path(path), 1, 1, message, "file-too-large")])
     return raw
+
+
+def _unreadable(path: Path, error: OSError) -> Problem:
+    if error.errno == errno.ELOOP:
+        message = "this symbolic link leads to itself (a loop); replace it with the file"
+    elif error.errno == errno.ENOENT and os.path.islink(path):
+        message = "this symbolic link leads nowhere; replace it with the file"
+    else:
+        message = f"cannot read this file ({error.strerror}); check its permissions"
+    return Problem(display_path(path), 1, 1, message, "unreadable")
 
 
 def decode(path: Path, raw: bytes) -> str:
@@ -105,7 +140,14 @@ def decode(path: Path, raw: bytes) -> str:
         raise CatalogError(
             [Problem(display_path(path), line, column, message, "not-utf8")]
         ) from None
-    return text.replace("\r\n", "\n")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
+    nul = text.find("\0")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        message = "NUL character in the text; remove it"
+        raise CatalogError([Problem(display_path(path), line, column, message, "nul-character")])
+    return text
 
 
 def read_text(path: Path, *, limit: int = MAX_FILE_BYTES) -> str:
@@ -198,7 +240,7 @@ class _Builder:
                     event, f"YAML tags ({event.tag}) are not allowed; remove the tag", "yaml-tag"
                 )
             if isinstance(event, yaml.ScalarEvent):
-                self.add(event, _scalar(event))
+                self.add(event, self.scalar(event))
             else:
                 if len(self.stack) >= MAX_DEPTH:
                     self.fail(
@@ -211,6 +253,19 @@ class _Builder:
                 self.stack.append([container, path, None])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             self.stack.pop()
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        if "\0" in event.value:
+            self.fail(event, "NUL character (\\0) in the value; remove it", "nul-character")
+        long_plain = not event.style and event.implicit[0] and len(event.value) > MAX_NUMBER_CHARS
+        if long_plain and (_INT.fullmatch(event.value) or _FLOAT.fullmatch(event.value)):
+            self.fail(
+                event,
+                f"a number of more than {MAX_NUMBER_CHARS} characters; write a real value",
+                "number-too-long",
+            )
+        value = _scalar(event)
+        return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
     def add(self, event, value) -> Path_:
         """Place ``value`` in the open container (or as the document) and return its path."""

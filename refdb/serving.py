@@ -11,7 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go (a server rarely outlives three builds)
+KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go unless a live server holds them
+_URI_CHARACTERS = "?#%"  # Datasette opens the file as a `file:` URI without escaping its path
+
+
+class ServingError(ValueError):
+    """The database cannot be served from where it is; the message says what to do."""
 
 
 def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
@@ -24,6 +29,11 @@ def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
     db_path = Path(db_path)
     digest = hashlib.sha256(db_path.read_bytes()).hexdigest()[:16]
     target = Path(directory or db_path.parent / f".{db_path.stem}-serve") / digest / db_path.name
+    if any(character in str(target.absolute()) for character in _URI_CHARACTERS):
+        raise ServingError(
+            f"cannot serve {target}: Datasette would read '?', '#' or '%' in its path as part "
+            "of a URI; build into a directory without them (-o)"
+        )
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
@@ -31,11 +41,49 @@ def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
         shutil.copyfile(db_path, temporary)
         os.chmod(temporary, 0o444)
         os.replace(temporary, target)
-    for old in sorted(target.parent.parent.iterdir(), key=lambda p: p.stat().st_mtime)[
-        :-KEEP_SNAPSHOTS
-    ]:
-        shutil.rmtree(old, ignore_errors=True)
+    _prune(target.parent.parent, keep=target.parent)
     return target
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    """Remove all but the newest snapshots, never one a running server holds."""
+    snapshots = sorted(
+        (p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for old in snapshots[:-KEEP_SNAPSHOTS]:
+        if old != keep and not _held(old):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def hold(served: Path, pid: int | None = None) -> Path:
+    """Mark ``served`` as held by the server process ``pid`` (this process by default, which
+    `refdb serve` replaces with Datasette, keeping the pid)."""
+    marker = served.parent / f"server.{pid or os.getpid()}"
+    marker.touch()
+    return marker
+
+
+def _held(snapshot_dir: Path) -> bool:
+    """Whether a live process holds the snapshot; markers of dead processes are removed."""
+    held = False
+    for marker in snapshot_dir.glob("server.*"):
+        pid = marker.suffix.lstrip(".")
+        if pid.isdigit() and _alive(int(pid)):
+            held = True
+        else:
+            marker.unlink(missing_ok=True)
+    return held
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 def inspect_file(served: Path) -> Path:

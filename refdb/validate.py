@@ -8,12 +8,16 @@ is claimed by two systems, and every article quote and curator anchor still find
 from __future__ import annotations
 
 import difflib
+import re
 import typing
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from confusable_homoglyphs import confusables
 from pydantic import BaseModel, ValidationError
 
 from refdb import forms, linker, sources
@@ -22,7 +26,7 @@ from refdb.errors import CatalogError, Problem, display_path
 from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
 from refdb.schema import ArticleEntry, ArticleQuote, Publisher, PublisherRegister, SystemEntry
 
-MAX_ARTICLE_BYTES = 20 * 1024 * 1024  # article texts are larger than entry files
+MAX_ARTICLE_BYTES = 1_000_000  # the longest value the server reads (datasette_plugin.limits)
 REGISTER = "publishers.yaml"
 
 
@@ -49,6 +53,11 @@ class Catalog:
 def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
     directory = Path(root) / folder
     return sorted(directory.glob(f"*{suffix}")) if directory.is_dir() else []
+
+
+# Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
+# article's `.txt`), in lower case, are.
+_MISNAMED = {".yml", ".json", ".yaml", ".txt"}
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progress bar
@@ -118,9 +127,13 @@ def _check_sources(root: Path, register, systems, system_docs, articles) -> list
 
 def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
     """A catalog file must really live in the catalog: no symlink may lead outside it."""
-    if not (path.is_symlink() or path.parent.is_symlink()) or path.resolve().is_relative_to(
-        root.resolve()
-    ):
+    if not (path.is_symlink() or path.parent.is_symlink()):
+        return True
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):  # a loop: reading it reports the problem
+        return True
+    if target.is_relative_to(root.resolve()):
         return True
     problems.append(
         Problem(
@@ -177,8 +190,10 @@ class _Reader:
             entries.append(entry)
             documents[entry.id] = document
         for path in catalog_files(self.root, folder, ""):
-            if path.suffix in (".yml", ".json"):
-                message = "catalog files end in .yaml; rename it"
+            suffix = path.suffix.lower()
+            if suffix in _MISNAMED and path.suffix not in (".yaml", ".txt"):
+                wanted = ".txt" if suffix == ".txt" else ".yaml"
+                message = f"catalog files end in {wanted} (lower case); rename it"
                 self.problems.append(Problem(display_path(path), 1, 1, message, "bad-extension"))
         return entries, documents
 
@@ -187,7 +202,7 @@ class _Reader:
         if raw is None:
             return None
         relative, digest = path.relative_to(self.root).as_posix(), sha256(raw)
-        cached = self.cache.entry(relative, digest)
+        cached = self.cache.entry(relative, digest, model)
         if cached is not None:
             return cached, LazyDocument(path)
         try:
@@ -217,6 +232,10 @@ class _Reader:
         articles = {}
         for entry in entries:
             document = documents[entry.id]
+            if entry.id != document.path.stem:
+                message = f"id '{entry.id}' must equal the file name '{document.path.stem}'"
+                self.problems.append(document.problem(("id",), message, "id-mismatch"))
+                continue
             text_path = document.path.with_suffix(".txt")
             if not text_path.exists():
                 message = f"the article text {text_path.name} is missing beside this file"
@@ -226,9 +245,15 @@ class _Reader:
             if raw is None:
                 continue
             try:
-                articles[entry.id] = Article(entry, decode(text_path, raw), document, text_path)
+                text = decode(text_path, raw)  # NFC: the text mentions are placed in
             except CatalogError as error:
                 self.problems += error.problems
+                continue
+            if not text.strip():
+                message = "the article text is empty; save the article's words in it"
+                self.problems.append(Problem(display_path(text_path), 1, 1, message, "empty-text"))
+                continue
+            articles[entry.id] = Article(entry, text, document, text_path)
         for text_path in catalog_files(self.root, "articles", ".txt"):
             if not text_path.with_suffix(".yaml").exists():
                 message = "article text without its .yaml header; add one"
@@ -443,26 +468,57 @@ def _check_quotes(
     return problems
 
 
+@lru_cache(maxsize=65536)
+def _latin_lookalike(char: str) -> str:
+    """The Latin letter ``char`` is drawn like (Cyrillic 'а' -> 'a'), from Unicode's
+    confusables table, or ``char`` itself."""
+    if char.isascii() or not char.isalpha():
+        return char
+    found = confusables.is_confusable(char, greedy=True, preferred_aliases=["latin"]) or []
+    for item in found:
+        for glyph in item["homoglyphs"]:
+            if glyph["n"].startswith("LATIN ") and len(glyph["c"]) == 1:
+                return glyph["c"]
+    return char
+
+
+def name_key(text: str) -> str:
+    """The key under which two names count as one for the one-name-per-entry check: NFC,
+    without format characters (zero-width space, joiners), look-alike letters mapped to
+    Latin, then compacted as the linker compacts. What the linker matches is unchanged."""
+    text = unicodedata.normalize("NFC", text)
+    visible = "".join(_latin_lookalike(char) for char in text if unicodedata.category(char) != "Cf")
+    return linker.compact(visible)
+
+
+MAX_OTHERS_NAMED = 3  # a name shared by many entries lists a few: the error path stays linear
+
+
 def _check_names(systems: list[SystemEntry], documents: dict[str, Document]) -> list[Problem]:
     """A name may belong to one system only, or the linker could not tell them apart."""
-    claims: dict[str, list[tuple[SystemEntry, str]]] = {}
+    claims: dict[str, dict[str, tuple[SystemEntry, str]]] = {}
     for system in systems:
         for name in linker.names_of(system):
-            owners = claims.setdefault(linker.compact(name.text), [])
-            if system.id not in [owner.id for owner, _ in owners]:
-                owners.append((system, name.text))
-    problems = []
+            claims.setdefault(name_key(name.text), {}).setdefault(system.id, (system, name.text))
+    problems, locations = [], {}
     for owners in claims.values():
-        for system, text in owners if len(owners) > 1 else ():
-            others = ", ".join(
+        if len(owners) < 2:
+            continue
+        listed = list(owners.values())
+        for system, text in listed:
+            others = [
                 f"'{other.id}' ('{other_text}')"
-                for other, other_text in owners
+                for other, other_text in listed[: MAX_OTHERS_NAMED + 1]
                 if other is not system
-            )
+            ][:MAX_OTHERS_NAMED]
+            more = len(listed) - 1 - len(others)
+            others_text = ", ".join(others) + (f" and {more:,} more" if more else "")
+            if system.id not in locations:
+                locations[system.id] = _name_locations(system)
             problems.append(
                 documents[system.id].problem(
-                    _name_location(system, text),
-                    f"name '{text}' is also a name of {others}; a name must identify one entry",
+                    locations[system.id].get(text, ("name",)),
+                    f"name '{text}' is also a name of {others_text}; a name must identify one entry",
                     "duplicate-alias",
                 )
             )
@@ -484,13 +540,15 @@ def _check_vetoes(systems: list[SystemEntry], documents: dict[str, Document]) ->
     ]
 
 
-def _name_location(system: SystemEntry, text: str) -> tuple:
-    for i, alias in enumerate(system.aliases):
-        if alias.text == text:
-            return ("aliases", i, "text")
-    if text in system.designations:
-        return ("designations", system.designations.index(text))
-    return ("nato_reporting_name",) if text == system.nato_reporting_name else ("name",)
+def _name_locations(system: SystemEntry) -> dict[str, tuple]:
+    """Where each name of an entry is written (the first place wins, as in names_of)."""
+    written = [(alias.text, ("aliases", i, "text")) for i, alias in enumerate(system.aliases)]
+    written += [(text, ("designations", i)) for i, text in enumerate(system.designations)]
+    written += [(system.nato_reporting_name, ("nato_reporting_name",)), (system.name, ("name",))]
+    locations = {}
+    for text, place in written:
+        locations.setdefault(text, place)
+    return locations
 
 
 def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -> list[Problem]:
@@ -508,6 +566,15 @@ def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -
                             "dangling-target",
                         )
                     )
+                if not re.search(r"\w", anchor.exact):
+                    problems.append(
+                        article.document.problem(
+                            (*loc, "exact"),
+                            "an anchor's exact words must contain a letter or digit",
+                            "anchor-without-words",
+                        )
+                    )
+                    continue
                 try:
                     linker.resolve(article.text, anchor, folded)
                 except ValueError as error:
@@ -520,11 +587,15 @@ def _check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -
 
 
 def file_contents(root: Path) -> dict[str, bytes]:
-    """Catalog-relative path -> bytes of every file the catalog is compiled from."""
+    """Catalog-relative path -> bytes of every file the catalog is compiled from (a file that
+    cannot be read is left out: the catalog then differs from any build, which reports it)."""
     files = {}
     if (root / REGISTER).is_file():
         files[REGISTER] = (root / REGISTER).read_bytes()
     for folder, suffix in (("systems", ".yaml"), ("articles", ".yaml"), ("articles", ".txt")):
         for path in catalog_files(root, folder, suffix):
-            files[path.relative_to(root).as_posix()] = path.read_bytes()
+            try:
+                files[path.relative_to(root).as_posix()] = read_bytes(path, limit=MAX_ARTICLE_BYTES)
+            except CatalogError:
+                continue
     return files

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import pickle
+import hashlib
+import hmac
+import json
 import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from test_bad_inputs import CORPUS
 
+from refdb import cache
 from refdb.cache import BuildCache, code_version
 from refdb.cli import cli
 from refdb.compiler import build, is_current
@@ -275,17 +279,85 @@ def test_seed_entries_exist_with_nato_names_and_sources(built_db):
     ).fetchone() == ("marshal-shaposhnikov",)
 
 
+def signed(payload: dict, key: bytes | None = None) -> bytes:
+    """A cache file as refdb writes it: signature line, then JSON (``key``: someone else's)."""
+    data = json.dumps(payload).encode()
+    signature = (
+        hmac.new(key, data, hashlib.sha256).hexdigest().encode() if key else cache._signature(data)
+    )
+    return signature + b"\n" + data
+
+
+def stored_cache(cache_path: Path) -> dict:
+    return json.loads(cache_path.read_bytes().partition(b"\n")[2])
+
+
 def test_a_cache_written_by_other_code_is_ignored(mini_catalog, tmp_path):
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
     cache_path = BuildCache.beside(db_path)
-    stored = pickle.loads(cache_path.read_bytes())
+    stored = stored_cache(cache_path)
     assert stored["version"] == code_version()
-    cache_path.write_bytes(pickle.dumps({**stored, "version": "another refdb"}))
-    assert build(mini_catalog, db_path).reused == 0
-    cache_path.write_bytes(b"not a pickle")
+    cache_path.write_bytes(signed({**stored, "version": "another refdb"}))
     assert build(mini_catalog, db_path).reused == 0
     assert build(mini_catalog, db_path).reused == 5  # register, 2 systems, 1 article, its mentions
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [b"", b"not a cache", b"\x80\x04\x95pickle", "truncated"],
+)
+def test_a_corrupt_cache_is_ignored_and_the_build_redoes_the_work(mini_catalog, tmp_path, corrupt):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    cache_path = BuildCache.beside(db_path)
+    whole = cache_path.read_bytes()
+    cache_path.write_bytes(whole[: len(whole) // 2] if corrupt == "truncated" else corrupt)
+    assert build(mini_catalog, db_path).reused == 0
+    assert build(mini_catalog, db_path).reused == 5  # register, 2 systems, 1 article, its mentions
+
+
+def test_a_directory_at_the_cache_path_is_left_alone(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    BuildCache.beside(db_path).mkdir()
+    result = build(mini_catalog, db_path)
+    assert result.systems == 2 and result.reused == 0
+    assert BuildCache.beside(db_path).is_dir()
+    assert sqlite3.connect(db_path).execute("select count(*) from systems").fetchone() == (2,)
+
+
+def forge_javascript_url(stored: dict) -> dict:
+    """The cache with tu-160's entry carrying a javascript: source URL its file does not have."""
+    digest, text = stored["entries"]["systems/tu-160.yaml"]
+    forged = text.replace('"url":"https://', '"url":"javascript:alert(1)//', 1)
+    assert forged != text
+    return {**stored, "entries": {**stored["entries"], "systems/tu-160.yaml": [digest, forged]}}
+
+
+@pytest.mark.parametrize("signature", ["kept", "another key"])
+def test_a_forged_entry_cannot_skip_validation(mini_catalog, tmp_path, signature):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    cache_path = BuildCache.beside(db_path)
+    forged = forge_javascript_url(stored_cache(cache_path))
+    if signature == "kept":  # the old signature line over the new content
+        old_signature = cache_path.read_bytes().partition(b"\n")[0]
+        cache_path.write_bytes(old_signature + b"\n" + json.dumps(forged).encode())
+    else:  # signed correctly, but not with this user's key
+        cache_path.write_bytes(signed(forged, key=b"k" * 32))
+    assert build(mini_catalog, db_path).reused == 0
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute(
+            "select count(*) from sources where url like 'javascript:%'"
+        ).fetchone() == (0,)
+
+
+def test_the_cache_is_plain_json_data(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    stored = stored_cache(BuildCache.beside(db_path))
+    assert set(stored) == {"version", "entries", "mentions"}
+    assert cache.key_path().stat().st_mode & 0o077 == 0
 
 
 def test_a_new_context_word_relinks_the_articles(tmp_path):

@@ -278,8 +278,35 @@ def test_every_form_is_a_row_a_curator_can_browse(built_db):
     import sqlite3
 
     with sqlite3.connect(built_db) as db:
-        rules = dict(
-            db.execute("select text, rule from forms where system_id = 'kh-47m2-kinzhal'")
-        )
+        rules = dict(db.execute("select text, rule from forms where system_id = 'kh-47m2-kinzhal'"))
     assert rules["Kinschal"] == "catalog" and rules["Kinżał"] == "romanization:pl"
     assert rules["Кинжалами"] == "inflection:ru"
+
+
+def test_an_article_with_tens_of_thousands_of_mentions_renders_quickly(built_db, tmp_path):
+    """40,000 mentions of one system in one article: the page highlights the first ones, says
+    where the rest are, (its cost is measured in benchmarks/adversarial.py)."""
+    import shutil
+    import sqlite3
+
+    from refdb.datasette_plugin.pages import MAX_MARKED_MENTIONS
+
+    db_path = tmp_path / "refdb.db"
+    shutil.copy(built_db, db_path)
+    count, word = 40_000, "Tu-160 "
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("update articles set text = ? where id = 'kim-russia-2023-09'", [word * count])
+        conn.execute("delete from mentions where article_id = 'kim-russia-2023-09'")
+        conn.executemany(
+            "insert into mentions (id, article_id, system_id, exact, start, end, prefix, suffix, "
+            "sentence, sentence_start, sentence_end, text_sha256, origin, rule) values (?, "
+            "'kim-russia-2023-09', 'tu-160', 'Tu-160', ?, ?, '', '', 'Tu-160', ?, ?, '', 'alias', "
+            "'catalog')",
+            [(f"m{i}", 7 * i, 7 * i + 6, 7 * i, 7 * i + 6) for i in range(count)],
+        )
+    ds = datasette_for(db_path)
+    page = get(ds, "/refdb/articles/kim-russia-2023-09")
+    assert page.status_code == 200
+    marked = set(re.findall(r'data-mention="(m-m[0-9]+)"', page.text))
+    assert len(marked) == MAX_MARKED_MENTIONS
+    assert "the other 38,000 are listed" in page.text

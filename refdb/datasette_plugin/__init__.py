@@ -2,13 +2,13 @@
 
 Registered through the ``datasette`` entry point, so plain ``datasette serve`` on a refdb
 database gets them too: entry and article pages (template variables for the row-page
-overrides in ``templates/``), permalinks ``/system/<id>``, a sitemap, and per-connection
-limits that keep arbitrary SQL bounded.
+overrides in ``templates/``), permalinks ``/system/<id>``, a sitemap, per-connection
+limits that keep arbitrary SQL bounded (``limits.py``) and absolute URLs no request's Host
+header can change (``hosts.py``).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -18,14 +18,11 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
 from refdb import cite
-from refdb.datasette_plugin import pages
+from refdb.datasette_plugin import hosts, limits, pages
 
 # URL extension of each citation format -> the file name suffix reference managers expect.
 CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
 DOWNLOAD_SUFFIXES = {"bib": ".bib", "ris": ".ris", "csljson": ".csl.json"}
-
-# Longest string or blob a query may build: `select randomblob(2e8)` ignores the time limit.
-MAX_VALUE_BYTES = 5_000_000
 
 
 def _database(datasette):
@@ -37,7 +34,24 @@ def _database(datasette):
 
 @hookimpl
 def prepare_connection(conn):
-    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    limits.bound(conn)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """Responses bounded in size; absolute URLs from the configured base URL, not the Host."""
+    base_url = hosts.public_base(datasette.plugin_config("refdb"))
+    return lambda app: hosts.PinnedHost(limits.ResponseCap(app), base_url)
+
+
+async def _trusted(db, fn):
+    """Run one of the plugin's own fixed queries, outside the budget arbitrary SQL gets."""
+
+    def run(conn):
+        with limits.trusted(conn):
+            return fn(conn)
+
+    return await db.execute_fn(run)
 
 
 @hookimpl
@@ -53,13 +67,13 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if view_name == "row" and table in ("systems", "articles"):
             row_id = tilde_decode(request.url_vars["pks"])
             if table == "systems":
-                card = await db.execute_fn(lambda conn: pages.system_card(conn, row_id))
+                card = await _trusted(db, lambda conn: pages.system_card(conn, row_id))
                 return {
                     "card": card,
                     "citation": await _citation(datasette, request, db, row_id) if card else None,
                 }
             return {
-                "article_view": await db.execute_fn(lambda conn: pages.article_view(conn, row_id))
+                "article_view": await _trusted(db, lambda conn: pages.article_view(conn, row_id))
             }
         if template == "index.html":
             return {"refdb": await db.execute_fn(pages.home_stats)}
@@ -144,16 +158,16 @@ async def charts(datasette, request):
 async def sitemap(datasette, request):
     db = _database(datasette)
     paths = await db.execute_fn(pages.sitemap_paths) if db else []
-    base = f"{request.scheme}://{request.host}"
     urls = "".join(
-        f"<url><loc>{escape(base + datasette.urls.path(path))}</loc></url>" for path in paths
+        f"<url><loc>{escape(datasette.absolute_url(request, datasette.urls.path(path)))}</loc></url>"
+        for path in paths
     )
     body = f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
     return Response(body, content_type="application/xml; charset=utf-8")
 
 
 async def robots(datasette, request):
-    sitemap_url = f"{request.scheme}://{request.host}{datasette.urls.path('/sitemap.xml')}"
+    sitemap_url = datasette.absolute_url(request, datasette.urls.path("/sitemap.xml"))
     return Response.text(f"User-agent: *\nDisallow: /refdb/-/query\nSitemap: {sitemap_url}\n")
 
 
@@ -173,8 +187,10 @@ async def publication(datasette, request) -> cite.Publication:
     """Title from the metadata, publisher and base URL from ``plugins.refdb`` in datasette.yaml."""
     settings = datasette.plugin_config("refdb") or {}
     title = (await datasette.get_instance_metadata()).get("title") or "refdb"
-    base_url = (
-        settings.get("base_url") or f"{request.scheme}://{request.host}{datasette.urls.path('')}"
+    # The Host header is pinned to the configured base URL or the server's own address
+    # (hosts.PinnedHost), so absolute_url cannot carry a client's Host.
+    base_url = hosts.public_base(settings) or datasette.absolute_url(
+        request, datasette.urls.path("")
     )
     return cite.Publication(
         title=title, publisher=settings.get("publisher") or "refdb", base_url=base_url
@@ -182,12 +198,15 @@ async def publication(datasette, request) -> cite.Publication:
 
 
 def _citation_renderer(fmt: str, extension: str):
-    async def render(datasette, rows, request, view_name):
-        accessed = (
-            date.fromisoformat(request.args["accessed"])
-            if request.args.get("accessed")
-            else date.today()
-        )
+    async def render(datasette, rows, request, view_name, database, table):
+        if not _can_cite(database, table):
+            return Response.text(
+                f"Only systems can be cited; try /{pages.DATABASE}/systems.{extension}", status=404
+            )
+        try:
+            accessed = date.fromisoformat(request.args.get("accessed") or date.today().isoformat())
+        except ValueError:
+            return Response.text("accessed must be a date: YYYY-MM-DD", status=400)
         about = await publication(datasette, request)
         ids = [row["id"] for row in rows]
         items = await _database(datasette).execute_fn(

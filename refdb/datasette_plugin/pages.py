@@ -224,6 +224,11 @@ def _build_info(conn) -> dict:
     return info
 
 
+# Mentions highlighted on an article page; the rest are listed by the mentions table. A
+# page stays linear in the text, and a pathological article does not cost minutes per view.
+MAX_MARKED_MENTIONS = 2000
+
+
 def article_view(conn: sqlite3.Connection, article_id: str) -> dict | None:
     """An article's paragraphs as runs of text carrying their mention and quotes, in order."""
     [article] = _rows(conn, "select * from articles where id = ?", [article_id]) or [None]
@@ -241,10 +246,12 @@ def article_view(conn: sqlite3.Connection, article_id: str) -> dict | None:
         "where q.article_id = ? order by q.quote_start, q.id",
         [article_id],
     )
+    marked = mentions[:MAX_MARKED_MENTIONS]
     return {
         "article": article,
-        "paragraphs": paragraphs(article["text"], mentions, quotes),
+        "paragraphs": paragraphs(article["text"], marked, quotes),
         "mentions": mentions,
+        "unmarked": len(mentions) - len(marked),
         "quotes": quotes,
         "systems": sorted(
             {(m["system_id"], m["system_name"]) for m in mentions}, key=lambda s: s[1]
@@ -267,42 +274,47 @@ def paragraphs(text: str, mentions: list[dict], quotes: list[dict] = ()) -> list
     Each run is ``{text, mention, mention_starts, anchors, quotes, quote_starts}``: the
     mention it belongs to (if any), the ids of the quotes covering it, and which mention and
     quotes start with it, so a template can place each anchor (``#m-…``, ``#q-…``) exactly
-    once. Mentions that overlap one already shown get a bare anchor (``anchors``).
+    once. Mentions that overlap one already shown get a bare anchor (``anchors``). One pass
+    over the sorted boundaries: linear in the text and the mentions.
     """
     shown = _non_overlapping(mentions)
-    hidden = [m for m in mentions if m not in shown]
-    spans = [(m["start"], m["end"]) for m in mentions] + [
-        (q["quote_start"], q["quote_end"]) for q in quotes
-    ]
-    blocks, start = [], 0
-    for match in re.finditer(r"\n\s*\n", text):
-        blocks.append((start, match.start()))
-        start = match.end()
-    blocks.append((start, len(text)))
-    result = []
-    for block_start, block_end in blocks:
-        cuts = sorted(
-            {block_start, block_end}
-            | {p for span in spans for p in span if block_start < p < block_end}
-        )
-        runs = [
-            _run(text, a, b, shown, hidden, quotes) for a, b in itertools.pairwise(cuts) if a < b
-        ]
-        if runs:
-            result.append(runs)
+    shown_ids = {id(m) for m in shown}
+    anchors = defaultdict(list)
+    for mention in mentions:
+        if id(mention) not in shown_ids:
+            anchors[mention["start"]].append(mention["id"])
+    breaks = [(m.start(), m.end()) for m in re.finditer(r"\n\s*\n", text)]
+    cuts = {0, len(text)} | {p for span in breaks for p in span}
+    cuts |= {p for m in mentions for p in (m["start"], m["end"]) if 0 < p < len(text)}
+    cuts |= {p for q in quotes for p in (q["quote_start"], q["quote_end"]) if 0 < p < len(text)}
+    gaps = dict(breaks)  # paragraph break start -> end
+    result, runs, mention_index, gap_end = [], [], 0, -1
+    for start, end in itertools.pairwise(sorted(cuts)):
+        if start in gaps:
+            gap_end = gaps[start]
+            if runs:
+                result.append(runs)
+                runs = []
+        if start < gap_end:
+            continue
+        while mention_index < len(shown) and shown[mention_index]["end"] <= start:
+            mention_index += 1
+        mention = shown[mention_index] if mention_index < len(shown) else None
+        if mention is not None and not (mention["start"] <= start and end <= mention["end"]):
+            mention = None
+        runs.append(_run(text, start, end, mention, anchors.get(start, []), quotes))
+    if runs:
+        result.append(runs)
     return result
 
 
-def _run(
-    text: str, start: int, end: int, mentions: list[dict], hidden: list[dict], quotes: list[dict]
-) -> dict:
-    mention = next((m for m in mentions if m["start"] <= start and end <= m["end"]), None)
+def _run(text: str, start: int, end: int, mention, anchors: list, quotes: list[dict]) -> dict:
     covering = [q for q in quotes if q["quote_start"] <= start and end <= q["quote_end"]]
     return {
         "text": text[start:end],
         "mention": mention,
         "mention_starts": bool(mention) and mention["start"] == start,
-        "anchors": [m["id"] for m in hidden if m["start"] == start],
+        "anchors": anchors,
         "quotes": [q["id"] for q in covering],
         "quote_starts": [q["id"] for q in covering if q["quote_start"] == start],
     }
@@ -337,10 +349,13 @@ def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> lis
     exact = [row[0] for row in named]
     if len(exact) == 1:
         return exact
+    words = " ".join(re.findall(r"\w+", query))  # FTS5 syntax (a lone quote...) is not for users
+    if not words:
+        return []
     rows = conn.execute(
         "select s.id from systems_fts f join systems s on s.rowid = f.rowid "
         "where systems_fts match ? order by rank limit ?",
-        [escape_fts(query), limit],
+        [escape_fts(words), limit],
     )
     return [row[0] for row in rows]
 

@@ -1,0 +1,239 @@
+"""Pathological inputs at two sizes each, so growth is visible: time and peak memory.
+
+    python benchmarks/adversarial.py [--skip-server] [--skip-build]
+
+Server: builds the catalog, serves it as `refdb serve` does on a free 127.0.0.1 port and
+sends one request per query (a bounded count, loopback only), printing the answer's status,
+size and time and the server's peak resident memory; SQLite's built-in functions, as the
+server ran them before refdb replaced them, are timed in-process beside them. Build: quotes
+with a prefix, many mentions in one article, designations with many separators, a name
+shared by many entries, an article page with tens of thousands of mentions (time and
+tracemalloc peak). Figures are printed, never asserted: the tests hold the bounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from load import free_port  # noqa: E402
+
+from refdb import linker  # noqa: E402
+from refdb.compiler import build  # noqa: E402
+from refdb.schema import ArticleEntry, SystemEntry  # noqa: E402
+from refdb.serving import datasette_command  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def worst_case(function: str, n: int) -> str:
+    """``function`` over n 'a' and a needle of n/2 'a' then 'b': every position compared."""
+    haystack, needle = f"printf('%.*c', {n}, 'a')", f"printf('%.*c', {n // 2}, 'a') || 'b'"
+    if function == "instr":
+        return f"select instr({haystack}, {needle}) as r"
+    if function == "replace":
+        return f"select length(replace({haystack}, {needle}, 'x')) as r"
+    # trim looks each character of X up in Y: a Y of 'b's ending in 'a' is scanned whole.
+    return f"select length(trim({haystack}, printf('%.*c', {n // 2}, 'b') || 'a')) as r"
+
+
+SERVER_QUERIES = [
+    *[
+        (f"{function}, {n:,} chars", worst_case(function, n))
+        for function in ("instr", "replace", "trim")
+        for n in (500_000, 999_000)
+    ],
+    *[
+        (
+            f"{rows} rows of 0.9 MB (recursive CTE)",
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i < "
+            f"{rows}) select i, zeroblob(900000) as b from n",
+        )
+        for rows in (8, 16, 180)
+    ],
+    *[
+        (f"{columns} columns of 0.9 MB", "select " + ", ".join(["zeroblob(900000)"] * columns))
+        for columns in (32, 64)
+    ],
+    ("randomblob(2e8)", "select length(randomblob(200000000))"),
+    ("LIKE with a 400-byte pattern", f"select printf('%.*c', 999000, 'a') like '{'%a' * 200}'"),
+    ("pragma_database_list", "select * from pragma_database_list"),
+]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def get(url: str, headers: dict | None = None) -> tuple[int, bytes, float]:
+    started = time.perf_counter()
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    return status, body, time.perf_counter() - started
+
+
+def server_figures() -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        db_path = Path(directory) / "refdb.db"
+        build(ROOT / "catalog", db_path)
+        port = free_port()
+        command = datasette_command(
+            db_path, ROOT / "datasette.yaml", ROOT / "metadata.yaml", "127.0.0.1", port
+        )
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    get(base + "/-/versions.json")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            print(f"server at start: peak RSS {peak_rss_mb(server.pid):.0f} MB")
+            print(f"{'query':<36} {'status':>6} {'bytes':>10} {'seconds':>8} {'peak RSS':>9}")
+            for label, sql in SERVER_QUERIES:
+                url = f"{base}/refdb/-/query.json?_shape=array&sql={quote(sql)}"
+                status, body, seconds = get(url)
+                rss = peak_rss_mb(server.pid)
+                print(f"{label:<36} {status:>6} {len(body):>10,} {seconds:>8.2f} {rss:>7.0f} MB")
+            status, body, _ = get(base + "/refdb/systems/tu-160.bib", {"Host": "attacker.example"})
+            print(
+                f"Host: attacker.example -> .bib {status}, 'attacker' in body: {b'attacker' in body}"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def builtin_figures() -> None:
+    """SQLite's own instr/replace/trim (what the server ran before): quadratic."""
+    conn = sqlite3.connect(":memory:")
+    print(f"{'SQLite built-in (before)':<36} {'seconds':>8}")
+    for function in ("instr", "replace", "trim"):
+        for n in (100_000, 200_000):
+            started = time.perf_counter()
+            conn.execute(worst_case(function, n)).fetchall()
+            print(f"{function + f', {n:,} chars':<36} {time.perf_counter() - started:>8.2f}")
+
+
+def measured(label: str, function) -> None:
+    tracemalloc.start()
+    started = time.perf_counter()
+    function()
+    seconds = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    print(f"{label:<52} {seconds:>8.2f} s {peak:>8.1f} MB")
+
+
+def system(index: int, names: list[str]) -> SystemEntry:
+    return SystemEntry.model_validate(
+        {
+            "id": f"sys-{index}",
+            "name": f"System {index}",
+            "designations": names,
+            "category": "cruise-missile",
+            "country": "RU",
+            "description": "Synthetic entry.",
+            "entry_sources": ["s"],
+            "sources": {"s": {"title": "Synthetic", "publisher": "refdb"}},
+        }
+    )
+
+
+def article(text_id: str = "a") -> ArticleEntry:
+    return ArticleEntry.model_validate(
+        {"id": text_id, "title": "T", "date": "2024", "language": "en"}
+    )
+
+
+def build_figures(tmp: Path) -> None:
+    print(f"{'build-side input':<52} {'time':>10} {'peak':>11}")
+    for size in (250_000, 500_000):
+        # The quote occurs at every line; its prefix only once, at the end.
+        text = "à 6 500 km. " * (size // 12) + "portée de 6 500 km."
+        measured(
+            f"quote with a prefix, article of {size:,} chars",
+            lambda text=text: linker.find_anchor(text, "6 500 km", "portée de "),
+        )
+    bomber = [system(0, ["Tu-160"])]
+    for count in (5_000, 10_000):
+        text = "Tu-160 flew. " * count
+        measured(
+            f"{count:,} mentions in one article",
+            lambda text=text: linker.link_article(linker.Linker(bomber), article(), text),
+        )
+    for count in (1_000, 2_000):
+        # Four separators beside digits: each may be '-', ' ' or nothing (3^4 spellings).
+        systems = [system(i, [f"{i}-{i} {i}-{i} {i}"]) for i in range(count)]
+        measured(
+            f"{count:,} designations with four digit-side separators",
+            lambda systems=systems: linker.Linker(systems),
+        )
+    for count in (1_000, 2_000):
+        root = tmp / f"shared-{count}"
+        (root / "systems").mkdir(parents=True)
+        for i in range(count):
+            (root / "systems" / f"s{i}.yaml").write_text(
+                f"id: s{i}\nname: System {i}\ncategory: fighter\ncountry: RU\n"
+                "description: A test entry.\nentry_sources: [a]\n"
+                "aliases:\n  - {text: Shared, lang: en, kind: nickname}\n"
+                "sources:\n  a: {title: T, publisher: P}\n"
+            )
+        measured(f"one name claimed by {count:,} entries (check)", lambda root=root: _check(root))
+    from refdb.datasette_plugin import pages
+
+    for count in (20_000, 40_000):
+        text = "Tu-160 " * count
+        mentions = [
+            {"id": f"m{i}", "start": 7 * i, "end": 7 * i + 6, "system_id": "tu-160"}
+            for i in range(count)
+        ]
+        measured(
+            f"article page text of {count:,} mentions (all marked)",
+            lambda text=text, mentions=mentions: pages.paragraphs(text, mentions, []),
+        )
+
+
+def _check(root: Path) -> None:
+    from refdb.errors import CatalogError
+    from refdb.validate import validate_catalog
+
+    with contextlib.suppress(CatalogError):  # every entry reports the shared name
+        validate_catalog(root)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--skip-build", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_server:
+        server_figures()
+        builtin_figures()
+    if not args.skip_build:
+        with tempfile.TemporaryDirectory() as directory:
+            build_figures(Path(directory))
+
+
+if __name__ == "__main__":
+    main()

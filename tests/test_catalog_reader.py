@@ -1,0 +1,119 @@
+"""The catalog reader takes only regular files, reads text as NFC, and stays linear on the
+error paths: what a file system or an editor can put in the catalog is a positioned problem,
+never a hang or a traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import time
+import unicodedata
+
+import pytest
+
+from refdb.compiler import build, is_current
+from refdb.errors import CatalogError
+from refdb.validate import name_key, validate_catalog
+
+
+def problems(root) -> list[str]:
+    with pytest.raises(CatalogError) as caught:
+        validate_catalog(root)
+    return [f"{os.path.basename(p.path)} {p.code}" for p in caught.value.problems]
+
+
+def test_a_fifo_named_like_a_catalog_file_is_a_problem_not_a_hang(mini_catalog):
+    os.mkfifo(mini_catalog / "systems" / "pipe.yaml")
+    code = (
+        "import sys\nfrom refdb.cli import cli\n"
+        f"cli(['check', '--catalog', {str(mini_catalog)!r}])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert "pipe.yaml:1:1: this is a FIFO, not a file" in result.stderr
+    assert not is_current(mini_catalog, mini_catalog / "refdb.db")  # serve's check returns too
+
+
+def test_a_device_named_like_a_catalog_file_is_a_problem(mini_catalog):
+    try:
+        os.mknod(mini_catalog / "systems" / "null.yaml", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs privileges")
+    assert problems(mini_catalog) == ["null.yaml not-a-file"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_a_problem(mini_catalog):
+    (mini_catalog / "systems" / "kh-101.yaml").chmod(0)
+    assert "kh-101.yaml unreadable" in problems(mini_catalog)
+
+
+def nfd_copy(root, tmp_path):
+    """The same catalog with the article saved decomposed (NFD), as some editors save it."""
+    text = root / "articles" / "bomber-note.txt"
+    text.write_text(text.read_text().replace("sea.", "mer à côté, Tu-160 réservé."))
+    copy = tmp_path / "nfd"
+    subprocess.run(["cp", "-r", str(root), str(copy)], check=True)
+    nfd = copy / "articles" / "bomber-note.txt"
+    nfd.write_text(unicodedata.normalize("NFD", text.read_text()))
+    assert nfd.read_bytes() != text.read_bytes()
+    return copy
+
+
+def test_an_article_saved_in_nfd_gets_the_same_links(mini_catalog, tmp_path):
+    import sqlite3
+
+    nfd = nfd_copy(mini_catalog, tmp_path)
+    composed, decomposed = tmp_path / "nfc.db", tmp_path / "nfd.db"
+    build(mini_catalog, composed)
+    build(nfd, decomposed)
+    sql = "select system_id, start, end, exact, sentence from mentions order by start"
+    rows = [sqlite3.connect(db).execute(sql).fetchall() for db in (composed, decomposed)]
+    assert rows[0] == rows[1] and len(rows[0]) == 4
+    text = sqlite3.connect(decomposed).execute("select text from articles").fetchone()[0]
+    assert text == unicodedata.normalize("NFC", text)
+    for _, start, end, exact, _ in rows[1]:
+        assert text[start:end] == exact
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "Tu\u200b-160",
+        "Tu-160\u2060",
+        "\u0422u-160",
+        "Tu-16\u200d0",
+        unicodedata.normalize("NFD", "Tú-160"),
+    ],
+)
+def test_invisible_look_alike_and_decomposed_spellings_share_a_key(variant):
+    assert name_key(variant) == name_key("Tu-160")
+
+
+def test_distinct_names_keep_distinct_keys():
+    assert name_key("Ту-160") != name_key("Tu-160")  # the Cyrillic native name: 'у' is not 'u'
+    assert name_key("Kh-101") != name_key("Kh-102")
+
+
+def test_a_name_shared_by_thousands_of_entries_is_reported_in_linear_time(tmp_path):
+    """Every entry claims the same alias: one problem per entry, each naming a few others."""
+    root = tmp_path / "catalog"
+    (root / "systems").mkdir(parents=True)
+    for number in range(2000):
+        (root / "systems" / f"s{number}.yaml").write_text(
+            f"id: s{number}\nname: System {number}\ncategory: fighter\ncountry: RU\n"
+            "description: A test entry.\nentry_sources: [a]\n"
+            "aliases:\n  - {text: Shared, lang: en, kind: nickname}\n"
+            "sources:\n  a: {title: T, publisher: P}\n"
+        )
+    started = time.perf_counter()
+    with pytest.raises(CatalogError) as caught:
+        validate_catalog(root)
+    assert time.perf_counter() - started < 10
+    found = [p for p in caught.value.problems if p.code == "duplicate-alias"]
+    assert len(found) == 2000
+    assert all(p.message.count("'s") <= 4 and "1,996 more" in p.message for p in found)

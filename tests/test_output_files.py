@@ -1,0 +1,207 @@
+"""Where the build and the server write: odd paths, killed builds, full or read-only disks,
+snapshots a running server holds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from refdb.cli import cli
+from refdb.compiler import build, is_current
+from refdb.serving import ServingError, hold, snapshot
+
+
+@pytest.mark.parametrize("folder", ["we?ird", "hash#dir", "per%25cent", "100%"])
+def test_an_output_path_is_never_read_as_a_url(mini_catalog, tmp_path, folder, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db_path = tmp_path / folder / "refdb.db"
+    result = CliRunner().invoke(
+        cli, ["build", "--catalog", str(mini_catalog), "-o", f"{folder}/refdb.db", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["catalog", folder])
+    assert sqlite3.connect(db_path).execute("select count(*) from systems").fetchone() == (2,)
+    assert is_current(mini_catalog, f"{folder}/refdb.db")
+    cited = CliRunner().invoke(cli, ["cite", "tu-160", "-d", f"{folder}/refdb.db"])
+    assert cited.exit_code == 0 and "Tu-160" in cited.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["catalog", folder])
+
+
+def test_a_path_datasette_would_misread_is_refused_before_serving(mini_catalog, tmp_path):
+    db_path = tmp_path / "we?ird" / "refdb.db"
+    build(mini_catalog, db_path)
+    with pytest.raises(ServingError, match="build into a directory without them"):
+        snapshot(db_path)
+
+
+def test_citing_a_file_that_is_not_a_refdb_database_says_so(tmp_path):
+    for name, content in (("notes.db", b"just some text\n" * 100), ("empty.db", b"")):
+        (tmp_path / name).write_bytes(content)
+        result = CliRunner().invoke(cli, ["cite", "tu-160", "-d", str(tmp_path / name)])
+        assert result.exit_code == 1 and "is not a database built by refdb" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_a_killed_build_leaves_files_the_next_build_removes(mini_catalog, tmp_path):
+    db_path = tmp_path / "out" / "refdb.db"
+    build(mini_catalog, db_path)
+    leftover = db_path.parent / ".refdb.db.k1ll3d00.tmp"
+    leftover.write_bytes(b"half a database")
+    (db_path.parent / ".refdb.db.k1ll3d00.tmp-journal").write_bytes(b"journal")
+    build(mini_catalog, db_path)
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [".refdb.db.cache", "refdb.db"]
+
+
+def test_a_build_killed_while_writing_is_cleaned_up_by_the_next(mini_catalog, tmp_path):
+    """A real SIGKILL in the write stage (the child stops itself there; the test kills it)."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    code = (
+        "import os, signal, refdb.compiler as c\n"
+        "real = c._index\n"
+        "def stop(path):\n"
+        "    real(path); os.kill(os.getpid(), signal.SIGSTOP)\n"
+        "c._index = stop\n"
+        f"c.build({str(mini_catalog)!r}, {str(db_path)!r}, reuse=False)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        for _ in range(200):
+            if any(p.suffix == ".tmp" for p in tmp_path.iterdir()):
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert db_path.read_bytes() == before
+    build(mini_catalog, db_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
+
+
+def test_the_gitignore_covers_temporary_files():
+    from conftest import ROOT
+
+    ignored = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "check-ignore",
+            ".refdb.db.abc123.tmp",
+            ".refdb.db.abc123.tmp-journal",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert ignored.stdout.split() == [".refdb.db.abc123.tmp", ".refdb.db.abc123.tmp-journal"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_output_directory_is_a_clear_error(mini_catalog, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        result = CliRunner().invoke(
+            cli, ["build", "--catalog", str(mini_catalog), "-o", str(out / "refdb.db")]
+        )
+    finally:
+        out.chmod(0o755)
+    assert result.exit_code == 1 and "could not write" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_full_disk_is_a_clear_error_and_the_old_database_stays(mini_catalog, tmp_path):
+    """A database that cannot grow (SQLite's own 'disk is full') stands in for a full disk."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    code = (
+        "import sqlite3, refdb.compiler as c\n"
+        "real = sqlite3.connect\n"
+        "def small(*args, **kwargs):\n"
+        "    conn = real(*args, **kwargs); conn.execute('pragma max_page_count = 8'); return conn\n"
+        "c.sqlite3.connect = small\n"
+        "from refdb.cli import cli\n"
+        f"cli(['build', '--catalog', {str(mini_catalog)!r}, '-o', {str(db_path)!r}, '--no-cache', '-q'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "could not write" in result.stderr and "full" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert db_path.read_bytes() == before
+
+
+def test_pruning_never_removes_a_snapshot_a_live_server_holds(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    served = snapshot(db_path)
+    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        hold(served, server.pid)
+        entry = mini_catalog / "systems" / "kh-101.yaml"
+        for word in ("one", "two", "three", "four"):
+            entry.write_text(entry.read_text() + f"# {word}\n")
+            build(mini_catalog, db_path)
+            time.sleep(0.01)  # distinct modification times
+            snapshot(db_path)
+        assert served.exists()
+    finally:
+        server.kill()
+        server.wait()
+    entry.write_text(entry.read_text() + "# five\n")
+    build(mini_catalog, db_path)
+    snapshot(db_path)
+    assert not served.exists()  # once its server is gone, it is pruned like any other
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 1 MB tmpfs (where the test may mount one), unmounted afterwards."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_and_a_read_only_disk_are_clear_errors(mini_catalog, small_disk):
+    db_path = small_disk / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    filler = small_disk / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while os.write(descriptor, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+    args = ["build", "--catalog", str(mini_catalog), "-o", str(db_path), "--no-cache", "-q"]
+    full = CliRunner().invoke(cli, args)
+    assert full.exit_code == 1 and "could not write" in full.output, full.output
+    assert db_path.read_bytes() == before
+    filler.unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    read_only = CliRunner().invoke(cli, args)
+    assert read_only.exit_code == 1 and "Read-only file system" in read_only.output
+    served = CliRunner().invoke(cli, ["serve", "--catalog", str(mini_catalog), "-o", str(db_path)])
+    assert served.exit_code == 1 and "cannot serve" in served.output, served.output
+    assert db_path.read_bytes() == before

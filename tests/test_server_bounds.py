@@ -1,0 +1,183 @@
+"""Whatever SQL or headers a client sends, the server answers in bounded time and memory,
+with URLs the client cannot change and without revealing where the database file lives."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from urllib.parse import quote
+
+import pytest
+from datasette.app import Datasette
+
+from refdb.datasette_plugin import limits
+
+from conftest import ROOT, datasette_for, get
+
+
+def query(ds: Datasette, sql: str):
+    return get(ds, f"/refdb/-/query.json?_shape=array&sql={quote(sql)}")
+
+
+def timed_query(ds: Datasette, sql: str):
+    started = time.perf_counter()
+    response = query(ds, sql)
+    return response, time.perf_counter() - started
+
+
+# A haystack of 999,000 'a' and a needle of 500,000 'a' then 'b': SQLite's own instr,
+# replace and trim compare the needle at every position, 5 x 10^11 byte comparisons.
+HAYSTACK = "printf('%.*c', 999000, 'a')"
+NEEDLE = "printf('%.*c', 500000, 'a') || 'b'"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"select instr({HAYSTACK}, {NEEDLE}) as r",
+        f"select length(replace({HAYSTACK}, {NEEDLE}, 'x')) as r",
+        f"select length(trim({HAYSTACK}, {NEEDLE})) as r",
+        f"select length(rtrim({HAYSTACK}, 'b' || {NEEDLE})) as r",
+    ],
+)
+def test_functions_that_compare_every_position_run_in_linear_time(datasette, sql):
+    response, seconds = timed_query(datasette, sql)
+    assert response.status_code == 200, response.text
+    assert seconds < 1.0, seconds
+
+
+def test_replacements_answer_as_sqlite_does():
+    plain, bounded = sqlite3.connect(":memory:"), sqlite3.connect(":memory:")
+    limits.bound(bounded)
+    for sql in (
+        "select instr('Tu-160 Tu-160', '160'), instr('abc', ''), instr(null, 'a'), instr(12345, 34)",
+        "select replace('a-b-c', '-', '--'), replace('abc', '', 'x'), replace('aaa', 'a', '')",
+        "select trim('xxhixx', 'x'), ltrim('xxhixx', 'x'), rtrim('xxhixx', 'x'), trim('ab', '')",
+        "select instr(x'00010203', x'0203'), replace(x'0102', x'01', x'09')",
+    ):
+        assert bounded.execute(sql).fetchall() == plain.execute(sql).fetchall(), sql
+
+
+def test_no_value_longer_than_the_length_limit(datasette):
+    too_long = query(datasette, f"select length(randomblob({limits.MAX_VALUE_BYTES + 1})) as n")
+    assert too_long.status_code == 400 and "too big" in too_long.text
+    growing = query(datasette, f"select length(replace({HAYSTACK}, 'a', 'aa')) as n")
+    assert growing.status_code == 400
+
+
+def test_one_query_cannot_return_more_than_its_byte_budget(datasette):
+    """180 values of 0.9 MB: within the row and value limits, past the per-query budget."""
+    sql = (
+        "with recursive n(i) as (select 1 union all select i + 1 from n where i < 180) "
+        "select i, zeroblob(900000) as b from n"
+    )
+    response = query(datasette, sql)
+    assert response.status_code == 400
+    assert f"more than {limits.MAX_QUERY_BYTES:,} bytes" in response.text
+
+
+def test_many_columns_are_refused(datasette):
+    columns = ", ".join(f"zeroblob(900000) as c{i}" for i in range(limits.MAX_RESULT_COLUMNS + 1))
+    assert query(datasette, f"select {columns}").status_code == 400
+
+
+def test_a_like_pattern_is_short(datasette):
+    pattern = "%a" * limits.MAX_LIKE_PATTERN_BYTES
+    response = query(datasette, f"select {HAYSTACK} like '{pattern}' as r")
+    assert response.status_code == 400 and "LIKE or GLOB pattern too complex" in response.text
+
+
+def asgi_get(app, path: str) -> tuple[int, bytes]:
+    """One GET straight through an ASGI app: the status and the body it sent."""
+    sent = []
+    target, _, query_string = path.partition("?")
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": query_string.encode(),
+        "headers": [(b"host", b"127.0.0.1")],
+        "scheme": "http",
+        "server": ("127.0.0.1", 8001),
+        "http_version": "1.1",
+    }
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    [status] = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_a_response_past_the_cap_is_cut_short(datasette):
+    app = limits.ResponseCap(datasette.app(), limit=2_000)
+    assert asgi_get(app, "/refdb/-/query.json?sql=select+1")[0] == 200
+    status, body = asgi_get(app, "/refdb/systems.json?_size=100")
+    assert status == 400 and b"would exceed 2,000 bytes" in body
+
+
+def test_the_served_file_path_is_not_readable_through_sql(datasette, built_db):
+    rows = query(datasette, "select * from pragma_database_list").json()
+    assert rows == [{"seq": 0, "name": "main", "file": None}]
+    assert str(built_db) not in query(datasette, "select file from pragma_database_list").text
+
+
+HOSTILE = {"host": "attacker.example"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/refdb/systems/tu-160",
+        "/refdb/systems/tu-160.bib",
+        "/refdb/systems/tu-160.ris",
+        "/sitemap.xml",
+        "/robots.txt",
+        "/refdb/systems.json?_size=2",
+    ],
+)
+def test_the_host_header_never_reaches_a_url(datasette, path):
+    response = asyncio.run(datasette.client.get(path, headers=HOSTILE))
+    assert response.status_code == 200
+    assert "attacker" not in response.text and "http://localhost" in response.text
+
+
+def test_urls_come_from_the_configured_base_url(built_db):
+    ds = datasette_for(built_db)
+    ds.config.setdefault("plugins", {})["refdb"] = {"base_url": "https://refdb.example.org/"}
+    for path in ("/refdb/systems/tu-160.ris", "/sitemap.xml", "/robots.txt"):
+        text = asyncio.run(ds.client.get(path, headers=HOSTILE)).text
+        assert "https://refdb.example.org/" in text and "attacker" not in text, path
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ('/search?q="', 302),
+        ("/search?q=%22%20OR%20(", 302),
+        ("/refdb/systems/tu-160.bib?accessed=garbage", 400),
+        ("/refdb/articles.bib", 404),
+        ("/refdb/articles/kim-russia-2023-09.ris", 404),
+    ],
+)
+def test_odd_requests_get_an_answer_not_a_server_error(datasette, path, status):
+    assert get(datasette, path).status_code == status
+
+
+def test_the_limits_in_the_readme_are_the_ones_applied():
+    readme = (ROOT / "README.md").read_text()
+    assert f"{limits.MAX_VALUE_BYTES:,}" in readme
+    assert f"{limits.MAX_QUERY_BYTES:,}" in readme
+    assert f"{limits.MAX_RESPONSE_BYTES:,}" in readme
+
+
+def test_every_article_text_fits_the_server_value_limit():
+    from refdb.validate import MAX_ARTICLE_BYTES
+
+    assert MAX_ARTICLE_BYTES <= limits.MAX_VALUE_BYTES
