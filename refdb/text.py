@@ -126,28 +126,29 @@ class CompactText:
         self.compact = compact(text)
         plain = len(self.compact) == _kept_in_plain(text)
         self._kept_in = _kept_in_plain if plain else _kept_in_any
-        self._ratio = len(text) / max(1, len(self.compact))
         self._kept = [0]  # checkpoints: kept characters in text[:offset] ...
         self._offsets = [0]  # ... and that offset
 
     def original(self, position: int) -> int:
-        """Offset in the original text of compact character ``position``."""
+        """Offset in the original text of compact character ``position``.
+
+        Positions asked in increasing order (as Aho-Corasick reports match ends) walk the
+        text once; an earlier position starts again from the nearest checkpoint.
+        """
         index = bisect.bisect_right(self._kept, position) - 1
         kept, offset = self._kept[index], self._offsets[index]
-        while True:  # read as far as the text's own density of separators says, then settle
-            need = position + 1 - kept
-            piece = self.text[offset : offset + int(need * self._ratio) + 1]
-            got = self._kept_in(piece)
-            if got >= need:
-                target = self.before(self._last_kept(offset + len(piece) - 1), got - need)
-                break
-            if not piece:
-                raise IndexError(position)
-            kept, offset = kept + got, offset + len(piece)
-        if index + 1 == len(self._kept) or self._kept[index + 1] != position + 1:
-            self._kept.insert(index + 1, position + 1)
-            self._offsets.insert(index + 1, target + 1)
-        return target
+        text, kept_in = self.text, self._kept_in
+        while kept <= position:
+            piece = text[offset : offset + position + 1 - kept]
+            kept += kept_in(piece)
+            offset += len(piece)
+        if index + 1 == len(self._kept):
+            self._kept.append(kept)
+            self._offsets.append(offset)
+        elif self._kept[index + 1] != kept:
+            self._kept.insert(index + 1, kept)
+            self._offsets.insert(index + 1, offset)
+        return self._last_kept(offset - 1)
 
     def before(self, offset: int, count: int) -> int:
         """Offset of the kept character ``count`` kept characters before the one at ``offset``
