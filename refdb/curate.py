@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
-from refdb import linker, sources
+from refdb import linker, romanization, sources
 from refdb.loader import Document, decode, read_bytes
 from refdb.report import DESIGNATION
 from refdb.schema import (
@@ -58,7 +58,10 @@ class CurationError(ValueError):
 
 
 def slugify(text: str, limit: int = 60) -> str:
-    """'Kim Jong Un visite Vladivostok' -> 'kim-jong-un-visite-vladivostok'."""
+    """'Kim Jong Un visite Vladivostok' -> 'kim-jong-un-visite-vladivostok'; Cyrillic is
+    romanized first ('Нічна атака' -> 'nichna-ataka'), so a title in any script gives a slug."""
+    if romanization.is_cyrillic(text):
+        text = romanization.romanize(text, "en")[0]
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > limit:  # cut at a word, not inside one

@@ -128,3 +128,8 @@ def test_add_article_refuses_a_publisher_missing_from_the_register(tmp_path):
     code, output = run(*add, "--url", "https://tass.com/world/1?utm_source=feed")
     assert code == 1 and "cite the canonical URL https://tass.com/world/1" in output
     assert not list((catalog / "articles").glob("*a-flight*"))
+
+
+def test_a_title_in_cyrillic_gives_a_readable_article_id():
+    assert curate.slugify("Нічна атака на Одещину") == "nichna-ataka-na-odeshchinu"
+    assert curate.slugify("Удар «Калибрами» по Одессе") == "udar-kalibrami-po-odesse"
