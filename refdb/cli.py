@@ -11,8 +11,9 @@ from datetime import date
 from pathlib import Path
 
 import click
+import yaml
 
-from refdb import curate, serving
+from refdb import curate, serving, watching
 from refdb.cite import FORMATS, NotADatabase, Publication, UnknownEntry
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
@@ -315,8 +316,23 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
 @config_options(must_exist=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", "-p", default=8001, show_default=True, type=int)
-def serve(catalog_dir, db_path, config_path, metadata_path, host, port) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Rebuild when a catalog file is saved and serve the new database without a restart.",
+)
+def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -> None:
     """Build the database if the catalog changed, then serve it read-only with Datasette."""
+    if watch:
+        _build_if_changed(catalog_dir, db_path)
+        config, metadata = (
+            yaml.safe_load(Path(p).read_text()) for p in (config_path, metadata_path)
+        )
+        try:
+            watching.serve_watching(catalog_dir, db_path, config, metadata, host, port)
+        except (OSError, sqlite3.Error, serving.ServingError) as error:
+            raise click.ClickException(f"cannot serve {db_path}: {error}") from None
+        return
     try:
         _build_if_changed(catalog_dir, db_path)
         served = serving.snapshot(db_path)

@@ -1,0 +1,86 @@
+"""`refdb serve --watch`: a saved edit shows on reload, and no request fails meanwhile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import FIXTURES, ROOT, _free_port
+
+
+@pytest.fixture
+def watched(tmp_path):
+    """A served copy of the small fixture catalog, watched; yields (catalog, base URL)."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "mini", catalog)
+    port = _free_port()
+    command = [
+        *(sys.executable, "-c", "from refdb.cli import cli; cli()", "serve", "--watch"),
+        *("--catalog", catalog, "-o", tmp_path / "out" / "refdb.db", "-p", str(port)),
+        *("--config", ROOT / "datasette.yaml", "--metadata", ROOT / "metadata.yaml"),
+    ]
+    process = subprocess.Popen(
+        [str(part) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: _status(url + "/-/versions.json") == 200, process)
+        yield catalog, url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def _description(url: str) -> str:
+    with urllib.request.urlopen(url + "/refdb/systems/tu-160.json?_shape=objects") as response:
+        return json.load(response)["rows"][0]["description"]
+
+
+def _wait_for(condition, process=None, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if (process and process.poll() is not None) or time.monotonic() > deadline:
+            raise AssertionError("timed out" + (f": {process.stderr.read()}" if process else ""))
+        time.sleep(0.1)
+
+
+def test_an_edit_shows_on_reload_and_no_request_fails(watched):
+    catalog, url = watched
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def keep_reading() -> None:  # bounded: at most 3,000 requests
+        while not stop.is_set() and len(statuses) < 3000:
+            statuses.append(_status(url + "/refdb/systems/tu-160"))
+
+    reader = threading.Thread(target=keep_reading)
+    reader.start()
+    try:
+        entry = catalog / "systems" / "tu-160.yaml"
+        entry.write_text(entry.read_text().replace("Supersonic", "Edited, supersonic"))
+        _wait_for(lambda: _description(url).startswith("Edited, supersonic"))
+        entry.write_text(entry.read_text() + "unknown_field: 1\n")  # a broken save
+        time.sleep(2)
+        assert _description(url).startswith("Edited, supersonic")  # still the last good build
+    finally:
+        stop.set()
+        reader.join()
+    assert statuses and set(statuses) == {200}, sorted(set(statuses))
