@@ -30,10 +30,6 @@ from pathlib import Path
 from typing import Any
 
 
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
 @lru_cache(maxsize=1)
 def code_version() -> str:
     """refdb's version and a hash of its sources: cached work is only valid for the same code."""
