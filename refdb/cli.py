@@ -112,23 +112,18 @@ QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 
 def config_options(must_exist: bool):
     """--config and --metadata: Datasette's two files, which citations read too."""
-    kinds = dict(dir_okay=False, path_type=Path, exists=must_exist)
-    config = click.option(
-        "--config",
-        "config_path",
-        default="datasette.yaml",
-        show_default=True,
-        type=click.Path(**kinds),
-        help="Datasette configuration (plugins.refdb: publisher, base_url).",
+
+    def option(name: str, default: str, help: str):
+        kinds = dict(dir_okay=False, path_type=Path, exists=must_exist)
+        return click.option(
+            f"--{name}", f"{name}_path", default=default, show_default=True,
+            type=click.Path(**kinds), help=help,
+        )  # fmt: skip
+
+    config = option(
+        "config", "datasette.yaml", "Datasette configuration (plugins.refdb: publisher, base_url)."
     )
-    metadata = click.option(
-        "--metadata",
-        "metadata_path",
-        default="metadata.yaml",
-        show_default=True,
-        type=click.Path(**kinds),
-        help="Datasette metadata (the publication's title).",
-    )
+    metadata = option("metadata", "metadata.yaml", "Datasette metadata (the publication's title).")
     return lambda command: config(metadata(command))
 
 

@@ -31,6 +31,11 @@ def _columns(model: type[SQLModel]) -> dict:
     }
 
 
+def _copied(item, names: str) -> dict:
+    """``item``'s attributes of these (space-separated) names, for columns named alike."""
+    return {name: getattr(item, name) for name in names.split()}
+
+
 def _row(model: type[SQLModel], **values) -> SimpleNamespace:
     """A row of ``model``'s table: its columns, defaults filled in, unknown names refused.
 
@@ -125,12 +130,8 @@ def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:
     return _row(
         tables.Publisher,
         id=publisher_id,
-        name=publisher.name,
-        kind=publisher.kind,
-        country=publisher.country,
         domains=", ".join(publisher.domains),
-        reliability=publisher.reliability,
-        reason=publisher.reason,
+        **_copied(publisher, "name kind country reliability reason"),
     )
 
 
@@ -173,21 +174,12 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
 def _entry_row(system: SystemEntry, relative: str, content: bytes, forms) -> tables.System:
     return _row(
         tables.System,
-        id=system.id,
-        name=system.name,
         designation=system.designations[0] if system.designations else system.name,
         designations=" · ".join(system.designations),
-        nato_reporting_name=system.nato_reporting_name,
-        category=system.category,
-        role=system.role,
-        country=system.country,
         country_name=_country_name(system.country),
-        designer=system.designer,
-        manufacturer=system.manufacturer,
-        status=system.status,
         operators=", ".join(system.operators),
-        wikidata=system.wikidata,
-        description=system.description,
+        **_copied(system, "id name nato_reporting_name category role country designer"),
+        **_copied(system, "manufacturer status wikidata description"),
         search_names=_search_names(forms),
         file=relative,
         content_sha256=sha256(content),
@@ -238,11 +230,8 @@ def _relation_row(relation_id: str, system_id: str, relation, **derived) -> tabl
         tables.Relation,
         id=relation_id,
         system_id=system_id,
-        type=relation.type,
         target_id=relation.target,
-        count=relation.count,
-        status=relation.status,
-        note=relation.note,
+        **_copied(relation, "type count status note"),
         **derived,
     )
 
@@ -286,17 +275,14 @@ def _spec_row(spec_id, system_id, spec, contested, position) -> tables.Spec:
         tables.Spec,
         id=spec_id,
         system_id=system_id,
-        property=spec.property,
         property_label=prop.label,
         value=None if is_words else float(spec.value),
         value_text=spec.value if is_words else None,
-        unit=spec.unit,
         value_normalized=None if normalized is None else round(normalized, 3),
         unit_normalized=prop.canonical_unit if normalized is not None else None,
-        qualifier=spec.qualifier,
         contested=contested,
-        note=spec.note,
         position=position,
+        **_copied(spec, "property unit qualifier note"),
     )
 
 
@@ -323,9 +309,8 @@ def _source_row(system_id, key, number, source, quote, articles, register) -> ta
         row.quote_start, row.quote_end = quote
         row.quote = article.text[quote[0] : quote[1]]
     else:
-        fields = ("title", "title_is_descriptive", "author", "url", "via", "archive_url")
-        for field in (*fields, "language", "date", "accessed", "note"):
-            setattr(row, field, getattr(source, field))
+        fields = "title title_is_descriptive author url via archive_url language date accessed note"
+        vars(row).update(_copied(source, fields))
         row.publisher_id = register.publisher_of(source)
     if row.publisher_id is not None:
         row.publisher = register.publishers[row.publisher_id].name
@@ -368,16 +353,9 @@ def _article_row(article, root: Path, register) -> tables.Article:
     original = entry.translation_of
     return _row(
         tables.Article,
-        id=entry.id,
-        title=entry.title,
-        title_is_descriptive=entry.title_is_descriptive,
         publisher=register.publishers[publisher_id].name if publisher_id else None,
         publisher_id=publisher_id,
-        author=entry.author,
-        date=entry.date,
-        language=entry.language,
-        url=entry.url,
-        via=entry.via,
+        **_copied(entry, "id title title_is_descriptive author date language url via"),
         translation_of_title=original.title if original else None,
         translation_of_url=original.url if original else None,
         note=entry.note,
@@ -392,21 +370,9 @@ def _mention_row(mention: linker.Mention, articles, alias_ids) -> tables.Mention
     alias_id = alias_ids.get((mention.system_id, compact(mention.name_text or "")))
     return _row(
         tables.Mention,
-        id=mention.id,
-        article_id=mention.article_id,
-        system_id=mention.system_id,
         alias_id=alias_id,
-        exact=mention.exact,
-        start=mention.start,
-        end=mention.end,
-        prefix=mention.prefix,
-        suffix=mention.suffix,
         sentence=text[mention.sentence_start : mention.sentence_end],
-        sentence_start=mention.sentence_start,
-        sentence_end=mention.sentence_end,
         text_sha256=sha256(text),
-        name_kind=mention.name_kind,
-        origin=mention.origin,
-        form=mention.form,
-        rule=mention.rule,
+        **_copied(mention, "id article_id system_id exact start end prefix suffix"),
+        **_copied(mention, "sentence_start sentence_end name_kind origin form rule"),
     )

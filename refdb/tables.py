@@ -8,6 +8,8 @@ changes no other entry's ids.
 
 from __future__ import annotations
 
+import types
+
 from sqlmodel import Field, SQLModel
 
 
@@ -196,36 +198,37 @@ class Relation(SQLModel, table=True):
     )
 
 
-class SystemSource(SQLModel, table=True):
-    """A source backing the entry as a whole (its existence, names and designations)."""
+def _fact_sources(class_name: str, table: str, fact_column: str, facts: str, doc: str):
+    """A join table: which sources (by ``sources.id``) back which fact (by ``<facts>.id``).
+    Both columns are foreign keys, so Datasette links a fact to its sources and back."""
 
-    __tablename__ = "system_sources"
+    def body(namespace: dict) -> None:
+        namespace["__doc__"] = doc
+        namespace["__tablename__"] = table
+        namespace["__annotations__"] = {fact_column: str, "source_id": str}
+        namespace[fact_column] = Field(foreign_key=f"{facts}.id", primary_key=True)
+        namespace["source_id"] = Field(foreign_key="sources.id", primary_key=True, index=True)
 
-    system_id: str = Field(foreign_key="systems.id", primary_key=True)
-    source_id: str = Field(foreign_key="sources.id", primary_key=True, index=True)
-
-
-class AliasSource(SQLModel, table=True):
-    __tablename__ = "alias_sources"
-
-    alias_id: str = Field(foreign_key="aliases.id", primary_key=True)
-    source_id: str = Field(foreign_key="sources.id", primary_key=True, index=True)
+    return types.new_class(class_name, (SQLModel,), {"table": True}, body)
 
 
-class SpecSource(SQLModel, table=True):
-    __tablename__ = "spec_sources"
-
-    spec_id: str = Field(foreign_key="specs.id", primary_key=True)
-    source_id: str = Field(foreign_key="sources.id", primary_key=True, index=True)
-
-
-class RelationSource(SQLModel, table=True):
-    """A derived relation is backed by the sources of the relation it inverts."""
-
-    __tablename__ = "relation_sources"
-
-    relation_id: str = Field(foreign_key="relations.id", primary_key=True)
-    source_id: str = Field(foreign_key="sources.id", primary_key=True, index=True)
+SystemSource = _fact_sources(
+    "SystemSource",
+    "system_sources",
+    "system_id",
+    "systems",
+    "A source backing the entry as a whole (its existence, names and designations).",
+)
+AliasSource = _fact_sources(
+    "AliasSource", "alias_sources", "alias_id", "aliases", "A source backing one name."
+)
+SpecSource = _fact_sources(
+    "SpecSource", "spec_sources", "spec_id", "specs", "A source backing one spec value."
+)
+RelationSource = _fact_sources(
+    "RelationSource", "relation_sources", "relation_id", "relations",
+    "A source backing a relation (a derived one: the sources of the relation it inverts).",
+)  # fmt: skip
 
 
 class Mention(SQLModel, table=True):
