@@ -14,13 +14,11 @@ from collections.abc import Iterable
 
 from sqlite_utils.utils import hash_record
 
-from refdb.text import compact
-
 SEPARATOR = "--"
 
 
 def join(*parts: object) -> str:
-    return SEPARATOR.join(str(part) for part in parts)
+    return SEPARATOR.join(map(str, parts))
 
 
 def numbered(keys: Iterable[str]) -> list[str]:
@@ -34,7 +32,7 @@ def numbered(keys: Iterable[str]) -> list[str]:
 
 
 def source(system_id: str, key: str) -> str:
-    return join(system_id, key)
+    return f"{system_id}{SEPARATOR}{key}"
 
 
 def spec_ids(system) -> list[str]:
@@ -43,7 +41,7 @@ def spec_ids(system) -> list[str]:
     ids = []
     for spec in system.specs:
         seen[spec.property] += 1
-        ids.append(join(system.id, spec.property, seen[spec.property]))
+        ids.append(f"{system.id}{SEPARATOR}{spec.property}{SEPARATOR}{seen[spec.property]}")
     return ids
 
 
@@ -55,9 +53,9 @@ def relation(system_id: str, type_: str, target_id: str) -> str:
     return join(system_id, type_, target_id)
 
 
-def name(system_id: str, text: str) -> str:
-    """An alias or a form: the entry and the name's compact spelling."""
-    return join(system_id, compact(text))
+def name(system_id: str, key: str) -> str:
+    """An alias or a form: the entry and the name's compact spelling (``text.compact``)."""
+    return f"{system_id}{SEPARATOR}{key}"
 
 
 def hashed(record: dict) -> str:

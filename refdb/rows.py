@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
+from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,7 +34,14 @@ def _columns(model: type[SQLModel]) -> dict:
 
 def _copied(item, names: str) -> dict:
     """``item``'s attributes of these (space-separated) names, for columns named alike."""
-    return {name: getattr(item, name) for name in names.split()}
+    fields, get = _getter(names)
+    return dict(zip(fields, get(item), strict=True))
+
+
+@cache
+def _getter(names: str) -> tuple[tuple[str, ...], attrgetter]:
+    fields = tuple(names.split())
+    return fields, attrgetter(*fields)
 
 
 def _row(model: type[SQLModel], **values) -> SimpleNamespace:
@@ -66,8 +74,9 @@ def catalog_rows(
     for article in catalog.articles:
         rows[tables.Article].append(_article_row(article, catalog.root, register))
     alias_ids = {(row.system_id, row.key): row.id for row in rows[tables.Alias]}
+    text_sha256 = {row.id: row.text_sha256 for row in rows[tables.Article]}
     for mention in mentions:
-        rows[tables.Mention].append(_mention_row(mention, articles, alias_ids))
+        rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, text_sha256))
     for flag in consistency.find_flags(catalog, mentions):
         rows[tables.Flag].append(_flag_row(flag))
     for relative, content in sorted(catalog.files.items()):
@@ -147,9 +156,10 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
         )
 
     def cited_by(join_table: type, fact_column: str, fact_id: str, keys: list[str]) -> None:
+        joined = rows[join_table]
         for key in keys:
             row = {fact_column: fact_id, "source_id": ids.source(system.id, key)}
-            rows[join_table].append(_row(join_table, **row))
+            joined.append(_row(join_table, **row))
 
     cited_by(tables.SystemSource, "system_id", system.id, system.entry_sources)
     alias_ids = _alias_rows(system, rows[tables.Alias])
@@ -190,10 +200,10 @@ def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
     """One row per name of ``system``; compact key -> alias id (the last name of a key, as
     mentions and forms are matched by key)."""
     names = linker.names_of(system)
+    keys = [compact(name.text) for name in names]
     alias_ids = {}
-    alias_ids_in_order = ids.numbered(ids.name(system.id, name.text) for name in names)
-    for position, (alias_id, name) in enumerate(zip(alias_ids_in_order, names, strict=True), 1):
-        key = compact(name.text)
+    in_order = ids.numbered(ids.name(system.id, key) for key in keys)
+    for position, (alias_id, name, key) in enumerate(zip(in_order, names, keys, strict=True), 1):
         alias_ids[key] = alias_id
         aliases.append(
             _row(
@@ -213,13 +223,14 @@ def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
 
 
 def _form_row(system_id: str, form: linker.Form, alias_ids: dict[str, str]) -> tables.Form:
+    key = compact(form.text)
     return _row(
         tables.Form,
-        id=ids.name(system_id, form.text),
+        id=ids.name(system_id, key),
         system_id=system_id,
         alias_id=alias_ids.get(compact(form.name.text)),
         text=form.text,
-        key=compact(form.text),
+        key=key,
         rule=form.rule,
         lang=form.lang,
     )
@@ -365,14 +376,14 @@ def _article_row(article, root: Path, register) -> tables.Article:
     )
 
 
-def _mention_row(mention: linker.Mention, articles, alias_ids) -> tables.Mention:
+def _mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:
     text = articles[mention.article_id].text
     alias_id = alias_ids.get((mention.system_id, compact(mention.name_text or "")))
     return _row(
         tables.Mention,
         alias_id=alias_id,
         sentence=text[mention.sentence_start : mention.sentence_end],
-        text_sha256=sha256(text),
+        text_sha256=text_sha256[mention.article_id],
         **_copied(mention, "id article_id system_id exact start end prefix suffix"),
         **_copied(mention, "sentence_start sentence_end name_kind origin form rule"),
     )

@@ -80,7 +80,8 @@ def check_catalog(
     problems += crosscheck.check_vetoes(systems, system_docs)
     problems += crosscheck.check_article_anchors(articles, {s.id for s in systems})
     problems += crosscheck.check_sources(root, register, systems, system_docs, articles)
-    systems, articles = _sound(systems, system_docs, articles, problems)
+    if problems:
+        systems, articles = _sound(systems, system_docs, articles, problems)
     catalog = Catalog(
         root=root,
         systems=sorted(systems, key=lambda s: s.id),
