@@ -13,6 +13,7 @@ import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 
 import ahocorasick
 
@@ -243,6 +244,9 @@ def _context_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)")
 
 
+_START, _END = attrgetter("start"), attrgetter("end")
+
+
 def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
     """Leftmost, then longest; on the same words the most specific form (the longest, a
     catalog spelling before a generated one) wins."""
@@ -250,7 +254,7 @@ def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
         hits,
         key=lambda h: (h.start, -(h.end - h.start), -len(h.form.text), h.form.rule != "catalog"),
     )
-    return non_overlapping(ranked, lambda hit: hit.start, lambda hit: hit.end)
+    return non_overlapping(ranked, _START, _END)
 
 
 @dataclass(frozen=True)
