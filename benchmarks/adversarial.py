@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import free_port  # noqa: E402
 
 from refdb import linker  # noqa: E402
+from refdb import text as text_primitives  # noqa: E402
 from refdb.compiler import build  # noqa: E402
 from refdb.schema import ArticleEntry, SystemEntry  # noqa: E402
 from refdb.serving import datasette_command  # noqa: E402
@@ -173,7 +174,7 @@ def build_figures(tmp: Path) -> None:
         text = "à 6 500 km. " * (size // 12) + "portée de 6 500 km."
         measured(
             f"quote with a prefix, article of {size:,} chars",
-            lambda text=text: linker.find_anchor(text, "6 500 km", "portée de "),
+            lambda text=text: text_primitives.find_anchor(text, "6 500 km", "portée de "),
         )
     bomber = [system(0, ["Tu-160"])]
     for count in (5_000, 10_000):

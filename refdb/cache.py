@@ -23,15 +23,11 @@ import os
 import secrets
 import stat
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -148,8 +144,8 @@ class BuildCache:
                     relative: [digest, entry.model_dump_json(warnings=False)]
                     for relative, (digest, entry) in self.entries.items()
                 },
-                "mentions": [
-                    [list(key), [asdict(m) for m in found]] for key, found in self.mentions.items()
+                "mentions": [  # a Mention's fields are plain values: no deep copy (asdict) needed
+                    [list(key), [vars(m) for m in found]] for key, found in self.mentions.items()
                 ],
             },
             ensure_ascii=False,

@@ -14,14 +14,14 @@ import click
 import yaml
 
 from refdb import curate, serving, watching
+from refdb.check import check as check_catalog
 from refdb.cite import FORMATS, NotADatabase, Publication, UnknownEntry
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
-from refdb.compiler import is_current
-from refdb.errors import CatalogError
+from refdb.errors import CatalogError, Problem
+from refdb.provenance import is_current
 from refdb.report import build_report
 from refdb.schema import Category
-from refdb.validate import validate_catalog
 
 CATALOG = click.option(
     "--catalog",
@@ -52,21 +52,32 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _report(error: CatalogError) -> None:
-    for problem in error.problems:
-        click.echo(str(problem), err=True)
-    click.echo(f"{_count(len(error.problems), 'problem')} found.", err=True)
+class CommandError(click.ClickException):
+    """How every command fails: a message, or the catalog's problems one per line as
+    path:line:column, their count and what became of the output (``after``)."""
+
+    def __init__(self, message: str = "", problems: list[Problem] = (), after: str = ""):
+        super().__init__(message or f"{_count(len(problems), 'problem')} found.")
+        self.problems, self.after = list(problems), after
+
+    def show(self, file=None) -> None:
+        if not self.problems:
+            return super().show(file)
+        for problem in self.problems:
+            click.echo(str(problem), err=True)
+        click.echo(self.message, err=True)
+        if self.after:
+            click.echo(self.after, err=True)
 
 
 @cli.command()
 @CATALOG
 def check(catalog_dir: Path) -> None:
-    """Validate the catalog; print every problem as path:line:column."""
-    try:
-        catalog = validate_catalog(catalog_dir)
-    except CatalogError as error:
-        _report(error)
-        sys.exit(1)
+    """Validate and link the catalog; print every problem as path:line:column."""
+    checked = check_catalog(catalog_dir)
+    if checked.problems:
+        raise CommandError(problems=checked.problems)
+    catalog = checked.catalog
     click.echo(
         f"Catalog OK: {_count(len(catalog.systems), 'system')}, {_count(len(catalog.articles), 'article')}."
     )
@@ -102,23 +113,18 @@ QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 
 def config_options(must_exist: bool):
     """--config and --metadata: Datasette's two files, which citations read too."""
-    kinds = dict(dir_okay=False, path_type=Path, exists=must_exist)
-    config = click.option(
-        "--config",
-        "config_path",
-        default="datasette.yaml",
-        show_default=True,
-        type=click.Path(**kinds),
-        help="Datasette configuration (plugins.refdb: publisher, base_url).",
+
+    def option(name: str, default: str, help: str):
+        kinds = dict(dir_okay=False, path_type=Path, exists=must_exist)
+        return click.option(
+            f"--{name}", f"{name}_path", default=default, show_default=True,
+            type=click.Path(**kinds), help=help,
+        )  # fmt: skip
+
+    config = option(
+        "config", "datasette.yaml", "Datasette configuration (plugins.refdb: publisher, base_url)."
     )
-    metadata = click.option(
-        "--metadata",
-        "metadata_path",
-        default="metadata.yaml",
-        show_default=True,
-        type=click.Path(**kinds),
-        help="Datasette metadata (the publication's title).",
-    )
+    metadata = option("metadata", "metadata.yaml", "Datasette metadata (the publication's title).")
     return lambda command: config(metadata(command))
 
 
@@ -144,11 +150,10 @@ def build(
     except CatalogError as error:
         if progress:
             progress.close()
-        _report(error)
-        click.echo(f"Nothing was written; {db_path} is unchanged.", err=True)
-        sys.exit(1)
+        after = f"Nothing was written; {db_path} is unchanged."
+        raise CommandError(problems=error.problems, after=after) from None
     except (OSError, sqlite3.Error) as error:
-        raise click.ClickException(f"could not write {db_path}: {error}; it is unchanged") from None
+        raise CommandError(f"could not write {db_path}: {error}; it is unchanged") from None
     if progress:
         progress.close()
     click.echo(
@@ -180,10 +185,9 @@ def add_article(source, catalog_dir, title, publisher, date, language, url) -> N
             url=url,
         )
     except CatalogError as error:
-        _report(error)
-        sys.exit(1)
+        raise CommandError(problems=error.problems) from None
     except ValueError as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
     click.echo(f"Wrote {article.header} and {article.text_path.name}.")
     click.echo(
         "Systems it mentions: " + (", ".join(f"{i} ({n})" for i, n in article.mentioned) or "none")
@@ -211,7 +215,7 @@ def new_system(system_id, catalog_dir, name, category, country) -> None:
             today=date.today().isoformat(),
         )
     except ValueError as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
     click.echo(f"Wrote {path}: fill in its empty values, then run `refdb check`.")
 
 
@@ -243,22 +247,23 @@ def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url
             nl=False,
         )
     except (UnknownEntry, NotADatabase) as error:
-        raise click.ClickException(str(error)) from None
+        raise CommandError(str(error)) from None
 
 
 @cli.command()
 @CATALOG
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report(catalog_dir: Path, as_json: bool) -> None:
-    """What to curate next: unlinked designations, entries never mentioned."""
-    try:
-        result = build_report(catalog_dir)
-    except CatalogError as error:
-        _report(error)
-        sys.exit(1)
+    """What to curate next: the catalog's problems, then unlinked designations, entries never
+    mentioned, flags and weakly sourced facts in the files without problems."""
+    result = build_report(catalog_dir)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         return
+    if result.problems:
+        click.echo("Problems (fix these first; what follows covers the other files):")
+        for problem in result.problems:
+            click.echo(f"  {problem}")
     click.echo("Designations in articles that match no entry (add an entry or an alias):")
     for item in result.unlinked_designations:
         click.echo(f"  {item.count:>4}  {item.text:<12} {', '.join(item.articles)}")
@@ -302,10 +307,10 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
     try:
         result = build_database(catalog_dir, db_path)
     except CatalogError as error:
-        _report(error)
         if not db_path.exists():
-            sys.exit(1)
-        click.echo(f"The catalog has problems; serving the previous {db_path}.", err=True)
+            raise CommandError(problems=error.problems) from None
+        after = f"The catalog has problems; serving the previous {db_path}."
+        CommandError(problems=error.problems, after=after).show()
     else:
         click.echo(f"Built {result.path}: {result.systems} systems, {result.mentions} mentions.")
 
@@ -331,7 +336,7 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -
         try:
             watching.serve_watching(catalog_dir, db_path, config, metadata, host, port)
         except (OSError, sqlite3.Error, serving.ServingError) as error:
-            raise click.ClickException(f"cannot serve {db_path}: {error}") from None
+            raise CommandError(f"cannot serve {db_path}: {error}") from None
         return
     try:
         _build_if_changed(catalog_dir, db_path)
@@ -341,6 +346,6 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -
         )
         serving.hold(served)
     except (OSError, sqlite3.Error, serving.ServingError) as error:
-        raise click.ClickException(f"cannot serve {db_path}: {error}") from None
+        raise CommandError(f"cannot serve {db_path}: {error}") from None
     click.echo(f"Serving {served} on http://{host}:{port}/")
     os.execv(sys.executable, command)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from refdb import linker, units
+from refdb import ids, linker, units
 from refdb.schema import PROPERTIES, ArticleQuote, SystemEntry
 
 TOLERANCE = 0.02  # relative difference under which two quantities agree (rounding in the press)
@@ -57,6 +57,7 @@ class Flag:
     article_id: str | None = None
     mention_id: str | None = None
     source_key: str | None = None
+    spec_id: str | None = None
 
 
 _MACH = re.compile(r"\bMach\s?(?P<number>\d+(?:[.,]\d+)?)", re.IGNORECASE)
@@ -110,10 +111,13 @@ def agrees(value: float, unit: str, other: float, other_unit: str) -> bool | Non
     return abs(converted - value) <= TOLERANCE * max(abs(value), 1e-9)
 
 
-def check_quotes(system: SystemEntry, texts: dict[str, tuple[str, str]]) -> list[Flag]:
-    """Specs backed by an article quote whose numbers contradict the spec."""
+def check_quotes(
+    system: SystemEntry, texts: dict[str, tuple[str, str]], quotes: dict
+) -> list[Flag]:
+    """Specs backed by an article quote whose numbers contradict the spec (``quotes``: the
+    spans validation resolved, by (system id, source key))."""
     flags = []
-    for spec in system.specs:
+    for spec_id, spec in zip(ids.spec_ids(system), system.specs, strict=True):
         if PROPERTIES[spec.property].kind != "quantity":
             continue
         for key in spec.sources:
@@ -121,8 +125,8 @@ def check_quotes(system: SystemEntry, texts: dict[str, tuple[str, str]]) -> list
             if not isinstance(source, ArticleQuote):
                 continue
             text, language = texts[source.article]
-            start = linker.find_anchor(text, source.quote, source.prefix)[0]
-            quoted = text[start : start + len(source.quote)]
+            start, end = quotes[system.id, key]
+            quoted = text[start:end]
             verdicts = [
                 agrees(spec.value, spec.unit, v, u) for v, u in quantities(quoted, language)
             ]
@@ -136,6 +140,7 @@ def check_quotes(system: SystemEntry, texts: dict[str, tuple[str, str]]) -> list
                         f"but the quoted article says “{quoted}”",
                         source.article,
                         source_key=key,
+                        spec_id=spec_id,
                     )
                 )
     return flags
@@ -183,5 +188,7 @@ def check_mentions(
 def find_flags(catalog, mentions: list[linker.Mention]) -> list[Flag]:
     """Disagreements between a validated catalog's articles and its entries, in a stable order."""
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
-    flags = [flag for system in catalog.systems for flag in check_quotes(system, texts)]
+    flags = [
+        flag for system in catalog.systems for flag in check_quotes(system, texts, catalog.quotes)
+    ]
     return flags + check_mentions({s.id: s for s in catalog.systems}, mentions, texts)

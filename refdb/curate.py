@@ -6,7 +6,6 @@ overwrite anything; ``refdb check`` and ``refdb build`` then take over.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from refdb.schema import (
     check_language,
     check_partial_date,
 )
+from refdb.text import sha256
 from refdb.validate import MAX_ARTICLE_BYTES, validate_catalog
 
 _BLOCKS = [
@@ -159,9 +159,9 @@ def add_article(
         raise CurationError(
             f"an article with id '{article_id}' exists ({header}); pass another --title"
         )
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = sha256(text)
     for existing in catalog.articles:
-        if hashlib.sha256(existing.text.encode()).hexdigest() == digest:
+        if sha256(existing.text) == digest:
             raise CurationError(f"this text is already in the catalog as '{existing.entry.id}'")
     articles.mkdir(parents=True, exist_ok=True)
     text_path.write_text(text, encoding="utf-8")

@@ -9,22 +9,18 @@ valid hit wins, so "Tu-22M3" is never read as "Tu-22" plus junk.
 
 from __future__ import annotations
 
-import bisect
 import functools
-import hashlib
-import multiprocessing
-import os
 import re
 from collections import Counter
 from dataclasses import dataclass
+from operator import attrgetter
 
 import ahocorasick
-import syntok.segmenter as syntok
 
 from refdb import romanization
-from refdb.errors import CatalogError
 from refdb.forms import Form, Name, forms_of, names_of  # noqa: F401  (names_of re-exported)
-from refdb.schema import ArticleEntry, MentionAnchor, SystemEntry
+from refdb.schema import ArticleEntry, SystemEntry
+from refdb.sentences import sentence_of, sentences
 from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitives)
     APOSTROPHES,
     DASHES,
@@ -34,6 +30,9 @@ from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitiv
     fold,
     fold_separators,
     letters,
+    non_overlapping,
+    resolve_anchor,
+    sha256,
 )
 
 CONTEXT_CHARS = 32
@@ -245,188 +244,17 @@ def _context_pattern(words: tuple[str, ...]) -> re.Pattern:
     return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)")
 
 
+_START, _END = attrgetter("start"), attrgetter("end")
+
+
 def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
     """Leftmost, then longest; on the same words the most specific form (the longest, a
     catalog spelling before a generated one) wins."""
-    chosen, reach = [], 0
     ranked = sorted(
         hits,
         key=lambda h: (h.start, -(h.end - h.start), -len(h.form.text), h.form.rule != "catalog"),
     )
-    for hit in ranked:
-        if hit.start >= reach:
-            chosen.append(hit)
-            reach = hit.end
-    return chosen
-
-
-# Abbreviations after which a full stop does not end a sentence (French and military text).
-ABBREVIATIONS = {
-    "m",
-    "mm",
-    "mme",
-    "mlle",
-    "dr",
-    "pr",
-    "me",
-    "mgr",
-    "st",
-    "ste",
-    "gén",
-    "gen",
-    "col",
-    "cdt",
-    "cmdt",
-    "lt",
-    "cne",
-    "capt",
-    "adm",
-    "amiral",
-    "sgt",
-    "maj",
-    "vice-adm",
-    "contre-adm",
-    "lieut",
-    "brig",
-    "gov",
-    "sen",
-    "rep",
-    "mr",
-    "mrs",
-    "ms",
-    "prof",
-    "jan",
-    "janv",
-    "fév",
-    "févr",
-    "feb",
-    "mar",
-    "apr",
-    "avr",
-    "jun",
-    "jul",
-    "juil",
-    "aug",
-    "sept",
-    "sep",
-    "oct",
-    "nov",
-    "déc",
-    "dec",
-    "env",
-    "cf",
-    "etc",
-    "p",
-    "pp",
-    "vol",
-    "no",
-    "n°",
-    "approx",
-    "ca",
-    "vs",
-    "art",
-    "fig",
-    "inc",
-    "ltd",
-    "co",
-    "corp",
-}
-_LAST_WORD = re.compile(r"([\w°-]+)\.\s*$")
-
-
-_CLOSERS = "»”’\"')]"
-
-
-def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """syntok's sentences of ``text[start:end]`` as offsets into ``text`` (syntok keeps them)."""
-    pieces = []
-    for paragraph in syntok.analyze(text[start:end]):
-        for sentence in paragraph:
-            tokens = list(sentence)
-            pieces.append(
-                (start + tokens[0].offset, start + tokens[-1].offset + len(tokens[-1].value))
-            )
-    return pieces
-
-
-def sentences(
-    text: str, language: str = "en", around: list[tuple[int, int]] | None = None
-) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, whitespace trimmed.
-
-    syntok finds the sentences; two fixes follow it: a full stop after an abbreviation of
-    French or military text ("Gén.", "M.", "env.") does not end a sentence, and a closing
-    quote after the full stop ("« Bonjour. »") stays with its sentence. With ``around``, only
-    paragraphs holding one of those spans are segmented: segmenting is the costly part of
-    linking, and sentences are only needed where something is mentioned.
-    """
-    spans: list[list[int]] = []
-    wanted = sorted(start for start, _ in around) if around is not None else None
-    for paragraph in _paragraphs(text):
-        if wanted is not None and not _any_within(wanted, *paragraph):
-            continue
-        merge_next = False
-        for start, end in _segments(text, *paragraph):
-            if spans and text[start] in _CLOSERS and spans[-1][1] <= start:
-                spans[-1][1] = start + 1
-                start += 1
-                while start < end and text[start].isspace():
-                    start += 1
-                if start >= end:
-                    continue
-            if merge_next and spans:
-                spans[-1][1] = end
-            else:
-                spans.append([start, end])
-            last = _LAST_WORD.search(text[spans[-1][0] : spans[-1][1]])
-            merge_next = bool(last) and last.group(1).lower() in ABBREVIATIONS
-    return [_trim(text, start, end) for start, end in spans]
-
-
-def _any_within(sorted_starts: list[int], start: int, end: int) -> bool:
-    index = bisect.bisect_left(sorted_starts, start)
-    return index < len(sorted_starts) and sorted_starts[index] < end
-
-
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    """Blank-line separated blocks: no sentence runs across a paragraph break."""
-    blocks, start = [], 0
-    for match in re.finditer(r"\n\s*\n", text):
-        blocks.append((start, match.start()))
-        start = match.end()
-    blocks.append((start, len(text)))
-    return [(a, b) for a, b in blocks if text[a:b].strip()]
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def find_anchor(
-    text: str,
-    exact: str,
-    prefix: str | None = None,
-    suffix: str | None = None,
-    folded: str | None = None,
-) -> list[int]:
-    """Start offsets where ``exact`` occurs with the given context (compared folded)."""
-    folded = fold(text) if folded is None else folded
-    needle = fold(exact)
-    before = fold(prefix) if prefix is not None else None
-    after = fold(suffix) if suffix is not None else None
-    starts, position = [], folded.find(needle)
-    while position >= 0:
-        stop = position + len(needle)
-        before_ok = before is None or folded.startswith(before, position - len(before), position)
-        after_ok = after is None or folded.startswith(after, stop)
-        if before_ok and after_ok and position >= len(before or ""):
-            starts.append(position)
-        position = folded.find(needle, position + 1)
-    return starts
+    return non_overlapping(ranked, _START, _END)
 
 
 @dataclass(frozen=True)
@@ -466,25 +294,31 @@ class AnchorError(ValueError):
         self.section, self.index = section, index
 
 
-def resolve(text: str, anchor: MentionAnchor, folded: str) -> int:
-    """The one start offset of ``anchor`` in the text, or ValueError saying what to fix."""
-    starts = find_anchor(text, anchor.exact, anchor.prefix, anchor.suffix, folded)
-    if not starts:
-        raise ValueError(f"'{anchor.exact}' with this prefix/suffix is not in the article text")
-    if len(starts) > 1:
-        raise ValueError(
-            f"'{anchor.exact}' occurs {len(starts)} times; add a prefix or suffix to pick one"
-        )
-    return starts[0]
-
-
-def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Mention]:
-    """Every mention in one article: linker hits, less exclusions, plus inclusions."""
-    found = linker.hits(text, article.language)
+def anchor_starts(article: ArticleEntry, text: str) -> dict[tuple[str, int], int]:
+    """(section, index) -> start of each curator anchor of ``article`` in ``text``
+    (validation resolves them for a build; this is for an article linked on its own)."""
     folded = fold(text) if article.mentions.include or article.mentions.exclude else text
+    starts = {}
+    for section in ("exclude", "include"):
+        for index, anchor in enumerate(getattr(article.mentions, section)):
+            try:
+                starts[section, index] = resolve_anchor(text, anchor, folded)
+            except ValueError as error:
+                raise AnchorError(section, index, str(error)) from None
+    return starts
+
+
+def link_article(
+    linker: Linker, article: ArticleEntry, text: str, anchors: dict | None = None
+) -> list[Mention]:
+    """Every mention in one article: linker hits, less exclusions, plus inclusions.
+
+    ``anchors`` are the curator anchors' starts as validation resolved them."""
+    found = linker.hits(text, article.language)
+    anchors = anchor_starts(article, text) if anchors is None else anchors
     hits = {(hit.start, hit.end, hit.name.system_id): hit for hit in found}
     for index, anchor in enumerate(article.mentions.exclude):
-        start = _resolve_or_raise(text, anchor, folded, "exclude", index)
+        start = anchors["exclude", index]
         end = start + len(anchor.exact)
         key = (start, end, anchor.system)
         if key not in hits:
@@ -496,7 +330,7 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
         del hits[key]
     spans = [(hit.start, hit.end, hit.name.system_id, hit) for hit in hits.values()]
     for index, anchor in enumerate(article.mentions.include):
-        start = _resolve_or_raise(text, anchor, folded, "include", index)
+        start = anchors["include", index]
         if (start, start + len(anchor.exact), anchor.system) in hits:
             message = (
                 f"'{anchor.exact}' is already linked to {anchor.system}; remove this inclusion"
@@ -512,25 +346,8 @@ def link_article(linker: Linker, article: ArticleEntry, text: str) -> list[Menti
     ]
 
 
-def _resolve_or_raise(text, anchor, folded, section, index) -> int:
-    try:
-        return resolve(text, anchor, folded)
-    except ValueError as error:
-        raise AnchorError(section, index, str(error)) from None
-
-
-def _sentence_of(bounds: list[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
-    """The sentence holding start:end (bounds sorted, disjoint), or the range of sentences a
-    span runs across; found by bisection so an article's cost stays linear in its mentions."""
-    first = max(0, bisect.bisect_right(bounds, (start, float("inf"))) - 1)
-    if bounds[first][0] <= start and end <= bounds[first][1]:
-        return bounds[first]
-    last = max(first, bisect.bisect_left(bounds, (end, -1)) - 1)
-    return min(bounds[first][0], start), max(bounds[last][1], end)
-
-
 def _mention(article_id, text, bounds, start, end, system_id, hit, shared_start) -> Mention:
-    sentence = _sentence_of(bounds, start, end) if bounds else (start, end)
+    sentence = sentence_of(bounds, start, end) if bounds else (start, end)
     name = hit.name if hit else None
     return Mention(
         article_id=article_id,
@@ -549,99 +366,3 @@ def _mention(article_id, text, bounds, start, end, system_id, hit, shared_start)
         rule=hit.rule if hit else "curator",
         shared_start=shared_start,
     )
-
-
-def text_sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-# Below this many articles one process links faster than starting workers.
-PARALLEL_FROM = 500
-_SHARED: tuple | None = None  # (automaton, articles), inherited by forked workers
-
-
-def link_catalog(catalog, progress=None, cache=None) -> list[Mention]:
-    """Every mention in every article of a validated catalog, in a stable order.
-
-    Large catalogs are linked on every core: workers are forked after the automaton is
-    built, so they share it instead of building it again. With a ``cache``, an article whose
-    header and text are unchanged, linked against the same names, keeps its mentions. A
-    curator's anchor that no longer applies (an exclusion with nothing to exclude) is an
-    error naming the article file and line.
-    """
-    global _SHARED
-    articles = catalog.articles
-    names = names_sha256(catalog.systems)
-    keys = [_cache_key(catalog, article, names) for article in articles]
-    results = {
-        i: (found, None)
-        for i, key in enumerate(keys)
-        if cache and (found := cache.article_mentions(key)) is not None
-    }
-    todo = [i for i in range(len(articles)) if i not in results]
-    report = progress or (lambda stage, done, total: None)
-    if todo:
-        _SHARED = (Linker(catalog.systems), articles)
-        try:
-            for index, result in zip(todo, _map(_link_shared, todo), strict=True):
-                results[index] = result
-                report("linking articles", len(results), len(articles))
-        finally:
-            _SHARED = None
-    mentions, problems = [], []
-    for index, article in enumerate(articles):
-        found, stale = results[index]
-        mentions += found
-        if stale:
-            section, anchor, message = stale
-            loc = ("mentions", section, anchor, "exact")
-            problems.append(
-                article.document.problem(loc, f"stale anchor: {message}", "stale-anchor")
-            )
-        elif cache is not None:
-            cache.mentions[keys[index]] = found
-    if problems:
-        raise CatalogError(problems)
-    return mentions
-
-
-def names_sha256(systems: list[SystemEntry]) -> str:
-    """One hash over every name the linker looks for, with everything that decides whether it
-    links (kind, case, context words): when any of it changes, every article relinks."""
-    digest = hashlib.sha256()
-    for system in systems:
-        for name in names_of(system):
-            fields = (name.system_id, name.text, name.kind, name.case_sensitive, *name.context)
-            digest.update("\0".join(map(str, fields)).encode() + b"\n")
-    return digest.hexdigest()
-
-
-def _cache_key(catalog, article, names: str) -> tuple:
-    header = article.document.path.relative_to(catalog.root).as_posix()
-    text = article.text_path.relative_to(catalog.root).as_posix()
-    digest = lambda relative: hashlib.sha256(catalog.files[relative]).hexdigest()  # noqa: E731
-    return (article.entry.id, digest(header), digest(text), names)
-
-
-def _map(function, items: list[int]):
-    """``map`` over every core for many items (forked workers share ``_SHARED``), else inline."""
-    workers = min(os.cpu_count() or 1, 8)
-    if (
-        workers > 1
-        and len(items) >= PARALLEL_FROM
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(function, items, chunksize=50)
-    else:
-        yield from map(function, items)
-
-
-def _link_shared(index: int) -> tuple[list[Mention], tuple | None]:
-    """Link one article of ``_SHARED``; a stale anchor comes back as data, not an exception."""
-    automaton, articles = _SHARED
-    article = articles[index]
-    try:
-        return link_article(automaton, article.entry, article.text), None
-    except AnchorError as error:
-        return [], (error.section, error.index, str(error))

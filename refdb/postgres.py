@@ -15,7 +15,8 @@ import re
 from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
-from refdb import linker
+from refdb.insert import create_and_insert
+from refdb.text import fold
 
 SEARCHED = {
     "systems": (
@@ -39,11 +40,7 @@ def write(url: str, rows: dict[type, list]) -> None:
     models = {model.__tablename__: model for model in rows}
     with engine.begin() as connection:  # one transaction, DDL included
         SQLModel.metadata.drop_all(connection)
-        SQLModel.metadata.create_all(connection)
-        for table in SQLModel.metadata.sorted_tables:
-            items = rows.get(models.get(table.name), [])
-            if items:
-                connection.execute(table.insert(), [vars(item) for item in items])
+        create_and_insert(connection, rows)
         for table, (key, columns) in SEARCHED.items():
             _index(connection, table, key, columns, rows[models[table]])
     engine.dispose()
@@ -65,7 +62,7 @@ def _folded(item, columns: list[str]) -> str:
 def searchable(text: str) -> str:
     """Folded like the linker folds, with in-word hyphens as spaces: PostgreSQL's parser reads
     the "-160" of "Tu-160" as a negative number, which no query for "tu 160" would match."""
-    return re.sub(r"(?<=\w)-(?=\w)", " ", linker.fold(text))
+    return re.sub(r"(?<=\w)-(?=\w)", " ", fold(text))
 
 
 def search_systems(url: str, query: str, limit: int = 20) -> list[str]:

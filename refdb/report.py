@@ -1,5 +1,5 @@
-"""What curators should do next: designations the articles use that no entry claims, and
-entries no article mentions yet."""
+"""What curators should do next: the catalog's problems, designations the articles use that
+no entry claims, entries no article mentions yet, flags, and facts with weak sources."""
 
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from refdb import consistency, linker, sources
+from refdb.check import check
+from refdb.errors import Problem
 from refdb.schema import ArticleQuote, Reliability
-from refdb.validate import Catalog, validate_catalog
+from refdb.sentences import sentences
+from refdb.text import DASHES, compact
+from refdb.validate import Catalog
 
-_DASH = "\\-" + linker.DASHES
+_DASH = "\\-" + DASHES
 # Letters then digits, as weapons are designated: Su-57, Kh-101, S-400, MiG-31K, B-52H,
 # SS-N-27, and digit-led ones such as 3M-14. Spaces are not allowed inside ("Kim 2023").
 DESIGNATION = re.compile(
@@ -39,18 +43,22 @@ class Report:
     unsourced_names: list[dict] = field(default_factory=list)
     claims_only_facts: list[dict] = field(default_factory=list)
     single_source_facts: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # the report covers the other files
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def build_report(catalog_dir: Path | str) -> Report:
-    """Validate and link the catalog, then list what is missing from it."""
-    return report_for(validate_catalog(Path(catalog_dir)))
+    """Check and link the catalog, then list its problems and what is missing from the files
+    that have none."""
+    checked = check(Path(catalog_dir))
+    return report_for(checked.catalog, checked.mentions, checked.problems)
 
 
-def report_for(catalog: Catalog) -> Report:
-    every_mention = linker.link_catalog(catalog)
+def report_for(
+    catalog: Catalog, every_mention: list[linker.Mention], problems: list[Problem] = ()
+) -> Report:
     by_article: dict[str, list[linker.Mention]] = {}
     for mention in every_mention:
         by_article.setdefault(mention.article_id, []).append(mention)
@@ -66,14 +74,21 @@ def report_for(catalog: Catalog) -> Report:
         for match in DESIGNATION.finditer(article.text):
             if any(start < match.end() and match.start() < end for start, end in covered):
                 continue
-            bounds = bounds or linker.sentences(article.text, article.entry.language)
+            bounds = bounds or sentences(article.text, article.entry.language)
             _count(unlinked, article, match, bounds)
     ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
     never = [s.id for s in catalog.systems if s.id not in mentioned]
     flags = [asdict(flag) for flag in consistency.find_flags(catalog, every_mention)]
     weak = claims_only_facts(catalog)
     return Report(
-        ranked, never, silent, flags, unsourced_names(catalog), weak, single_source_facts(catalog)
+        ranked,
+        never,
+        silent,
+        flags,
+        unsourced_names(catalog),
+        weak,
+        single_source_facts(catalog),
+        list(problems),
     )
 
 
@@ -83,7 +98,7 @@ NEEDS_SOURCE_MOST = ("misnomer", "press-shorthand", "nickname", "nato-name")
 
 def official(system) -> set[str]:
     """The entry's own name and designations, which its entry sources already back."""
-    return {linker.compact(n) for n in [system.name, *system.designations]}
+    return {compact(n) for n in [system.name, *system.designations]}
 
 
 def unsourced_names(catalog: Catalog) -> list[dict]:
@@ -92,7 +107,7 @@ def unsourced_names(catalog: Catalog) -> list[dict]:
         {"system_id": system.id, "text": alias.text, "kind": str(alias.kind)}
         for system in catalog.systems
         for alias in system.aliases
-        if not alias.sources and linker.compact(alias.text) not in official(system)
+        if not alias.sources and compact(alias.text) not in official(system)
     ]
     return sorted(
         found, key=lambda a: (a["kind"] not in NEEDS_SOURCE_MOST, a["system_id"], a["text"])
@@ -139,7 +154,7 @@ def single_source_facts(catalog: Catalog) -> list[dict]:
 
 
 def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:
-    item = unlinked.setdefault(linker.compact(match.group()), Unlinked(match.group()))
+    item = unlinked.setdefault(compact(match.group()), Unlinked(match.group()))
     item.count += 1
     if article.entry.id not in item.articles:
         item.articles.append(article.entry.id)

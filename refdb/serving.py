@@ -3,13 +3,14 @@ Dockerfile do: immutable, with an inspect file, from a snapshot no rebuild repla
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from refdb.text import sha256
 
 KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go unless a live server holds them
 _URI_CHARACTERS = "?#%"  # Datasette opens the file as a `file:` URI without escaping its path
@@ -27,7 +28,7 @@ def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
     The copy keeps the stem ``refdb`` so Datasette's URLs stay the same.
     """
     db_path = Path(db_path)
-    digest = hashlib.sha256(db_path.read_bytes()).hexdigest()[:16]
+    digest = sha256(db_path.read_bytes())[:16]
     target = Path(directory or db_path.parent / f".{db_path.stem}-serve") / digest / db_path.name
     if any(character in str(target.absolute()) for character in _URI_CHARACTERS):
         raise ServingError(

@@ -1,10 +1,14 @@
 """SQLModel table models: the contract of the published database.
 
-Ids of published rows are catalog slugs (or are derived from them), so Datasette row URLs
-such as ``/refdb/systems/tu-160`` are stable permalinks across builds.
+Ids of published rows are catalog slugs or are derived from the row's content key
+(``ids.py``), so Datasette row URLs such as ``/refdb/systems/tu-160`` or
+``/refdb/specs/tu-160--max_range--1`` are stable permalinks across builds: editing one entry
+changes no other entry's ids.
 """
 
 from __future__ import annotations
+
+import types
 
 from sqlmodel import Field, SQLModel
 
@@ -42,7 +46,7 @@ class System(SQLModel, table=True):
 class Alias(SQLModel, table=True):
     __tablename__ = "aliases"
 
-    id: int = Field(primary_key=True)
+    id: str = Field(primary_key=True, description="<system id>--<key>")
     system_id: str = Field(foreign_key="systems.id", index=True)
     text: str = Field(index=True)
     key: str = Field(
@@ -56,6 +60,7 @@ class Alias(SQLModel, table=True):
     )
     case_sensitive: bool = False
     note: str | None = None
+    position: int = Field(description="Place among the entry's names: the card lists them so")
 
 
 class Form(SQLModel, table=True):
@@ -63,9 +68,9 @@ class Form(SQLModel, table=True):
 
     __tablename__ = "forms"
 
-    id: str = Field(primary_key=True, description="<system id>:<key>")
+    id: str = Field(primary_key=True, description="<system id>--<key>")
     system_id: str = Field(foreign_key="systems.id", index=True)
-    alias_id: int | None = Field(
+    alias_id: str | None = Field(
         default=None, foreign_key="aliases.id", description="The catalog name it comes from"
     )
     text: str
@@ -157,7 +162,7 @@ class Source(SQLModel, table=True):
 class Spec(SQLModel, table=True):
     __tablename__ = "specs"
 
-    id: int = Field(primary_key=True)
+    id: str = Field(primary_key=True, description="<system id>--<property>--<n-th value>")
     system_id: str = Field(foreign_key="systems.id", index=True)
     property: str = Field(index=True)
     property_label: str
@@ -175,13 +180,13 @@ class Spec(SQLModel, table=True):
         default=False, description="Sources give other values for this property"
     )
     note: str | None = None
-    source_numbers: str = Field(description="Numbers of the backing sources in the entry's list")
+    position: int = Field(description="Place in the entry's list of specs")
 
 
 class Relation(SQLModel, table=True):
     __tablename__ = "relations"
 
-    id: int = Field(primary_key=True)
+    id: str = Field(primary_key=True, description="<system id>--<type>--<target id>")
     system_id: str = Field(foreign_key="systems.id", index=True)
     type: str = Field(index=True)
     target_id: str = Field(foreign_key="systems.id", index=True)
@@ -191,20 +196,39 @@ class Relation(SQLModel, table=True):
     derived: bool = Field(
         default=False, description="Inverse of a relation written on the target's entry"
     )
-    source_numbers: str = Field(
-        description="Numbers of the backing sources in the declaring entry's list"
-    )
 
 
-class FactSource(SQLModel, table=True):
-    """Which source backs which fact (a spec, a relation, an alias or the entry itself)."""
+def _fact_sources(class_name: str, table: str, fact_column: str, facts: str, doc: str):
+    """A join table: which sources (by ``sources.id``) back which fact (by ``<facts>.id``).
+    Both columns are foreign keys, so Datasette links a fact to its sources and back."""
 
-    __tablename__ = "fact_sources"
+    def body(namespace: dict) -> None:
+        namespace["__doc__"] = doc
+        namespace["__tablename__"] = table
+        namespace["__annotations__"] = {fact_column: str, "source_id": str}
+        namespace[fact_column] = Field(foreign_key=f"{facts}.id", primary_key=True)
+        namespace["source_id"] = Field(foreign_key="sources.id", primary_key=True, index=True)
 
-    id: int = Field(primary_key=True)
-    fact_table: str = Field(description="specs, relations, aliases or systems")
-    fact_id: str = Field(index=True)
-    source_id: str = Field(foreign_key="sources.id", index=True)
+    return types.new_class(class_name, (SQLModel,), {"table": True}, body)
+
+
+SystemSource = _fact_sources(
+    "SystemSource",
+    "system_sources",
+    "system_id",
+    "systems",
+    "A source backing the entry as a whole (its existence, names and designations).",
+)
+AliasSource = _fact_sources(
+    "AliasSource", "alias_sources", "alias_id", "aliases", "A source backing one name."
+)
+SpecSource = _fact_sources(
+    "SpecSource", "spec_sources", "spec_id", "specs", "A source backing one spec value."
+)
+RelationSource = _fact_sources(
+    "RelationSource", "relation_sources", "relation_id", "relations",
+    "A source backing a relation (a derived one: the sources of the relation it inverts).",
+)  # fmt: skip
 
 
 class Mention(SQLModel, table=True):
@@ -215,7 +239,7 @@ class Mention(SQLModel, table=True):
     id: str = Field(primary_key=True, description="<article id>-<start offset>")
     article_id: str = Field(foreign_key="articles.id", index=True)
     system_id: str = Field(foreign_key="systems.id", index=True)
-    alias_id: int | None = Field(default=None, foreign_key="aliases.id", index=True)
+    alias_id: str | None = Field(default=None, foreign_key="aliases.id", index=True)
     exact: str = Field(description="The article's own words: text[start:end]")
     start: int = Field(description="Offset of the first character, in code points")
     end: int
@@ -251,6 +275,7 @@ class BuildInfo(SQLModel, table=True):
     id: int = Field(primary_key=True)
     catalog_sha256: str = Field(description="SHA-256 over every catalog file's path and content")
     refdb_version: str
+    code_sha256: str = Field(description="Hash of refdb's version and code: what built it")
     built_at: str
     git_commit: str | None = None
     systems: int
@@ -263,10 +288,11 @@ class Flag(SQLModel, table=True):
 
     __tablename__ = "flags"
 
-    id: int = Field(primary_key=True)
+    id: str = Field(primary_key=True, description="Hash of the flag's key (sqlite-utils' hash_id)")
     system_id: str = Field(foreign_key="systems.id", index=True)
     kind: str = Field(index=True, description="quote-number, misnomer or class-word")
     message: str
     article_id: str | None = Field(default=None, foreign_key="articles.id", index=True)
     mention_id: str | None = Field(default=None, foreign_key="mentions.id")
     source_id: str | None = Field(default=None, foreign_key="sources.id")
+    spec_id: str | None = Field(default=None, foreign_key="specs.id")

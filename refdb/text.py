@@ -1,4 +1,5 @@
-"""Text primitives shared by validation, linking and the site: folding and compact keys.
+"""Text primitives shared by validation, linking and the site: folding, compact keys,
+anchors (words found again by their context), paragraphs and content hashes.
 
 Dependency-free on purpose: the Datasette plugin imports this module without loading the
 build (Aho-Corasick, morphology, sentence splitting stay with the linker).
@@ -14,8 +15,13 @@ still slices the exact printed words.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 SPACES = "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u2004\u2005\u2006\u2008\u3000\t\n\r\f\v"
@@ -190,3 +196,77 @@ def _kept_in_plain(piece: str) -> int:
 
 def _kept_in_any(piece: str) -> int:
     return len(compact(piece))
+
+
+def sha256(content: str | bytes) -> str:
+    """Hex SHA-256 of bytes, or of text as UTF-8: the version of a file, a text, a catalog."""
+    return hashlib.sha256(
+        content.encode("utf-8") if isinstance(content, str) else content
+    ).hexdigest()
+
+
+def find_anchor(
+    text: str,
+    exact: str,
+    prefix: str | None = None,
+    suffix: str | None = None,
+    folded: str | None = None,
+) -> list[int]:
+    """Start offsets where ``exact`` occurs with the given context (compared folded)."""
+    folded = fold(text) if folded is None else folded
+    needle = fold(exact)
+    before = fold(prefix) if prefix is not None else None
+    after = fold(suffix) if suffix is not None else None
+    starts, position = [], folded.find(needle)
+    while position >= 0:
+        stop = position + len(needle)
+        before_ok = before is None or folded.startswith(before, position - len(before), position)
+        after_ok = after is None or folded.startswith(after, stop)
+        if before_ok and after_ok and position >= len(before or ""):
+            starts.append(position)
+        position = folded.find(needle, position + 1)
+    return starts
+
+
+def resolve_anchor(text: str, anchor, folded: str | None = None) -> int:
+    """The one start offset of ``anchor`` (``exact``, ``prefix``, ``suffix``) in ``text``, or
+    ValueError saying what to fix."""
+    starts = find_anchor(text, anchor.exact, anchor.prefix, anchor.suffix, folded)
+    if not starts:
+        raise ValueError(f"'{anchor.exact}' with this prefix/suffix is not in the article text")
+    if len(starts) > 1:
+        raise ValueError(
+            f"'{anchor.exact}' occurs {len(starts)} times; add a prefix or suffix to pick one"
+        )
+    return starts[0]
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def paragraph_breaks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each blank-line break between paragraphs."""
+    return [(match.start(), match.end()) for match in _PARAGRAPH_BREAK.finditer(text)]
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each blank-line separated block holding more than whitespace."""
+    blocks, start = [], 0
+    for break_start, break_end in paragraph_breaks(text):
+        blocks.append((start, break_start))
+        start = break_end
+    blocks.append((start, len(text)))
+    return [(a, b) for a, b in blocks if text[a:b].strip()]
+
+
+def non_overlapping(
+    ranked: Iterable[T], start: Callable[[T], int], end: Callable[[T], int]
+) -> list[T]:
+    """The spans that overlap none chosen before them, in ``ranked`` order (sorted by start,
+    the preferred span first at each start: leftmost-longest when the longest comes first)."""
+    chosen, reach = [], 0
+    for item in ranked:
+        if start(item) >= reach:
+            chosen.append(item)
+            reach = end(item)
+    return chosen

@@ -16,7 +16,8 @@ from test_bad_inputs import CORPUS
 from refdb import cache
 from refdb.cache import BuildCache, code_version
 from refdb.cli import cli
-from refdb.compiler import build, is_current
+from refdb.compiler import build
+from refdb.provenance import is_current
 from refdb.serving import snapshot
 
 from conftest import CATALOG, SEED_IDS
@@ -58,7 +59,7 @@ def test_a_failure_while_writing_leaves_no_temporary_file(
     def interrupted(*args, **kwargs):
         raise interruption
 
-    monkeypatch.setattr("refdb.compiler._index", interrupted)
+    monkeypatch.setattr("refdb.sqlite_target.index", interrupted)
     with pytest.raises(type(interruption)):
         build(mini_catalog, db_path)
     assert db_path.read_bytes() == before
@@ -82,7 +83,7 @@ def test_one_row_per_file_and_inverse_relations_derived(mini_catalog, tmp_path):
     assert (result.systems, result.articles) == (2, 1)
     assert rows(db_path, "select id from systems order by id") == [("kh-101",), ("tu-160",)]
     assert rows(
-        db_path, "select system_id, type, target_id, derived from relations order by id"
+        db_path, "select system_id, type, target_id, derived from relations order by derived"
     ) == [
         ("tu-160", "carries", "kh-101", 0),
         ("kh-101", "carried-by", "tu-160", 1),
@@ -193,6 +194,17 @@ def test_a_database_is_current_until_a_catalog_file_changes(mini_catalog, tmp_pa
     assert not is_current(mini_catalog, db_path)
 
 
+def test_a_database_built_by_other_code_is_not_current(mini_catalog, tmp_path):
+    """The same code hash as the build cache's: a code change is a rebuild for serve too."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    assert rows(db_path, "select code_sha256 from build_info") == [(code_version(),)]
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("update build_info set code_sha256 = ?", [code_version()[::-1]])
+    connection.close()
+    assert not is_current(mini_catalog, db_path)
+
+
 def test_an_incremental_build_equals_a_clean_build(tmp_path):
     root = tmp_path / "catalog"
     shutil.copytree(CATALOG, root)
@@ -266,7 +278,7 @@ def test_seed_entries_exist_with_nato_names_and_sources(built_db):
         ).fetchone()[0]
         unsourced = connection.execute(
             "select count(*) from specs where system_id = ? and id not in "
-            "(select cast(fact_id as integer) from fact_sources where fact_table = 'specs')",
+            "(select spec_id from spec_sources)",
             [system_id],
         ).fetchone()[0]
         assert sources >= 3 and unsourced == 0, system_id

@@ -13,9 +13,11 @@ import unicodedata
 
 import pytest
 
-from refdb.compiler import build, is_current
+from refdb.compiler import build
+from refdb.crosscheck import name_key
 from refdb.errors import CatalogError
-from refdb.validate import name_key, validate_catalog
+from refdb.provenance import is_current
+from refdb.validate import validate_catalog
 
 
 def problems(root) -> list[str]:

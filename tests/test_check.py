@@ -6,6 +6,9 @@ tests cover what the corpus cannot: the loader's values, several problems at onc
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 from click.testing import CliRunner
 from test_bad_inputs import CORPUS
@@ -86,3 +89,30 @@ def test_the_real_catalog_checks_clean():
     result = CliRunner().invoke(cli, ["check", "--catalog", str(CATALOG)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Catalog OK:")
+
+
+def test_check_links_the_sound_files_and_reports_their_problems_too(mini_catalog):
+    """A problem only linking finds (an exclusion with nothing to exclude) is reported in the
+    same run as a broken entry, not after it is fixed."""
+    add_case(mini_catalog, "unknown-nested-field")
+    shutil.copytree(CORPUS / "stale-exclusion" / "catalog", mini_catalog, dirs_exist_ok=True)
+    result = CliRunner().invoke(cli, ["check", "--catalog", str(mini_catalog)])
+    assert result.exit_code == 1
+    assert "systems/bad.yaml:11:5:" in result.output and "[unknown-field]" in result.output
+    assert "articles/bomber-note.yaml:" in result.output and "[stale-anchor]" in result.output
+    assert "2 problems found." in result.output
+
+
+def test_report_lists_the_problems_then_reports_on_the_rest(mini_catalog):
+    add_case(mini_catalog, "unknown-nested-field")
+    result = CliRunner().invoke(cli, ["report", "--catalog", str(mini_catalog)])
+    assert result.exit_code == 0, result.output
+    problems, _, rest = result.output.partition("Designations in articles that match no entry")
+    assert problems.startswith("Problems (fix these first")
+    assert "systems/bad.yaml:11:5:" in problems and "[unknown-field]" in problems
+    assert "Entries no article mentions:\n  none\n" in rest  # the broken entry is left out
+    as_json = CliRunner().invoke(cli, ["report", "--catalog", str(mini_catalog), "--json"])
+    report = json.loads(as_json.output)
+    [problem] = report["problems"]
+    assert (problem["line"], problem["column"], problem["code"]) == (11, 5, "unknown-field")
+    assert report["never_mentioned"] == [] and report["single_source_facts"]

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from refdb import linker, report
+from refdb import linker, linking, report
 from refdb.errors import CatalogError
 from refdb.schema import SystemEntry
 from refdb.validate import validate_catalog
@@ -288,7 +288,7 @@ def test_an_inclusion_the_linker_already_makes_is_an_error(english_catalog):
     with pytest.raises(
         CatalogError, match="'Tu-22M3' is already linked to tu-22m3; remove this inclusion"
     ):
-        linker.link_catalog(validate_catalog(english_catalog))
+        linking.link_catalog(validate_catalog(english_catalog))
 
 
 # Linking real press: the forms a name takes in other languages, and the words around it.

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from refdb.cli import cli
-from refdb.compiler import build, is_current
+from refdb.compiler import build
+from refdb.provenance import is_current
 from refdb.serving import ServingError, hold, snapshot
 
 
@@ -65,11 +66,11 @@ def test_a_build_killed_while_writing_is_cleaned_up_by_the_next(mini_catalog, tm
     build(mini_catalog, db_path)
     before = db_path.read_bytes()
     code = (
-        "import os, signal, refdb.compiler as c\n"
-        "real = c._index\n"
+        "import os, signal, refdb.compiler as c, refdb.sqlite_target as target\n"
+        "real = target.index\n"
         "def stop(path):\n"
         "    real(path); os.kill(os.getpid(), signal.SIGSTOP)\n"
-        "c._index = stop\n"
+        "target.index = stop\n"
         f"c.build({str(mini_catalog)!r}, {str(db_path)!r}, reuse=False)\n"
     )
     child = subprocess.Popen([sys.executable, "-c", code])
@@ -127,7 +128,7 @@ def test_a_full_disk_is_a_clear_error_and_the_old_database_stays(mini_catalog, t
     build(mini_catalog, db_path)
     before = db_path.read_bytes()
     code = (
-        "import sqlite3, refdb.compiler as c\n"
+        "import sqlite3, refdb.sqlite_target as c\n"
         "real = sqlite3.connect\n"
         "def small(*args, **kwargs):\n"
         "    conn = real(*args, **kwargs); conn.execute('pragma max_page_count = 8'); return conn\n"

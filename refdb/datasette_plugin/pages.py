@@ -57,7 +57,7 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         "names": _names_by_language(conn, system_id),
         "misnomers": _rows(
             conn,
-            "select * from aliases where system_id = ? and kind = 'misnomer' order by id",
+            "select * from aliases where system_id = ? and kind = 'misnomer' order by position",
             [system_id],
         ),
         "specs": specs,
@@ -66,14 +66,16 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         "entry_sources": [
             row[0]
             for row in conn.execute(
-                "select s.number from fact_sources f join sources s on s.id = f.source_id "
-                "where f.fact_table = 'systems' and f.fact_id = ? order by s.number",
+                "select s.number from system_sources f join sources s on s.id = f.source_id "
+                "where f.system_id = ? order by s.number",
                 [system_id],
             )
         ],
         "mentions": _mentions(conn, system_id),
         "found_as": found_as(conn, system_id),
-        "flags": _rows(conn, "select * from flags where system_id = ? order by id", [system_id]),
+        "flags": _rows(
+            conn, "select * from flags where system_id = ? order by kind, message", [system_id]
+        ),
         "redirects": [
             r["id"]
             for r in _rows(
@@ -157,7 +159,7 @@ def _names_by_language(conn, system_id: str) -> list[dict]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for alias in _rows(
         conn,
-        "select * from aliases where system_id = ? and kind != 'misnomer' order by id",
+        "select * from aliases where system_id = ? and kind != 'misnomer' order by position",
         [system_id],
     ):
         groups[alias["lang"] or ""].append(alias)
@@ -169,12 +171,25 @@ def _names_by_language(conn, system_id: str) -> list[dict]:
     ]
 
 
+# The numbers, in the entry's list, of the sources a fact's join table links it to.
+_NUMBERS = (
+    "(select group_concat(number, ', ') from (select s.number from {facts} j "
+    "join sources s on s.id = j.source_id where j.{fact} = {id} order by s.number)) "
+    "as source_numbers"
+)
+
+
 def source_numbers(text: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", text or "")]
 
 
 def _specs(conn, system_id: str) -> list[dict]:
-    specs = _rows(conn, "select * from specs where system_id = ? order by id", [system_id])
+    specs = _rows(
+        conn,
+        f"select p.*, {_NUMBERS.format(facts='spec_sources', fact='spec_id', id='p.id')} "
+        "from specs p where p.system_id = ? order by p.position",
+        [system_id],
+    )
     for spec in specs:
         spec["sources"] = source_numbers(spec["source_numbers"])
         if spec["value_text"] is not None:
@@ -189,7 +204,9 @@ def _specs(conn, system_id: str) -> list[dict]:
 def _relations(conn, system_id: str) -> list[dict]:
     relations = _rows(
         conn,
-        "select r.*, s.name as target_name from relations r join systems s on s.id = r.target_id "
+        f"select r.*, s.name as target_name, "
+        f"{_NUMBERS.format(facts='relation_sources', fact='relation_id', id='r.id')} "
+        "from relations r join systems s on s.id = r.target_id "
         "where r.system_id = ? order by r.derived, r.type, s.name",
         [system_id],
     )

@@ -1,0 +1,31 @@
+"""One insert path for every target: SQLAlchemy core over the SQLModel tables.
+
+SQLAlchemy compiles each table's insert for the database at hand (identifiers quoted: ``end``
+is a column; the driver's parameter style), and the rows go to the driver as one
+``executemany`` of that statement, on SQLite and on PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from sqlmodel import SQLModel
+
+
+def create_and_insert(connection: Connection, rows: dict[type, list]) -> None:
+    """Create the tables, then insert ``rows`` (model -> rows), parents before children."""
+    SQLModel.metadata.create_all(connection)
+    models = {model.__tablename__: model for model in rows}
+    for table in SQLModel.metadata.sorted_tables:
+        items = rows.get(models.get(table.name), [])
+        if items:
+            _insert(connection, table, items)
+
+
+def _insert(connection: Connection, table, items: list) -> None:
+    statement = table.insert().compile(dialect=connection.dialect)
+    if statement.positional:  # SQLite: tuples in the statement's order, the fastest form
+        names = statement.positiontup
+        values = [tuple(map(vars(item).__getitem__, names)) for item in items]
+    else:
+        values = [vars(item) for item in items]
+    connection.exec_driver_sql(statement.string, values)

@@ -1,0 +1,204 @@
+"""Which files make a catalog, and each one read once: its bytes, then its validated entry.
+
+Only regular files inside the catalog are read; a file whose bytes are unchanged since the
+last build reuses its validated entry from the build cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from refdb.cache import BuildCache
+from refdb.errors import CatalogError, Problem, display_path
+from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
+from refdb.pydantic_problems import validate_document
+from refdb.schema import ArticleEntry, Publisher, PublisherRegister
+from refdb.text import sha256
+
+MAX_ARTICLE_BYTES = 1_000_000  # the longest value the server reads (datasette_plugin.limits)
+REGISTER = "publishers.yaml"
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progress bar
+
+# Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
+# article's `.txt`), in lower case, are.
+_MISNAMED = {".yml", ".json", ".yaml", ".txt"}
+
+
+@dataclass
+class Article:
+    entry: ArticleEntry
+    text: str
+    document: Document
+    text_path: Path
+    anchors: dict[tuple[str, int], int] = field(default_factory=dict)  # (section, index) -> start
+
+
+def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
+    directory = Path(root) / folder
+    return sorted(directory.glob(f"*{suffix}")) if directory.is_dir() else []
+
+
+# Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
+# article's `.txt`), in lower case, are.
+_MISNAMED = {".yml", ".json", ".yaml", ".txt"}
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progress bar
+
+
+@dataclass
+class Register:
+    """The validated publisher register and where each of its records is written."""
+
+    publishers: dict[str, Publisher]
+    document: Document
+
+
+def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
+    """A catalog file must really live in the catalog: no symlink may lead outside it."""
+    if not (path.is_symlink() or path.parent.is_symlink()):
+        return True
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError):  # a loop: reading it reports the problem
+        return True
+    if target.is_relative_to(root.resolve()):
+        return True
+    problems.append(
+        Problem(
+            display_path(path),
+            1,
+            1,
+            "this file links outside the catalog; copy the file in instead",
+            "outside-catalog",
+        )
+    )
+    return False
+
+
+class CatalogReader:
+    """Reads each catalog file once: its bytes for the version hash, then its entry."""
+
+    def __init__(self, root: Path, progress: Progress, cache: BuildCache, problems: list[Problem]):
+        self.root, self.progress, self.cache, self.problems = root, progress, cache, problems
+        self.files: dict[str, bytes] = {}
+
+    def read(self, path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
+        if not _inside(self.root, path, self.problems):
+            return None
+        try:
+            raw = read_bytes(path, limit=limit)
+        except CatalogError as error:
+            self.problems += error.problems
+            return None
+        self.files[path.relative_to(self.root).as_posix()] = raw
+        return raw
+
+    def load_all(self, folder: str, model: type[BaseModel]):
+        entries, documents = [], {}
+        paths = catalog_files(self.root, folder, ".yaml")
+        for done, path in enumerate(paths, start=1):
+            self.progress(f"checking {folder}", done, len(paths))
+            loaded = self.load_one(path, model)
+            if loaded is None:
+                continue
+            entry, document = loaded
+            if entry.id in documents:
+                first = documents[entry.id].shown_path
+                message = f"id '{entry.id}' is already used by {first}"
+                self.problems.append(document.problem(("id",), message, "duplicate-id"))
+                continue
+            entries.append(entry)
+            documents[entry.id] = document
+        for path in catalog_files(self.root, folder, ""):
+            suffix = path.suffix.lower()
+            if suffix in _MISNAMED and path.suffix not in (".yaml", ".txt"):
+                wanted = ".txt" if suffix == ".txt" else ".yaml"
+                message = f"catalog files end in {wanted} (lower case); rename it"
+                self.problems.append(Problem(display_path(path), 1, 1, message, "bad-extension"))
+        return entries, documents
+
+    def load_one(self, path: Path, model: type[BaseModel]):
+        raw = self.read(path)
+        if raw is None:
+            return None
+        relative, digest = path.relative_to(self.root).as_posix(), sha256(raw)
+        cached = self.cache.entry(relative, digest, model)
+        if cached is not None:
+            return cached, LazyDocument(path)
+        try:
+            document = load_yaml(path, raw)
+        except CatalogError as error:
+            self.problems += error.problems
+            return None
+        entry = validate_document(document, model, self.problems)
+        if entry is None:
+            return None
+        self.cache.entries[relative] = (digest, entry)
+        return entry, document
+
+    def load_register(self) -> Register | None:
+        """``publishers.yaml``, or None when it is absent or does not validate."""
+        path = self.root / REGISTER
+        if not path.exists():
+            return None
+        loaded = self.load_one(path, PublisherRegister)
+        if loaded is None:
+            return None
+        register, document = loaded
+        return Register(dict(register.root), document)
+
+    def load_articles(self) -> dict[str, Article]:
+        entries, documents = self.load_all("articles", ArticleEntry)
+        articles = {}
+        for entry in entries:
+            document = documents[entry.id]
+            if entry.id != document.path.stem:
+                message = f"id '{entry.id}' must equal the file name '{document.path.stem}'"
+                self.problems.append(document.problem(("id",), message, "id-mismatch"))
+                continue
+            text_path = document.path.with_suffix(".txt")
+            if not text_path.exists():
+                message = f"the article text {text_path.name} is missing beside this file"
+                self.problems.append(document.problem(("id",), message, "missing-text"))
+                continue
+            raw = self.read(text_path, limit=MAX_ARTICLE_BYTES)
+            if raw is None:
+                continue
+            try:
+                text = decode(text_path, raw)  # NFC: the text mentions are placed in
+            except CatalogError as error:
+                self.problems += error.problems
+                continue
+            if not text.strip():
+                message = "the article text is empty; save the article's words in it"
+                self.problems.append(Problem(display_path(text_path), 1, 1, message, "empty-text"))
+                continue
+            articles[entry.id] = Article(entry, text, document, text_path)
+        for text_path in catalog_files(self.root, "articles", ".txt"):
+            if not text_path.with_suffix(".yaml").exists():
+                message = "article text without its .yaml header; add one"
+                self.problems.append(
+                    Problem(display_path(text_path), 1, 1, message, "missing-header")
+                )
+        return articles
+
+
+def file_contents(root: Path) -> dict[str, bytes]:
+    """Catalog-relative path -> bytes of every file the catalog is compiled from (a file that
+    cannot be read is left out: the catalog then differs from any build, which reports it)."""
+    files = {}
+    if (root / REGISTER).is_file():
+        files[REGISTER] = (root / REGISTER).read_bytes()
+    for folder, suffix in (("systems", ".yaml"), ("articles", ".yaml"), ("articles", ".txt")):
+        for path in catalog_files(root, folder, suffix):
+            try:
+                files[path.relative_to(root).as_posix()] = read_bytes(path, limit=MAX_ARTICLE_BYTES)
+            except CatalogError:
+                continue
+    return files

@@ -1,0 +1,389 @@
+"""Validated catalog + mentions -> the rows of every table, whatever database they go to.
+
+Row ids come from ``ids.py``: derived from each row's content key, so they do not move when
+another entry changes. Rows are plain namespaces of a table model's columns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import version
+from operator import attrgetter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pycountry
+from sqlmodel import SQLModel
+
+from refdb import consistency, ids, linker, provenance, sources, tables, units
+from refdb.cache import code_version
+from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
+from refdb.text import compact, sha256
+from refdb.validate import Catalog
+
+
+@cache
+def _columns(model: type[SQLModel]) -> dict:
+    return {
+        name: None if field.is_required() else field.default
+        for name, field in model.model_fields.items()
+    }
+
+
+def _copied(item, names: str) -> dict:
+    """``item``'s attributes of these (space-separated) names, for columns named alike."""
+    fields, get = _getter(names)
+    return dict(zip(fields, get(item), strict=True))
+
+
+@cache
+def _getter(names: str) -> tuple[tuple[str, ...], attrgetter]:
+    fields = tuple(names.split())
+    return fields, attrgetter(*fields)
+
+
+def _row(model: type[SQLModel], **values) -> SimpleNamespace:
+    """A row of ``model``'s table: its columns, defaults filled in, unknown names refused.
+
+    Plain namespaces, not SQLModel instances: a table model does not validate anyway (the
+    values were validated by the schema), and instrumenting 100,000 rows costs seconds.
+    """
+    columns = _columns(model)
+    unknown = values.keys() - columns.keys()
+    if unknown:
+        raise TypeError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
+    return SimpleNamespace(**{**columns, **values})
+
+
+def catalog_rows(
+    catalog: Catalog, mentions: list[linker.Mention], built_at: str | None = None
+) -> dict[type, list]:
+    """Every row of the database, in a deterministic order."""
+    rows: dict[type, list] = defaultdict(list)
+    register = sources.Register(catalog.publishers)
+    articles = {a.entry.id: a for a in catalog.articles}
+    modified = provenance.git_dates(catalog.root)
+    for publisher_id, publisher in sorted(catalog.publishers.items()):
+        rows[tables.Publisher].append(_publisher_row(publisher_id, publisher))
+    for system in catalog.systems:
+        _system_rows(system, catalog, articles, rows, register)
+        rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
+    _derive_inverse_relations(rows[tables.Relation], rows[tables.RelationSource])
+    for article in catalog.articles:
+        rows[tables.Article].append(_article_row(article, catalog.root, register))
+    alias_ids = {(row.system_id, row.key): row.id for row in rows[tables.Alias]}
+    text_sha256 = {row.id: row.text_sha256 for row in rows[tables.Article]}
+    for mention in mentions:
+        rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, text_sha256))
+    for flag in consistency.find_flags(catalog, mentions):
+        rows[tables.Flag].append(_flag_row(flag))
+    for relative, content in sorted(catalog.files.items()):
+        rows[tables.CatalogFile].append(
+            _row(tables.CatalogFile, path=relative, sha256=sha256(content))
+        )
+    rows[tables.BuildInfo].append(_build_info_row(catalog, mentions, built_at))
+    return rows
+
+
+def _build_info_row(catalog: Catalog, mentions: list, built_at: str | None):
+    return _row(
+        tables.BuildInfo,
+        id=1,
+        catalog_sha256=provenance.catalog_sha256(catalog.files),
+        refdb_version=version("refdb"),
+        code_sha256=code_version(),
+        built_at=built_at or datetime.now(UTC).replace(microsecond=0).isoformat(),
+        git_commit=provenance.git_commit(catalog.root),
+        systems=len(catalog.systems),
+        articles=len(catalog.articles),
+        mentions=len(mentions),
+    )
+
+
+def _flag_row(flag: consistency.Flag):
+    source_id = ids.source(flag.system_id, flag.source_key) if flag.source_key else None
+    key = {
+        "system_id": flag.system_id,
+        "kind": flag.kind,
+        "article_id": flag.article_id,
+        "mention_id": flag.mention_id,
+        "source_id": source_id,
+        "spec_id": flag.spec_id,
+    }
+    return _row(tables.Flag, id=ids.hashed(key), message=flag.message, **key)
+
+
+# Short names readers use where ISO's official one reads oddly in a reference card.
+SHORT_COUNTRY_NAMES = {
+    "SU": "Soviet Union",
+    "RU": "Russia",
+    "KP": "North Korea",
+    "KR": "South Korea",
+    "IR": "Iran",
+    "SY": "Syria",
+    "US": "United States",
+    "GB": "United Kingdom",
+}
+
+
+def _country_name(code: str) -> str:
+    if code in SHORT_COUNTRY_NAMES:
+        return SHORT_COUNTRY_NAMES[code]
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name
+
+
+def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:
+    return _row(
+        tables.Publisher,
+        id=publisher_id,
+        domains=", ".join(publisher.domains),
+        **_copied(publisher, "name kind country reliability reason"),
+    )
+
+
+def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register) -> None:
+    relative = catalog.documents[system.id].path.relative_to(catalog.root).as_posix()
+    forms = _unique_keys(linker.forms_of(system))
+    rows[tables.System].append(_entry_row(system, relative, catalog.files[relative], forms))
+    numbers = {key: number for number, key in enumerate(system.sources, start=1)}
+    for key, source in system.sources.items():
+        quote = catalog.quotes.get((system.id, key))
+        rows[tables.Source].append(
+            _source_row(system.id, key, numbers[key], source, quote, articles, register)
+        )
+
+    def cited_by(join_table: type, fact_column: str, fact_id: str, keys: list[str]) -> None:
+        joined = rows[join_table]
+        for key in keys:
+            row = {fact_column: fact_id, "source_id": ids.source(system.id, key)}
+            joined.append(_row(join_table, **row))
+
+    cited_by(tables.SystemSource, "system_id", system.id, system.entry_sources)
+    alias_ids = _alias_rows(system, rows[tables.Alias])
+    for alias in system.aliases:
+        alias_id = alias_ids[compact(alias.text)]
+        cited_by(tables.AliasSource, "alias_id", alias_id, alias.sources)
+    for form in forms:
+        rows[tables.Form].append(_form_row(system.id, form, alias_ids))
+    for redirect in system.redirect_ids:
+        rows[tables.Redirect].append(_row(tables.Redirect, id=redirect, system_id=system.id))
+    contested = _contested_properties(system)
+    specs = zip(ids.spec_ids(system), system.specs, strict=True)
+    for position, (spec_id, spec) in enumerate(specs, 1):
+        contested_here = spec.property in contested
+        rows[tables.Spec].append(_spec_row(spec_id, system.id, spec, contested_here, position))
+        cited_by(tables.SpecSource, "spec_id", spec_id, spec.sources)
+    for relation_id, relation in zip(ids.relation_ids(system), system.relations, strict=True):
+        rows[tables.Relation].append(_relation_row(relation_id, system.id, relation))
+        cited_by(tables.RelationSource, "relation_id", relation_id, relation.sources)
+
+
+def _entry_row(system: SystemEntry, relative: str, content: bytes, forms) -> tables.System:
+    return _row(
+        tables.System,
+        designation=system.designations[0] if system.designations else system.name,
+        designations=" · ".join(system.designations),
+        country_name=_country_name(system.country),
+        operators=", ".join(system.operators),
+        **_copied(system, "id name nato_reporting_name category role country designer"),
+        **_copied(system, "manufacturer status wikidata description"),
+        search_names=_search_names(forms),
+        file=relative,
+        content_sha256=sha256(content),
+    )
+
+
+def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
+    """One row per name of ``system``; compact key -> alias id (the last name of a key, as
+    mentions and forms are matched by key)."""
+    names = linker.names_of(system)
+    keys = [compact(name.text) for name in names]
+    alias_ids = {}
+    in_order = ids.numbered(ids.name(system.id, key) for key in keys)
+    for position, (alias_id, name, key) in enumerate(zip(in_order, names, keys, strict=True), 1):
+        alias_ids[key] = alias_id
+        aliases.append(
+            _row(
+                tables.Alias,
+                id=alias_id,
+                system_id=system.id,
+                text=name.text,
+                key=key,
+                lang=name.lang,
+                kind=str(name.kind),
+                case_sensitive=name.case_sensitive,
+                note=name.note,
+                position=position,
+            )
+        )
+    return alias_ids
+
+
+def _form_row(system_id: str, form: linker.Form, alias_ids: dict[str, str]) -> tables.Form:
+    key = compact(form.text)
+    return _row(
+        tables.Form,
+        id=ids.name(system_id, key),
+        system_id=system_id,
+        alias_id=alias_ids.get(compact(form.name.text)),
+        text=form.text,
+        key=key,
+        rule=form.rule,
+        lang=form.lang,
+    )
+
+
+def _relation_row(relation_id: str, system_id: str, relation, **derived) -> tables.Relation:
+    return _row(
+        tables.Relation,
+        id=relation_id,
+        system_id=system_id,
+        target_id=relation.target,
+        **_copied(relation, "type count status note"),
+        **derived,
+    )
+
+
+def _unique_keys(forms: list[linker.Form]) -> list[linker.Form]:
+    """One form per compact key (a case-sensitive "Club" and "CLUB" are one row here)."""
+    unique: dict[str, linker.Form] = {}
+    for form in forms:
+        unique.setdefault(compact(form.text), form)
+    return list(unique.values())
+
+
+def _search_names(forms: list[linker.Form]) -> str:
+    """Every form of every name, plus separator-free spellings so 'Tu160' finds 'Tu-160' and
+    'tou-160' or 'Kindschal' find the entry they are a form of."""
+    words = []
+    for form in forms:
+        words.append(form.text)
+        joined = form.text.replace("-", "").replace(" ", "")
+        if joined != form.text:
+            words.append(joined)
+    return " · ".join(dict.fromkeys(words))
+
+
+def _contested_properties(system: SystemEntry) -> set[str]:
+    values = defaultdict(set)
+    for spec in system.specs:
+        values[spec.property].add((spec.value, spec.unit))
+    return {prop for prop, seen in values.items() if len(seen) > 1}
+
+
+def _spec_row(spec_id, system_id, spec, contested, position) -> tables.Spec:
+    prop = PROPERTIES[spec.property]
+    is_words = prop.kind in ("date", "text")  # kept as written, never a number
+    normalized = None
+    if prop.kind == "quantity":
+        normalized = units.convert(spec.value, spec.unit, prop.canonical_unit)
+    elif prop.kind == "count":
+        normalized = float(spec.value)
+    return _row(
+        tables.Spec,
+        id=spec_id,
+        system_id=system_id,
+        property_label=prop.label,
+        value=None if is_words else float(spec.value),
+        value_text=spec.value if is_words else None,
+        value_normalized=None if normalized is None else round(normalized, 3),
+        unit_normalized=prop.canonical_unit if normalized is not None else None,
+        contested=contested,
+        position=position,
+        **_copied(spec, "property unit qualifier note"),
+    )
+
+
+def _source_row(system_id, key, number, source, quote, articles, register) -> tables.Source:
+    row = _row(
+        tables.Source,
+        id=ids.source(system_id, key),
+        system_id=system_id,
+        key=key,
+        number=number,
+        kind="external",
+    )
+    if isinstance(source, ArticleQuote):
+        article = articles[source.article]
+        row.kind, row.article_id, row.note = "article", source.article, source.note
+        row.title, row.date = article.entry.title, article.entry.date
+        row.title_is_descriptive = article.entry.title_is_descriptive
+        row.url, row.via, row.language = (
+            article.entry.url,
+            article.entry.via,
+            article.entry.language,
+        )
+        row.publisher_id = register.publisher_of(article.entry)
+        row.quote_start, row.quote_end = quote
+        row.quote = article.text[quote[0] : quote[1]]
+    else:
+        fields = "title title_is_descriptive author url via archive_url language date accessed note"
+        vars(row).update(_copied(source, fields))
+        row.publisher_id = register.publisher_of(source)
+    if row.publisher_id is not None:
+        row.publisher = register.publishers[row.publisher_id].name
+    return row
+
+
+def _derive_inverse_relations(relations: list, relation_sources: list) -> None:
+    """The inverse of each relation whose target does not write it, backed by its sources."""
+    written = {(r.system_id, r.type, r.target_id) for r in relations}
+    backing = defaultdict(list)
+    for row in relation_sources:
+        backing[row.relation_id].append(row.source_id)
+    for relation in list(relations):
+        inverse = (relation.target_id, RELATION_INVERSES[relation.type], relation.system_id)
+        if inverse in written:
+            continue
+        written.add(inverse)
+        derived_id = ids.relation(*inverse)
+        relations.append(
+            _row(
+                tables.Relation,
+                id=derived_id,
+                system_id=inverse[0],
+                type=inverse[1],
+                target_id=inverse[2],
+                status=relation.status,
+                note=relation.note,
+                derived=True,
+            )
+        )
+        for source_id in backing[relation.id]:
+            relation_sources.append(
+                _row(tables.RelationSource, relation_id=derived_id, source_id=source_id)
+            )
+
+
+def _article_row(article, root: Path, register) -> tables.Article:
+    entry = article.entry
+    publisher_id = register.publisher_of(entry)
+    original = entry.translation_of
+    return _row(
+        tables.Article,
+        publisher=register.publishers[publisher_id].name if publisher_id else None,
+        publisher_id=publisher_id,
+        **_copied(entry, "id title title_is_descriptive author date language url via"),
+        translation_of_title=original.title if original else None,
+        translation_of_url=original.url if original else None,
+        note=entry.note,
+        text=article.text,
+        text_sha256=sha256(article.text),
+        file=article.document.path.relative_to(root).as_posix(),
+    )
+
+
+def _mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:
+    text = articles[mention.article_id].text
+    alias_id = alias_ids.get((mention.system_id, compact(mention.name_text or "")))
+    return _row(
+        tables.Mention,
+        alias_id=alias_id,
+        sentence=text[mention.sentence_start : mention.sentence_end],
+        text_sha256=text_sha256[mention.article_id],
+        **_copied(mention, "id article_id system_id exact start end prefix suffix"),
+        **_copied(mention, "sentence_start sentence_end name_kind origin form rule"),
+    )

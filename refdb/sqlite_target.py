@@ -1,0 +1,139 @@
+"""Rows -> one SQLite file, written atomically.
+
+The database is built in a temporary file beside the target, checked (integrity, foreign
+keys, one row per catalog file), flushed to disk and only then renamed over the old one: a
+write that fails at any point leaves the previous database byte-identical. A write holds a
+lock on the target's directory, so it can remove what a killed build left behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import tempfile
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import sqlite_utils
+from sqlalchemy import create_engine, event
+from sqlalchemy.exc import DBAPIError
+
+from refdb.insert import create_and_insert
+
+
+def publish(rows: dict[type, list], system_files: int, db_path: Path, timed) -> None:
+    """Write ``rows`` to ``db_path`` atomically; ``system_files`` is how many system rows the
+    catalog must give. ``timed(stage)`` times each stage (write, full-text index, check)."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _directory_lock(db_path.parent):
+        _remove_leftovers(db_path)
+        temporary = _temporary_beside(db_path)
+        try:
+            with timed("write"):
+                write(rows, temporary)
+            with timed("full-text index"):
+                index(temporary)
+            with timed("check"):
+                check(temporary, system_files)
+            _fsync(temporary)
+            os.replace(temporary, db_path)
+            _fsync(db_path.parent)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            Path(f"{temporary}-journal").unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def _directory_lock(directory: Path):
+    """One build at a time per output directory (a lock on the directory, no extra file)."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _remove_leftovers(db_path: Path) -> None:
+    """Temporary files of a build that was killed (the lock says none is running)."""
+    for pattern in (f".{db_path.name}.*.tmp", f".{db_path.name}.*.tmp-journal"):
+        for leftover in db_path.parent.glob(pattern):
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+
+
+def _temporary_beside(db_path: Path) -> Path:
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent
+    )
+    os.close(handle)
+    try:  # mkstemp makes the file private; a published database is read by servers.
+        os.chmod(temporary, 0o666 & ~_umask())
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return Path(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write(rows: dict[type, list], path: Path) -> None:
+    """All tables and rows in one transaction, foreign keys enforced as rows go in."""
+    # A creator, not a URL: a path is never parsed as one ('?', '#' and '%' stay literal).
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(path))
+    event.listen(engine, "connect", _enforce_foreign_keys)
+    try:
+        with engine.begin() as connection:
+            create_and_insert(connection, rows)
+    except DBAPIError as error:  # SQLite's own error (a full disk...), not SQLAlchemy's wrap
+        raise error.orig from None
+    finally:
+        engine.dispose()
+
+
+def _enforce_foreign_keys(connection, _record) -> None:
+    connection.execute("PRAGMA foreign_keys = ON")
+
+
+def index(path: Path) -> None:
+    """FTS5 over names, aliases and descriptions, and over mention sentences."""
+    db = sqlite_utils.Database(path)
+    tokenizer = "unicode61 remove_diacritics 2"
+    db["systems"].enable_fts(
+        ["name", "designations", "nato_reporting_name", "search_names", "description"],
+        fts_version="FTS5",
+        tokenize=tokenizer,
+        create_triggers=False,
+    )
+    db["mentions"].enable_fts(["sentence", "exact"], fts_version="FTS5", tokenize=tokenizer)
+    db.close()
+
+
+def check(path: Path, system_files: int) -> None:
+    """The checks that make a bad file fail before it is published."""
+    with closing(sqlite3.connect(path)) as db:
+        if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise RuntimeError("SQLite integrity check failed on the new database")
+        broken = db.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign key check failed: {broken[:5]}")
+        systems = db.execute("select count(*) from systems").fetchone()[0]
+        if systems != system_files:
+            raise RuntimeError(
+                "row count differs from the number of system files; nothing was published"
+            )
+        db.execute("VACUUM")
+
+
+def _fsync(path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
