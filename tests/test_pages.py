@@ -94,10 +94,8 @@ def test_search_box_goes_to_the_entry_a_query_names_exactly(datasette, query, sy
 
 def test_search_box_goes_straight_to_a_single_match(datasette):
     assert get(datasette, "/search?q=kinjal").headers["location"] == "/system/kh-47m2-kinzhal"
-    assert (
-        get(datasette, "/search?q=Tupolev").headers["location"] == "/refdb/systems?_search=Tupolev"
-    )
-    assert get(datasette, "/search?q=").headers["location"] == "/refdb/systems"
+    assert get(datasette, "/search?q=Tupolev").headers["location"] == "/systems?q=Tupolev"
+    assert get(datasette, "/search?q=").headers["location"] == "/systems"
 
 
 def test_search_in_what_articles_say(datasette):
@@ -109,7 +107,7 @@ def test_home_page_is_one_search_box_away(datasette):
     page = get(datasette, "/").text
     assert '<form class="refdb-search" action="/search"' in page and 'name="q"' in page
     assert re.search(r"\d+ systems</a>", page) and "mentions</a>" in page
-    assert "Catalog version <code>" in page
+    assert "Catalog version <code" in page
 
 
 @pytest.mark.parametrize(
@@ -147,7 +145,7 @@ def test_canned_queries_return_the_expected_rows(datasette, query, params, expec
 def test_compare_spec_puts_contested_values_side_by_side(datasette):
     rows = get(datasette, "/refdb/compare_spec.json?property=max_range&_shape=array").json()
     kinzhal = [
-        (r["value_normalized"], r["qualifier"]) for r in rows if r["system"] == "kh-47m2-kinzhal"
+        (r["comparable"], r["qualifier"]) for r in rows if r["system"] == "kh-47m2-kinzhal"
     ]
     assert kinzhal == [(2000.0, "claimed"), (2000.0, "estimated"), (1000.0, "claimed")]
     assert all(r["contested"] for r in rows if r["system"] == "kh-47m2-kinzhal")
@@ -227,19 +225,22 @@ def test_chart_compares_one_spec_across_systems_on_a_log_scale(datasette):
     assert {"tu-160", "kh-101", "kh-bd", "kalibr", "kh-47m2-kinzhal"} <= set(bars)
     assert "Maximum range (km, logarithmic scale)" in page
     # Decades from the shortest range (Kalibr's 275 km export version) up.
-    assert [t for t in re.findall(r'class="tick">([\d,]+)</text>', page)][:3] == [
+    assert re.findall(r'class="tick" style="left: [\d.]+%">([\d,]+)</span>', page)[:3] == [
         "100",
         "1,000",
         "10,000",
     ]
-    widths = dict(
-        re.findall(
-            r'data-system="([\w-]+)">\s*<text[^>]*>[^<]*</text>\s*<rect [^>]*width="([\d.]+)"', page
+    widths = {
+        system: float(width)
+        for system, width in re.findall(
+            r'data-system="([\w-]+)".*?class="bar-fill" style="width: ([\d.]+)%"', page, re.S
         )
-    )
-    assert float(widths["tu-160"]) > float(widths["kh-101"]) > float(widths["kh-47m2-kinzhal"])
+    }
+    assert widths["tu-160"] > widths["kh-101"] > widths["kh-47m2-kinzhal"]
+    # Every bar says its numbers, in its label and its tooltip.
+    assert 'title="Tupolev Tu-160: 12,300 km"' in page
     assert "(sources disagree)" in page
-    assert 'aria-label="Mentions by month"' in page and ">2023-09</text>" in page
+    assert 'aria-label="Mentions by month"' in page and '<span class="bar-name">2023-09</span>' in page
 
 
 def test_every_mention_keeps_an_anchor_even_when_two_overlap():
