@@ -19,10 +19,12 @@ NUMBERS = {"value", "comparable", "count", "mentions"}
 
 
 def _get(row, column: str):
+    """A row's value; a foreign key the table page expanded to {value, label} as its value."""
     try:
-        return row[column]
+        value = row[column]
     except (IndexError, KeyError):
         return None
+    return value["value"] if isinstance(value, dict) else value
 
 
 def query_cell(datasette, row, column: str, value):
