@@ -299,8 +299,9 @@ async def charts(datasette, request, db):
     """/charts: one spec compared across systems (log scale), and mentions over time."""
     prop = _parameter(request, "property", "max_range")
     properties = await db.execute_fn(pages.chartable_properties)
-    if prop not in dict(properties):
-        raise BadRequest(f"property must be one of: {', '.join(name for name, _ in properties)}")
+    numeric = await db.execute_fn(lambda conn: pages.chartable_properties(conn, min_systems=1))
+    if prop not in dict(numeric):
+        raise BadRequest(f"property must be one of: {', '.join(name for name, _ in numeric)}")
     data = await db.execute_fn(
         lambda conn: {
             "chart": pages.spec_chart(conn, prop),

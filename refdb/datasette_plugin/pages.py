@@ -745,13 +745,15 @@ def _chart_value(row: dict, unit: str) -> str:
     return f"{value_words(row['value'], row['unit'])} ≈ {shown}"
 
 
-def chartable_properties(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def chartable_properties(conn: sqlite3.Connection, min_systems: int = 2) -> list[tuple[str, str]]:
+    """Numeric properties that at least ``min_systems`` systems have: (property, label)."""
     return [
         tuple(row)
         for row in conn.execute(
             "select property, property_label from specs "
             "where value_normalized > 0 or (unit = 'mach' and value > 0) "
-            "group by property having count(distinct system_id) > 1 order by property_label"
+            "group by property having count(distinct system_id) >= ? order by property_label",
+            [min_systems],
         )
     ]
 
