@@ -3,13 +3,14 @@
 Curators write the unit the source uses; the build stores that value as written plus a
 value normalised to the property's canonical unit, so specs compare across systems. Mach is
 a ratio to the local speed of sound, not a fixed speed, so it is kept and never converted.
+
+Pages only show values (``number``, ``also_in``, ``comparable``): that part uses exact
+definitions of the units and never loads pint, so serving does not load the build's stack.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-
-import pint
 
 # The units a curator may write, in the spelling shown to readers.
 LENGTHS, SPEEDS, MASSES, FORCES = (
@@ -23,7 +24,10 @@ NOT_CONVERTIBLE = {"mach"}
 
 
 @lru_cache(maxsize=1)
-def registry() -> pint.UnitRegistry:
+def registry():
+    """pint's registry, loaded on first use by the build (checking and normalising)."""
+    import pint
+
     return pint.UnitRegistry()
 
 
@@ -59,8 +63,7 @@ def _factor(unit: str, canonical: str) -> float:
     return float(registry().Quantity(1, unit).to(canonical).magnitude)
 
 
-# What a reader also wants to see beside a value, and the ISA speed of sound above 11 km
-# (295.07 m/s) for showing Mach figures, which sources give for high altitude, in km/h.
+# What a reader also wants to see beside a value.
 ALSO_SHOWN = {
     "km": ("mi", "nmi"),
     "mi": ("km",),
@@ -77,7 +80,39 @@ ALSO_SHOWN = {
     "kgf": ("kN",),
     "lbf": ("kN",),
 }
+# Ships' displacement: tonnes, with the long tons navies long used beside them.
+DISPLACEMENT_PROPERTIES = ("displacement_standard", "displacement_full")
+# Each unit shown to readers in its dimension's base unit, by exact definition (the
+# international yard and pound, the standard gravity); tests check them against pint.
+EXACT = {
+    "km": ("m", 1000.0),
+    "m": ("m", 1.0),
+    "mi": ("m", 1609.344),
+    "nmi": ("m", 1852.0),
+    "ft": ("m", 0.3048),
+    "km/h": ("m/s", 1 / 3.6),
+    "m/s": ("m/s", 1.0),
+    "kn": ("m/s", 1852 / 3600),
+    "mph": ("m/s", 1609.344 / 3600),
+    "kg": ("kg", 1.0),
+    "t": ("kg", 1000.0),
+    "lb": ("kg", 0.45359237),
+    "long_ton": ("kg", 2240 * 0.45359237),
+    "kN": ("N", 1000.0),
+    "kgf": ("N", 9.80665),
+    "lbf": ("N", 0.45359237 * 9.80665),
+}
+UNIT_WORDS = {"long_ton": "long tons"}
+
+# The one convention that puts Mach, km/h and knots on one scale: Mach 1 is the speed of
+# sound of the ISA standard atmosphere above 11 km (295.07 m/s), where sources' Mach figures
+# for aircraft and missiles apply. At sea level it is 1,225 km/h, 15 % more.
 MACH_AT_ALTITUDE_KMH = 1062.2
+MACH_CONVENTION = (
+    "Mach numbers are put on the km/h scale at Mach 1 = 1,062 km/h, the speed of sound "
+    "in the ISA standard atmosphere above 11,000 m, where sources give them (at sea level "
+    "Mach 1 is 1,225 km/h)"
+)
 
 
 def number(value: float) -> str:
@@ -85,14 +120,39 @@ def number(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def also_in(value: float, unit: str) -> list[str]:
+def exact(value: float, unit: str, other: str) -> float:
+    """``value`` in ``unit`` expressed in ``other`` (same dimension), by exact definition."""
+    (base, factor), (other_base, other_factor) = EXACT[unit], EXACT[other]
+    if base != other_base:
+        raise ValueError(f"'{unit}' and '{other}' do not measure the same thing")
+    return value * factor / other_factor
+
+
+def comparable(value: float | None, unit: str | None, normalized: float | None) -> float | None:
+    """A value on its property's common scale: the normalised value, or a Mach number in km/h
+    by the one convention (``MACH_CONVENTION``)."""
+    if normalized is not None:
+        return normalized
+    if unit == "mach" and value is not None:
+        return value * MACH_AT_ALTITUDE_KMH
+    return None
+
+
+def also_in(value: float, unit: str, prop: str | None = None) -> list[str]:
     """The same quantity in the units readers of other traditions use ('7,643 mi')."""
     if unit == "mach":
         return [
             f"≈ {number(round(value * MACH_AT_ALTITUDE_KMH, -1))} km/h at altitude (ISA, above 11 km)"
         ]
+    others = (
+        ("long_ton",)
+        if prop in DISPLACEMENT_PROPERTIES and unit == "t"
+        else ALSO_SHOWN.get(unit, ())
+    )
     shown = []
-    for other in ALSO_SHOWN.get(unit, ()):
-        converted = registry().Quantity(value, unit).to(other).magnitude
-        shown.append(f"{number(round(converted, 1 if converted < 100 else 0))} {other}")
+    for other in others:
+        converted = exact(value, unit, other)
+        shown.append(
+            f"{number(round(converted, 1 if converted < 100 else 0))} {UNIT_WORDS.get(other, other)}"
+        )
     return shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -125,12 +126,145 @@ def test_a_quoted_fact_is_highlighted_in_the_article(server, page, tmp_path):
 
 def test_the_chart_page_draws_bars_that_lead_to_entries(server, page, tmp_path):
     page.goto(f"{server}/charts")
-    bars = page.locator("svg.refdb-chart a.bar")
+    bars = page.locator(".refdb-bars a.bar")
     expect(bars.first).to_be_visible()
     assert bars.count() >= 5
     page.select_option("#property", "length")
     page.wait_for_url("**/charts?property=length")
     expect(page.locator("#spec-chart h2")).to_have_text("Length (m, logarithmic scale)")
-    page.locator('a.bar[data-system="tu-160"] rect').click()
+    page.locator('a.bar[data-system="tu-160"] .bar-fill').click()
     page.wait_for_url("**/refdb/systems/tu-160")
     page.screenshot(path=tmp_path / "chart-to-entry.png")
+
+
+# --- Every page at a phone's width and a laptop's -----------------------------------------
+
+WIDTHS = [390, 1366]
+# One page of each type a reader reaches.
+PAGE_TYPES = {
+    "entry": "/system/tu-160",
+    "ship entry": "/system/marshal-shaposhnikov",
+    "article": "/refdb/articles/kim-russia-2023-09",
+    "home": "/",
+    "systems list": "/systems",
+    "search results": "/systems?q=Tupolev",
+    "search without a match": "/systems?q=tu1600x",
+    "canned query": "/refdb/compare_spec?property=max_speed",
+    "canned query of sentences": "/refdb/mentions_of_system?system=tu-160",
+    "charts": "/charts?property=max_speed",
+    "unknown id": "/system/tu-1600",
+    "unknown row": "/refdb/systems/nope",
+    "table": "/refdb/systems",
+    "mention search": "/refdb/mentions?_search=hypersonique",
+    "database": "/refdb",
+}
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")
+def sized(browser, request):
+    context = browser.new_context(viewport={"width": request.param, "height": 800})
+    page = context.new_page()
+    page.width = request.param
+    yield page
+    context.close()
+
+
+def test_no_page_is_wider_than_the_screen(server, sized):
+    wider = {}
+    for kind, path in PAGE_TYPES.items():
+        sized.goto(server + path)
+        width = sized.evaluate("document.documentElement.scrollWidth")
+        if width > sized.width:
+            wider[kind] = width
+    assert wider == {}
+
+
+def test_sources_are_numbered_and_link_back_to_the_citation(server, sized):
+    sized.goto(f"{server}/system/tu-160")
+    source = sized.locator("#source-2")
+    expect(source.locator(".refdb-ref-number")).to_have_text("2.")
+    assert source.locator(".refdb-ref-number").is_visible()
+    cited = sized.locator('#specs sup.cite a[href="#source-2"]').first
+    cited.click()
+    expect(sized.locator("li:target")).to_have_id("source-2")
+    back = source.locator(".refdb-backlinks a").first
+    target = back.get_attribute("href")[1:]
+    back.click()
+    expect(sized.locator("sup.cite:target")).to_have_id(target)
+    recorded = sized.locator(".refdb-recorded-on sup.cite a").first
+    expect(recorded).to_have_text(re.compile(r"\[Kh-BD \d+\]"))
+
+
+def test_the_header_search_box_on_an_article_leads_to_an_entry(server, sized):
+    sized.goto(f"{server}/refdb/articles/kim-russia-2023-09")
+    box = sized.locator("#refdb-header-q")
+    expect(box).to_be_visible()
+    box.fill("Chapochnikov")
+    box.press("Enter")
+    sized.wait_for_url("**/refdb/systems/marshal-shaposhnikov")
+    box = sized.locator("#refdb-header-q")
+    box.fill("tu1600")
+    box.press("Enter")
+    sized.wait_for_url("**/systems?q=tu1600")
+    expect(sized.locator(".refdb-no-match")).to_contain_text("Did you mean Tupolev Tu-160")
+    sized.locator(".refdb-no-match a").first.click()
+    sized.wait_for_url("**/refdb/systems/tu-160")
+
+
+def test_the_systems_list_filters_by_facet_and_reads_on_a_phone(server, sized):
+    sized.goto(f"{server}/")
+    sized.locator(".refdb-counts a", has_text="strategic bomber").click()
+    sized.wait_for_url("**/systems?category=strategic-bomber")
+    sized.locator('[data-facet="country"] a', has_text="Soviet Union").click()
+    rows = sized.locator("tr[data-system]")
+    expect(rows).to_have_count(3)
+    header_shown = sized.locator(".refdb-list thead").is_visible()
+    label = sized.locator('tr[data-system="tu-160"] td[data-label="Designation"]').evaluate(
+        "td => getComputedStyle(td, '::before').content"
+    )
+    if sized.width < 640:  # a card per system, each value labelled
+        assert not header_shown and label == '"Designation: "'
+    else:
+        assert header_shown and label == "none"
+
+
+def test_charts_show_numbers_on_one_scale_readable_on_a_phone(server, sized):
+    sized.goto(f"{server}/charts?property=max_speed")
+    expect(sized.locator(".refdb-convention")).to_contain_text("11,000 m")
+    bar = sized.locator('a.bar[data-system="tu-160"]')
+    expect(bar.locator(".bar-value")).to_have_text("Mach 2.05 ≈ 2,180 km/h")
+    assert bar.get_attribute("title") == "Tupolev Tu-160: Mach 2.05 ≈ 2,180 km/h"
+    frigate = sized.locator('a.bar[data-system="marshal-shaposhnikov"] .bar-value')
+    expect(frigate).to_have_text("32 kn ≈ 59.3 km/h / 35 kn ≈ 64.8 km/h")
+    size = bar.locator(".bar-name").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 14
+    fill, track = bar.locator(".bar-fill").bounding_box(), bar.locator(".bar-track").bounding_box()
+    # log10(2.05 x 1,062.2 km/h) on an axis from 10 to 100,000 km/h
+    assert fill["width"] / track["width"] == pytest.approx(0.5845, abs=0.005)
+    assert track["width"] >= min(300, sized.width / 2)  # the whole width of a phone
+
+
+def test_a_canned_query_takes_its_parameter_from_a_list_and_links_results(server, sized):
+    sized.goto(f"{server}/refdb/mentions_of_system")
+    assert sized.title() == "Mentions of a system across articles — refdb"
+    sized.select_option("select[name=system]", "tu-160")
+    sized.locator("form.sql input[type=submit]").click()
+    sized.wait_for_url("**/refdb/mentions_of_system?system=tu-160")
+    sized.locator("td a", has_text="in the article").first.click()
+    sized.wait_for_url("**/refdb/articles/kim-russia-2023-09#m-*")
+    expect(sized.locator("mark:target")).to_have_text("Tu-160")
+
+
+def test_the_cite_box_says_the_citation_is_not_public_yet(server, sized):
+    sized.goto(f"{server}/system/kh-101")
+    warning = sized.locator("#cite .refdb-warning")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("base_url")
+    expect(sized.locator("footer")).to_contain_text("CC BY 4.0")
+
+
+def test_an_unknown_id_offers_the_nearest_entry(server, sized):
+    response = sized.goto(f"{server}/system/tu-1600")
+    assert response.status == 404
+    sized.locator(".refdb-suggestions a").first.click()
+    sized.wait_for_url("**/refdb/systems/tu-160")

@@ -94,10 +94,8 @@ def test_search_box_goes_to_the_entry_a_query_names_exactly(datasette, query, sy
 
 def test_search_box_goes_straight_to_a_single_match(datasette):
     assert get(datasette, "/search?q=kinjal").headers["location"] == "/system/kh-47m2-kinzhal"
-    assert (
-        get(datasette, "/search?q=Tupolev").headers["location"] == "/refdb/systems?_search=Tupolev"
-    )
-    assert get(datasette, "/search?q=").headers["location"] == "/refdb/systems"
+    assert get(datasette, "/search?q=Tupolev").headers["location"] == "/systems?q=Tupolev"
+    assert get(datasette, "/search?q=").headers["location"] == "/systems"
 
 
 def test_search_in_what_articles_say(datasette):
@@ -109,7 +107,7 @@ def test_home_page_is_one_search_box_away(datasette):
     page = get(datasette, "/").text
     assert '<form class="refdb-search" action="/search"' in page and 'name="q"' in page
     assert re.search(r"\d+ systems</a>", page) and "mentions</a>" in page
-    assert "Catalog version <code>" in page
+    assert "Catalog version <code" in page
 
 
 @pytest.mark.parametrize(
@@ -146,9 +144,7 @@ def test_canned_queries_return_the_expected_rows(datasette, query, params, expec
 
 def test_compare_spec_puts_contested_values_side_by_side(datasette):
     rows = get(datasette, "/refdb/compare_spec.json?property=max_range&_shape=array").json()
-    kinzhal = [
-        (r["value_normalized"], r["qualifier"]) for r in rows if r["system"] == "kh-47m2-kinzhal"
-    ]
+    kinzhal = [(r["comparable"], r["qualifier"]) for r in rows if r["system"] == "kh-47m2-kinzhal"]
     assert kinzhal == [(2000.0, "claimed"), (2000.0, "estimated"), (1000.0, "claimed")]
     assert all(r["contested"] for r in rows if r["system"] == "kh-47m2-kinzhal")
 
@@ -227,19 +223,24 @@ def test_chart_compares_one_spec_across_systems_on_a_log_scale(datasette):
     assert {"tu-160", "kh-101", "kh-bd", "kalibr", "kh-47m2-kinzhal"} <= set(bars)
     assert "Maximum range (km, logarithmic scale)" in page
     # Decades from the shortest range (Kalibr's 275 km export version) up.
-    assert [t for t in re.findall(r'class="tick">([\d,]+)</text>', page)][:3] == [
+    assert re.findall(r'class="tick" style="left: [\d.]+%">([\d,]+)</span>', page)[:3] == [
         "100",
         "1,000",
         "10,000",
     ]
-    widths = dict(
-        re.findall(
-            r'data-system="([\w-]+)">\s*<text[^>]*>[^<]*</text>\s*<rect [^>]*width="([\d.]+)"', page
+    widths = {
+        system: float(width)
+        for system, width in re.findall(
+            r'data-system="([\w-]+)".*?class="bar-fill" style="width: ([\d.]+)%"', page, re.S
         )
-    )
-    assert float(widths["tu-160"]) > float(widths["kh-101"]) > float(widths["kh-47m2-kinzhal"])
+    }
+    assert widths["tu-160"] > widths["kh-101"] > widths["kh-47m2-kinzhal"]
+    # Every bar says its numbers, in its label and its tooltip.
+    assert 'title="Tupolev Tu-160: 12,300 km"' in page
     assert "(sources disagree)" in page
-    assert 'aria-label="Mentions by month"' in page and ">2023-09</text>" in page
+    assert (
+        'aria-label="Mentions by month"' in page and '<span class="bar-name">2023-09</span>' in page
+    )
 
 
 def test_every_mention_keeps_an_anchor_even_when_two_overlap():
@@ -310,3 +311,270 @@ def test_an_article_with_tens_of_thousands_of_mentions_renders_quickly(built_db,
     marked = set(re.findall(r'data-mention="(m-m[0-9]+)"', page.text))
     assert len(marked) == MAX_MARKED_MENTIONS
     assert "the other 38,000 are listed" in page.text
+
+
+# --- Pages people read and reuse -------------------------------------------------------
+
+
+def test_sources_are_numbered_and_link_back_to_every_place_that_cites_them(datasette):
+    page = get(datasette, "/refdb/systems/tu-160").text
+    sources = page[page.index('<section id="sources">') :]
+    item = re.search(r'<li id="source-2"[^>]*>(.*?)</li>', sources, re.S).group(1)
+    assert '<span class="refdb-ref-number">2.</span>' in item
+    backs = re.findall(r'href="#(cite-[\w-]+-2)"', item)
+    assert backs and all(f'id="{anchor}"' in page for anchor in backs)
+    # Each citation of source 2 above the list is one of the places linked back to.
+    assert len(backs) == len(re.findall(r'<sup class="cite" id="cite-[\w-]+-2">', page))
+
+
+def test_a_relation_recorded_on_another_entry_labels_its_sources_as_that_entrys(datasette):
+    page = get(datasette, "/refdb/systems/tu-160").text
+    recorded = re.search(r'<small class="refdb-recorded-on">(.*?)</small>', page, re.S).group(1)
+    assert 'href="/system/kh-bd#source-3"' in recorded
+    assert ">[Kh-BD 3]</a>" in recorded and ">[3]<" not in recorded
+
+
+def test_entry_shows_operators_by_name_and_displacement_in_tonnes_and_long_tons(datasette):
+    ship = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
+    assert "6,200 t" in ship and "6,102 long tons" in ship and " lb" not in ship
+    assert "<dt>Operators</dt><dd>Russia</dd>" in ship
+    mig = get(datasette, "/refdb/systems/mig-31").text
+    assert "<dt>Operators</dt><dd>Russia, Kazakhstan</dd>" in mig
+    assert (
+        "case-sensitive" not in ship
+        and "NATO reporting name</td>" in get(datasette, "/refdb/systems/tu-160").text
+    )
+
+
+def test_page_units_by_exact_definition_agree_with_pint():
+    from refdb import units
+
+    for unit, (base, _) in units.EXACT.items():
+        for other, (other_base, _) in units.EXACT.items():
+            if base == other_base:
+                expected = units.registry().Quantity(1, unit).to(other).magnitude
+                assert units.exact(1, unit, other) == pytest.approx(expected, rel=1e-12)
+
+
+def test_systems_list_shows_what_readers_look_for_with_facets(datasette):
+    page = get(datasette, "/systems").text
+    header = re.search(r"<thead>(.*?)</thead>", page, re.S).group(1)
+    assert re.findall(r'<th scope="col">([^<]+)</th>', header) == [
+        "Name", "Designation", "NATO name", "Category", "Country", "Status",
+    ]  # fmt: skip
+    assert "content_sha256" not in page and "search_names" not in page
+    assert '<a href="/systems?category=strategic-bomber">strategic bomber</a>' in page
+    filtered = get(datasette, "/systems?category=strategic-bomber&country=SU").text
+    assert re.findall(r'<tr data-system="([\w-]+)">', filtered) == ["tu-160", "tu-95", "tu-95ms"]
+    # A selected facet value links to the list without it.
+    assert 'href="/systems?country=SU">strategic bomber</a>' in filtered
+
+
+def test_home_page_counts_and_categories_lead_to_the_systems_list(datasette):
+    home = get(datasette, "/").text
+    assert re.search(r'<a href="/systems">\d+ systems</a>', home)
+    assert '<a href="/systems?category=frigate">' in home
+    assert get(datasette, "/systems?category=frigate").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query, nearest",
+    [
+        ("tu1600", "tu-160"),
+        ("Kinjall", "kh-47m2-kinzhal"),
+        ("Shaposhnikof", "marshal-shaposhnikov"),
+    ],
+)
+def test_a_search_that_finds_nothing_answers_did_you_mean(datasette, query, nearest):
+    page = get(datasette, f"/systems?q={query}").text
+    assert "No system matches" in page and "CREATE TABLE" not in page
+    meant = re.search(r"Did you mean(.*?)</p>", page, re.S).group(1)
+    assert re.findall(r'href="/system/([\w-]+)"', meant)[0] == nearest
+
+
+def test_an_unknown_id_suggests_the_nearest_entries(datasette):
+    missing = get(datasette, "/system/tu-1600")
+    assert missing.status_code == 404
+    nearest = re.findall(r'<li><a href="/system/([\w-]+)">', missing.text)
+    assert nearest[0] == "tu-160"
+
+
+def test_every_page_has_a_search_box_the_licence_and_the_last_change(datasette):
+    for path in ("/", "/refdb/systems/tu-160", "/refdb/articles/kim-russia-2023-09", "/systems",
+                 "/charts", "/refdb/compare_spec?property=max_range", "/refdb/specs", "/refdb"):  # fmt: skip
+        page = get(datasette, path).text
+        assert '<form class="refdb-header-search" action="/search"' in page, path
+        footer = page[page.index('<footer class="ft">') :]
+        assert 'rel="license">CC BY 4.0</a>' in footer, path
+        assert re.search(r"Catalog last changed \d{4}-\d\d-\d\d", footer), path
+
+
+def test_system_json_is_the_whole_card_as_one_document(datasette):
+    response = get(datasette, "/system/tu-160.json")
+    assert response.headers["content-type"].startswith("application/json")
+    card = response.json()
+    assert card["url"] == "http://localhost/system/tu-160" and card["name"] == "Tupolev Tu-160"
+    assert {"text": "Ту-160", "kind": "native", "note": None} in card["names"]["ru"]
+    speed = next(s for s in card["specs"] if s["property"] == "max_speed")
+    assert (speed["value"], speed["unit"], speed["comparable"]) == (
+        2.05,
+        "mach",
+        pytest.approx(2177.51),
+    )
+    kh101 = next(r for r in card["relations"] if r["target"]["id"] == "kh-101")
+    assert kh101["target"]["url"] == "http://localhost/system/kh-101" and kh101["sources"]
+    numbers = {s["number"] for s in card["sources"]}
+    assert all(n in numbers for spec in card["specs"] for n in spec["sources"])
+    mention = card["mentions"][0]
+    assert mention["url"].startswith("http://localhost/refdb/articles/kim-russia-2023-09#m-")
+    assert mention["article"]["title"] and mention["sentence"]
+    assert get(datasette, "/system/admiral-shaposhnikov.json").headers["location"] == (
+        "/system/marshal-shaposhnikov.json"
+    )
+    missing = get(datasette, "/system/tu-1600.json")
+    assert missing.status_code == 404 and missing.json()["did_you_mean"][0]["id"] == "tu-160"
+
+
+def test_compare_spec_puts_mach_knots_and_kmh_on_one_scale(datasette):
+    rows = get(datasette, "/refdb/compare_spec.json?property=max_speed&_shape=array").json()
+    order = [r["system"] for r in rows]
+    assert order[0] == "kh-47m2-kinzhal" and order[-1] == "marshal-shaposhnikov"
+    assert order.index("tu-160") < order.index("tu-22m3")  # Mach 2.05 ≈ 2,178 > 2,000 km/h
+    page = get(datasette, "/refdb/compare_spec?property=max_speed").text
+    assert "1,062 km/h" in page  # the convention, stated on the page
+
+
+def test_canned_queries_pick_parameters_from_lists_and_link_their_results(datasette):
+    page = get(datasette, "/refdb/mentions_of_system?system=tu-160").text
+    assert "<title>Mentions of a system across articles — refdb</title>" in page
+    assert '<select id="qp1" name="system"' in page
+    assert '<option value="tu-160" selected>Tupolev Tu-160</option>' in page
+    assert '<a href="/refdb/articles/kim-russia-2023-09">kim-russia-2023-09</a>' in page
+    assert re.search(
+        r'<a href="/refdb/articles/kim-russia-2023-09#m-[\w-]+">in the article</a>', page
+    )
+    related = get(datasette, "/refdb/related_systems?system=tu-160").text
+    assert '<a href="/system/kh-101">kh-101</a>' in related
+    assert re.search(r'<td class="col-derived[^"]*">yes</td>', related)
+    compare = get(datasette, "/refdb/compare_spec?property=max_range").text
+    assert re.search(r'<td class="col-value[^"]*">12,300</td>', compare)
+    assert '<a href="/system/tu-160#source-4">[4]</a>' in compare
+    by_country = get(datasette, "/refdb/systems_by_category_and_country?category=&country=").text
+    assert '<option value="SU">Soviet Union</option>' in by_country
+
+
+def test_mention_search_marks_the_match_and_links_to_its_place(datasette):
+    page = get(datasette, "/refdb/mentions?_search=hypersonique").text
+    assert re.search(
+        r'<mark><a href="/refdb/articles/kim-russia-2023-09#m-[\w-]+">Kinzhal</a></mark>', page
+    )
+    assert '<b class="refdb-hit">hypersonique</b>' in page
+
+
+def test_the_cite_box_warns_until_a_public_base_url_and_publisher_are_set(built_db):
+    default = get(datasette_for(built_db), "/refdb/systems/tu-160").text
+    assert "Not ready to cite publicly" in default
+    assert "base_url" in default and "plugins: refdb: publisher" in default
+    configured = datasette_for(built_db)
+    configured.config["plugins"]["refdb"] = {
+        "base_url": "https://refdb.example.org",
+        "publisher": "Example Institute",
+    }
+    page = get(configured, "/refdb/systems/tu-160").text
+    assert "Not ready to cite publicly" not in page
+    assert (
+        "Example Institute. Retrieved" in page and "https://refdb.example.org/system/tu-160" in page
+    )
+
+
+def test_article_page_carries_its_own_citation_metadata(datasette):
+    page = get(datasette, "/refdb/articles/kim-russia-2023-09").text
+    head = page[: page.index("</head>")]
+    meta = dict(re.findall(r'<meta name="([\w.]+)" content="([^"]*)">', head))
+    assert meta["citation_title"].startswith("Kim Jong Un")
+    assert meta["citation_date"] == "2023/09" and meta["citation_language"] == "fr"
+    assert meta["DC.language"] == "fr" and meta["DC.date"] == "2023-09"
+    assert meta["citation_public_url"] == "http://localhost/refdb/articles/kim-russia-2023-09"
+    entry = get(datasette, "/refdb/systems/tu-160").text
+    assert (
+        '<meta name="citation_author"' in entry
+        and '<meta name="citation_language" content="en">' in entry
+    )
+
+
+# --- A plugin that only reads ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def other_datasette(tmp_path_factory):
+    """Datasette with the refdb plugin but another database only."""
+    import sqlite3
+
+    from datasette.app import Datasette
+
+    path = tmp_path_factory.mktemp("other") / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table t (id integer primary key)")
+    return Datasette([str(path)])
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/system/tu-160", "/system/tu-160.json", "/search?q=tu", "/systems", "/charts"],
+)
+def test_every_plugin_page_is_a_clear_404_without_a_refdb_database(other_datasette, path):
+    response = get(other_datasette, path)
+    assert response.status_code == 404 and "no 'refdb' database" in response.text
+
+
+def test_datasette_own_pages_work_without_a_refdb_database(other_datasette):
+    assert get(other_datasette, "/").status_code == 200
+    assert get(other_datasette, "/other/t").status_code == 200
+    assert get(other_datasette, "/sitemap.xml").status_code == 200
+    assert [d["name"] for d in get(other_datasette, "/-/databases.json").json()["databases"]] == [
+        "other"
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("/systems?page=x", "page must be a whole number"),
+        ("/systems?page=0", "page must be a whole number"),
+        ("/systems?page=99", "page must be at most 1"),
+        ("/systems?q=" + "a" * 201, "at most 200 characters"),
+        ("/systems?category=" + "a" * 201, "at most 200 characters"),
+        ("/search?q=" + "a" * 201, "at most 200 characters"),
+        ("/charts?property=nonsense", "property must be one of"),
+        ("/charts?property=%00", "property must be"),
+        ("/refdb/systems/tu-160.bib?accessed=yesterday", "accessed must be a date"),
+    ],
+)
+def test_a_bad_parameter_is_a_400_that_says_what_to_send(datasette, path, message):
+    response = get(datasette, path)
+    assert response.status_code == 400 and message in response.text
+
+
+def test_serving_imports_none_of_the_build():
+    import subprocess
+    import sys
+
+    build_modules = ["refdb.linker", "refdb.compiler", "refdb.forms", "pymorphy3", "ahocorasick",
+                     "syntok", "pint", "sqlmodel"]  # fmt: skip
+    script = (
+        "import sys, refdb.datasette_plugin\n"
+        f"print([m for m in {build_modules!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_plugin_uses_no_private_datasette_api():
+    from pathlib import Path
+
+    plugin = Path(pages.__file__).parent
+    for module in plugin.glob("*.py"):
+        source = module.read_text()
+        assert not re.search(r"\b(datasette|ds|db|request)\._[a-z]", source), module.name

@@ -9,20 +9,30 @@ header can change (``hosts.py``).
 
 from __future__ import annotations
 
+import json
 from datetime import date
-from urllib.parse import quote
+from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 from datasette import hookimpl
+from datasette.resources import DatabaseResource
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
-from refdb import cite
-from refdb.datasette_plugin import hosts, limits, pages
+from refdb import cite, units
+from refdb.datasette_plugin import cells, hosts, limits, pages
 
 # URL extension of each citation format -> the file name suffix reference managers expect.
 CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
 DOWNLOAD_SUFFIXES = {"bib": ".bib", "ris": ".ris", "csljson": ".csl.json"}
+# The longest search or filter value a page takes: a name, not a document.
+MAX_PARAMETER = 200
+# What a public citation needs from plugins.refdb, and the placeholder publisher.
+PLACEHOLDER_PUBLISHERS = {"", "refdb", "refdb project"}
+
+
+class BadRequest(ValueError):
+    """A query parameter a page cannot use: answered with 400 and the message."""
 
 
 def _database(datasette):
@@ -32,9 +42,50 @@ def _database(datasette):
         return None
 
 
+def _no_database() -> Response:
+    return Response.text(
+        f"This Datasette serves no '{pages.DATABASE}' database: build one with `refdb build` "
+        "and serve it with `refdb serve`.",
+        status=404,
+    )
+
+
+def _parameter(request, name: str, default: str = "") -> str:
+    """A query parameter as text of reasonable length, or BadRequest."""
+    value = request.args.get(name, default).strip()
+    if len(value) > MAX_PARAMETER or "\x00" in value:
+        raise BadRequest(f"{name} must be at most {MAX_PARAMETER} characters of text")
+    return value
+
+
+def _page_number(request) -> int:
+    raw = _parameter(request, "page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise BadRequest("page must be a whole number from 1")
+    return int(raw)
+
+
+def route(handler):
+    """A plugin page: 404 when no refdb database is attached, 400 for a bad parameter."""
+
+    async def guarded(datasette, request):
+        db = _database(datasette)
+        if db is None:
+            return _no_database()
+        try:
+            return await handler(datasette, request, db)
+        except BadRequest as error:
+            return Response.text(str(error), status=400)
+
+    guarded.__name__ = handler.__name__
+    return guarded
+
+
 @hookimpl
 def prepare_connection(conn):
     limits.bound(conn)
+    # Mach, km/h and knots on one scale, for the compare_spec query and analysts' SQL.
+    conn.create_function("refdb_comparable", 3, units.comparable, deterministic=True)
 
 
 @hookimpl
@@ -42,6 +93,12 @@ def asgi_wrapper(datasette):
     """Responses bounded in size; absolute URLs from the configured base URL, not the Host."""
     base_url = hosts.public_base(datasette.plugin_config("refdb"))
     return lambda app: hosts.PinnedHost(limits.ResponseCap(app), base_url)
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    """refdb's stylesheet on every page: Datasette's own pages fit a phone too."""
+    return [datasette.urls.static_plugins("refdb", "refdb.css")]
 
 
 async def _trusted(db, fn):
@@ -56,34 +113,52 @@ async def _trusted(db, fn):
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    """Data for the entry page, the article page and the home page."""
-    if database != pages.DATABASE and template != "index.html":
-        return None
+    """Every page: the licence and the catalog's last change for the footer. The entry,
+    article and home pages: their content; a canned query: the lists its parameters take."""
 
     async def variables():
         db = _database(datasette)
         if db is None:
             return {}
-        if view_name == "row" and table in ("systems", "articles"):
+        found = {"refdb_site": await _site(datasette, db)}
+        if database != pages.DATABASE and template != "index.html":
+            return found
+        if view_name == "row" and table in ("systems", "articles") and request:
             row_id = tilde_decode(request.url_vars["pks"])
             if table == "systems":
                 card = await _trusted(db, lambda conn: pages.system_card(conn, row_id))
-                return {
-                    "card": card,
-                    "citation": await _citation(datasette, request, db, row_id) if card else None,
-                }
-            return {
-                "article_view": await _trusted(db, lambda conn: pages.article_view(conn, row_id))
-            }
-        if template == "index.html":
-            return {"refdb": await db.execute_fn(pages.home_stats)}
-        return {}
+                found["card"] = card
+                found["citation"] = (
+                    await _citation(datasette, request, db, row_id) if card else None
+                )
+            else:
+                found["article_view"] = await _trusted(
+                    db, lambda conn: pages.article_view(conn, row_id)
+                )
+                found["publication"] = await publication(datasette, request)
+        elif template == "index.html":
+            found["refdb"] = await db.execute_fn(pages.home_stats)
+        elif template.startswith("query") and request and request.url_vars.get("table"):
+            found["refdb_choices"] = await db.execute_fn(pages.list_choices)
+        return found
 
     return variables
 
 
+async def _site(datasette, db) -> dict:
+    """What the footer of every page says: the licence and when the catalog last changed."""
+    metadata = await datasette.get_instance_metadata()
+    build = await db.execute_fn(pages.build_info)
+    return {
+        "license": metadata.get("license"),
+        "license_url": metadata.get("license_url"),
+        "build": build,
+    }
+
+
 async def _citation(datasette, request, db, system_id: str) -> dict:
-    """The entry's citation as shown on its page: text, CSL item, and the download links."""
+    """The entry's citation as shown on its page: text, CSL item, download links, and a
+    warning when the citation would not point anywhere public."""
     about = await publication(datasette, request)
     [item] = await db.execute_fn(
         lambda conn: cite.csl_items(conn, [system_id], about, date.today())
@@ -95,58 +170,142 @@ async def _citation(datasette, request, db, system_id: str) -> dict:
         "downloads": [
             (fmt, f"{row_url}.{extension}") for extension, fmt in CITATION_FORMATS.items()
         ],
+        "warnings": publication_warnings(datasette.plugin_config("refdb")),
     }
 
 
-async def system_permalink(datasette, request):
-    """/system/<id>: the stable URL citations use; alias ids redirect to the entry."""
-    db = _database(datasette)
-    wanted = request.url_vars["id"]
-    target = await db.execute_fn(lambda conn: pages.resolve_system_id(conn, wanted)) if db else None
-    if target is None:
+def publication_warnings(settings: dict | None) -> list[str]:
+    """What a citation lacks when ``plugins.refdb`` names no public base URL or publisher."""
+    settings = settings or {}
+    warnings = []
+    if not hosts.public_base(settings):
+        warnings.append(
+            "no public base URL is configured (plugins: refdb: base_url in datasette.yaml), "
+            "so this citation points at the address this server listens on"
+        )
+    if (settings.get("publisher") or "").strip().lower() in PLACEHOLDER_PUBLISHERS:
+        warnings.append(
+            "no publisher is configured (plugins: refdb: publisher in datasette.yaml), "
+            "so the citation names a placeholder"
+        )
+    return warnings
+
+
+def _absolute(datasette, request):
+    return lambda path: datasette.absolute_url(request, datasette.urls.path(path))
+
+
+def _not_found_entry(datasette, request, db, wanted: str):
+    async def render():
+        nearest = await db.execute_fn(lambda conn: pages.suggestions(conn, wanted))
         return Response.html(
             await datasette.render_template(
-                "refdb_not_found.html", {"wanted": wanted}, request=request
+                "refdb_not_found.html",
+                {"wanted": wanted, "suggestions": nearest},
+                request=request,
             ),
             status=404,
         )
+
+    return render()
+
+
+@route
+async def system_permalink(datasette, request, db):
+    """/system/<id>: the stable URL citations use; alias ids redirect to the entry."""
+    wanted = request.url_vars["id"]
+    target = await db.execute_fn(lambda conn: pages.resolve_system_id(conn, wanted))
+    if target is None:
+        return await _not_found_entry(datasette, request, db, wanted)
     if target != wanted:
         return Response.redirect(datasette.urls.path(f"/system/{target}"), status=301)
     return Response.redirect(datasette.urls.row(pages.DATABASE, "systems", target), status=302)
 
 
-async def search(datasette, request):
-    """/search?q=: straight to the entry when one system matches, else the filtered table."""
-    query = request.args.get("q", "").strip()
-    db = _database(datasette)
+@route
+async def system_json(datasette, request, db):
+    """/system/<id>.json: the whole card as one nested document, the API for reuse."""
+    wanted = request.url_vars["id"]
+    target = await db.execute_fn(lambda conn: pages.resolve_system_id(conn, wanted))
+    if target is None:
+        nearest = await db.execute_fn(lambda conn: pages.suggestions(conn, wanted))
+        return Response.json(
+            {"ok": False, "error": f"no entry '{wanted}'", "did_you_mean": nearest}, status=404
+        )
+    if target != wanted:
+        return Response.redirect(datasette.urls.path(f"/system/{target}.json"), status=301)
+    link = _absolute(datasette, request)
+    document = await _trusted(db, lambda conn: pages.system_document(conn, target, link))
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+        headers={"access-control-allow-origin": "*"},
+    )
+
+
+@route
+async def search(datasette, request, db):
+    """/search?q=: straight to the entry when one system matches, else the systems list."""
+    query = _parameter(request, "q")
     matches = (
         await db.execute_fn(lambda conn: pages.search_systems(conn, query, limit=2))
-        if db and query
+        if query
         else []
     )
     if len(matches) == 1:
         return Response.redirect(datasette.urls.path(f"/system/{matches[0]}"))
-    target = datasette.urls.table(pages.DATABASE, "systems")
-    return Response.redirect(f"{target}?_search={quote(query)}" if query else target)
+    target = datasette.urls.path("/systems")
+    return Response.redirect(f"{target}?{urlencode({'q': query})}" if query else target)
+
+
+@route
+async def systems(datasette, request, db):
+    """/systems: the list of entries, searched and filtered, with facets."""
+    query = _parameter(request, "q")
+    filters = {name: _parameter(request, name) for name in pages.LIST_FILTERS}
+    page = _page_number(request)
+    listing = await _trusted(db, lambda conn: pages.systems_list(conn, query, filters, page))
+    if page > listing["pages"]:
+        raise BadRequest(f"page must be at most {listing['pages']}")
+    return Response.html(
+        await datasette.render_template("refdb_systems.html", {"listing": listing}, request=request)
+    )
 
 
 async def databases(datasette, request):
-    """/-/databases.json without the ``path`` Datasette would show: no internal paths leak."""
-    listed = await datasette._databases_data(request)  # Datasette's own list, permissions applied
-    shown = [
-        {key: value for key, value in db.items() if key != "path"} for db in listed["databases"]
-    ]
+    """/-/databases.json without the ``path`` Datasette would show: no internal paths leak.
+    Only the databases the actor may view are listed."""
+    shown = []
+    for name, db in datasette.databases.items():
+        if name.startswith("_") or not await datasette.allowed(
+            action="view-database", resource=DatabaseResource(database=name), actor=request.actor
+        ):
+            continue
+        shown.append(
+            {
+                "name": db.name,
+                "route": db.route,
+                "size": db.size,
+                "is_mutable": db.is_mutable,
+                "is_memory": db.is_memory,
+                "hash": db.hash,
+            }
+        )
     return Response.json({"ok": True, "databases": shown})
 
 
-async def charts(datasette, request):
+@route
+async def charts(datasette, request, db):
     """/charts: one spec compared across systems (log scale), and mentions over time."""
-    db = _database(datasette)
-    prop = request.args.get("property", "max_range")
+    prop = _parameter(request, "property", "max_range")
+    properties = await db.execute_fn(pages.chartable_properties)
+    numeric = await db.execute_fn(lambda conn: pages.chartable_properties(conn, min_systems=1))
+    if prop not in dict(numeric):
+        raise BadRequest(f"property must be one of: {', '.join(name for name, _ in numeric)}")
     data = await db.execute_fn(
         lambda conn: {
             "chart": pages.spec_chart(conn, prop),
-            "properties": pages.chartable_properties(conn),
+            "properties": properties,
             "timeline": pages.mention_timeline(conn),
         }
     )
@@ -175,12 +334,28 @@ async def robots(datasette, request):
 def register_routes():
     return [
         (r"^/system/(?P<id>[a-z0-9-]+)$", system_permalink),
+        (r"^/system/(?P<id>[a-z0-9-]+)\.json$", system_json),
         (r"^/search$", search),
+        (r"^/systems$", systems),
         (r"^/charts$", charts),
         (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
     ]
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette, request):
+    """Canned query results and the mentions table read as the pages do: ids link to
+    entries and articles, numbers and yes/no are formatted, a mention is marked in its
+    sentence and linked to its place in the article."""
+    if database != pages.DATABASE or request is None:
+        return None
+    if table is None and request.url_vars.get("table"):
+        return cells.query_cell(datasette, row, column, value)
+    if table == "mentions":
+        return cells.mention_cell(datasette, request, row, column, value)
+    return None
 
 
 async def publication(datasette, request) -> cite.Publication:

@@ -8,6 +8,7 @@ escape it, so no catalog or article content can inject markup.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 import sqlite3
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pycountry
 from datasette.utils import escape_fts
+from rapidfuzz import fuzz, process
 
 from refdb import text, units
 
@@ -52,6 +54,19 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
     specs, relations = _specs(conn, system_id), _relations(conn, system_id)
     for fact in specs + [r for r in relations if not r["derived"]]:
         fact["quotes"] = [quoted[n] for n in fact["sources"] if n in quoted]
+    entry_numbers = [
+        row[0]
+        for row in conn.execute(
+            "select s.number from system_sources f join sources s on s.id = f.source_id "
+            "where f.system_id = ? order by s.number",
+            [system_id],
+        )
+    ]
+    _back_links(sources, entry_numbers, specs, relations)
+    names = country_names(conn)
+    system["operator_names"] = [
+        names.get(code) or country_name(code) for code in split_list(system["operators"])
+    ]
     return {
         "system": system,
         "names": _names_by_language(conn, system_id),
@@ -63,14 +78,7 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         "specs": specs,
         "relations": relations,
         "sources": sources,
-        "entry_sources": [
-            row[0]
-            for row in conn.execute(
-                "select s.number from system_sources f join sources s on s.id = f.source_id "
-                "where f.system_id = ? order by s.number",
-                [system_id],
-            )
-        ],
+        "entry_sources": entry_numbers,
         "mentions": _mentions(conn, system_id),
         "found_as": found_as(conn, system_id),
         "flags": _rows(
@@ -82,8 +90,40 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
                 conn, "select id from redirects where system_id = ? order by id", [system_id]
             )
         ],
-        "build": _build_info(conn),
+        "build": build_info(conn),
     }
+
+
+def _back_links(sources: list[dict], entry_numbers, specs, relations) -> None:
+    """Give each source the anchors of the places that cite it, in page order, so the
+    numbered list links back to them as an encyclopedia's notes do (``cite-<place>-<n>``)."""
+    places = [("entry", entry_numbers)]
+    places += [(f"spec-{spec['id']}", spec["sources"]) for spec in specs]
+    places += [(f"rel-{r['id']}", r["sources"]) for r in relations if not r["derived"]]
+    cited_at = defaultdict(list)
+    for place, numbers in places:
+        for number in numbers:
+            cited_at[number].append(f"cite-{place}-{number}")
+    for source in sources:
+        source["cited_at"] = cited_at.get(source["number"], [])
+
+
+def split_list(value: str | None) -> list[str]:
+    """'RU, KZ' -> ['RU', 'KZ']: a list column as the build writes it."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def country_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Country code -> the name the build gave it as an origin ('SU' -> 'Soviet Union')."""
+    return dict(conn.execute("select distinct country, country_name from systems"))
+
+
+def country_name(code: str) -> str:
+    """A country's common name, for codes no entry has as its origin."""
+    country = pycountry.countries.get(alpha_2=code) or pycountry.historic_countries.get(
+        alpha_2=code
+    )
+    return (getattr(country, "common_name", None) or country.name) if country else code
 
 
 # How a mention matched, in words: each part of a mention's rule.
@@ -162,7 +202,7 @@ def _names_by_language(conn, system_id: str) -> list[dict]:
         "select * from aliases where system_id = ? and kind != 'misnomer' order by position",
         [system_id],
     ):
-        groups[alias["lang"] or ""].append(alias)
+        groups[alias["lang"] or ""].append({**alias, "kind_words": kind_words(alias["kind"])})
     order = sorted(
         groups, key=lambda lang: (lang not in ("en", ""), lang != "", language_name(lang))
     )
@@ -195,10 +235,17 @@ def _specs(conn, system_id: str) -> list[dict]:
         if spec["value_text"] is not None:
             spec["display"], spec["also"] = spec["value_text"], []
         else:
-            unit, value = spec["unit"] or "", units.number(spec["value"])
-            spec["display"] = f"Mach {value}" if unit == "mach" else f"{value} {unit}".strip()
-            spec["also"] = units.also_in(spec["value"], unit) if unit else []
+            spec["display"] = value_words(spec["value"], spec["unit"])
+            spec["also"] = (
+                units.also_in(spec["value"], spec["unit"], spec["property"]) if spec["unit"] else []
+            )
     return specs
+
+
+def value_words(value: float, unit: str | None) -> str:
+    """2.05, 'mach' -> 'Mach 2.05'; 12300, 'km' -> '12,300 km'."""
+    shown = units.number(value)
+    return f"Mach {shown}" if unit == "mach" else f"{shown} {unit or ''}".strip()
 
 
 def _relations(conn, system_id: str) -> list[dict]:
@@ -214,6 +261,14 @@ def _relations(conn, system_id: str) -> list[dict]:
         relation["sources"] = source_numbers(relation["source_numbers"])
         relation["label"] = relation["type"].replace("-", " ")
     return relations
+
+
+# Kinds of name as readers call them.
+NAME_KINDS = {"nato-name": "NATO reporting name", "press-shorthand": "press shorthand"}
+
+
+def kind_words(kind: str) -> str:
+    return NAME_KINDS.get(kind, kind.replace("-", " "))
 
 
 def _mentions(conn, system_id: str) -> list[dict]:
@@ -236,9 +291,12 @@ def _mentions(conn, system_id: str) -> list[dict]:
     return mentions
 
 
-def _build_info(conn) -> dict:
+def build_info(conn) -> dict:
+    """The build's row, and the date the catalog last changed: the newest entry's last
+    commit, or the build's date when the catalog is not a git checkout."""
     [info] = _rows(conn, "select * from build_info") or [{}]
-    return info
+    [latest] = conn.execute("select max(modified) from systems").fetchone()
+    return {**info, "last_changed": latest or (info.get("built_at") or "")[:10]}
 
 
 # Mentions highlighted on an article page; the rest are listed by the mentions table. A
@@ -347,7 +405,7 @@ def home_stats(conn: sqlite3.Connection) -> dict:
         "contested": conn.execute(
             "select count(distinct system_id || property) from specs where contested"
         ).fetchone()[0],
-        "build": _build_info(conn),
+        "build": build_info(conn),
         "categories": _rows(
             conn,
             "select category, count(*) as n from systems group by category order by n desc, category",
@@ -386,100 +444,346 @@ def sitemap_paths(conn: sqlite3.Connection) -> list[str]:
     return systems + articles
 
 
-CHART_WIDTH, LABEL_WIDTH, ROW_HEIGHT = 760, 230, 22
+def suggestions(conn: sqlite3.Connection, query: str, limit: int = 5) -> list[dict]:
+    """The entries whose names are nearest to ``query``: "did you mean" for a search that
+    finds nothing and for an unknown id. Every spelling the linker knows (the ``forms`` and
+    ``aliases`` keys) is compared with the query folded the same way (``text.compact``)."""
+    key = text.compact(query)
+    if not key:
+        return []
+    spellings = _rows(
+        conn,
+        "select f.key, f.text, s.id, s.name from forms f join systems s on s.id = f.system_id "
+        "union select a.key, a.text, s.id, s.name from aliases a join systems s on s.id = a.system_id "
+        "union select s.id, s.id, s.id, s.name from systems s",
+    )
+    matches = process.extract(
+        key, [row["key"] for row in spellings], scorer=fuzz.WRatio, score_cutoff=70, limit=None
+    )
+    best: dict[str, dict] = {}
+    for _, score, index in sorted(matches, key=lambda match: (-match[1], match[2])):
+        row = spellings[index]
+        if row["id"] not in best:
+            best[row["id"]] = {
+                "id": row["id"],
+                "name": row["name"],
+                "as": row["text"],
+                "score": score,
+            }
+    return list(best.values())[:limit]
+
+
+# The filters of the systems list, each a column of ``systems`` shown as a facet.
+LIST_FILTERS = {"category": "Category", "country": "Country", "status": "Status"}
+LIST_PAGE_SIZE = 100
+
+
+def systems_list(
+    conn: sqlite3.Connection, query: str = "", filters: dict | None = None, page: int = 1
+) -> dict:
+    """The systems list page: the systems matching a search and filters, a page at a time,
+    with a count per value of each filter (the facets) and, when nothing matches a search,
+    the nearest names."""
+    filters = {key: value for key, value in (filters or {}).items() if value}
+    found = search_systems(conn, query, limit=1000) if query else None
+    clauses, params = [], {"found": json.dumps(found or [])}
+    if found is not None:
+        clauses.append("s.id in (select value from json_each(:found))")
+    for column, value in filters.items():
+        clauses.append(f"s.{column} = :{column}")
+        params[column] = value
+    where = " where " + " and ".join(clauses) if clauses else ""
+    order = (
+        "(select key from json_each(:found) where value = s.id)"
+        if found
+        else "s.name collate nocase"
+    )
+    total = conn.execute(f"select count(*) from systems s{where}", params).fetchone()[0]
+    rows = _rows(
+        conn,
+        "select s.id, s.name, s.designation, s.nato_reporting_name, s.category, s.country, "
+        f"s.country_name, s.status from systems s{where} order by {order} limit :limit offset :offset",
+        {**params, "limit": LIST_PAGE_SIZE, "offset": (page - 1) * LIST_PAGE_SIZE},
+    )
+    return {
+        "query": query,
+        "filters": filters,
+        "rows": rows,
+        "total": total,
+        "page": page,
+        "pages": max(1, math.ceil(total / LIST_PAGE_SIZE)),
+        "facets": _facets(conn, found, filters),
+        "suggestions": suggestions(conn, query) if query and not total else [],
+    }
+
+
+def _facets(conn, found: list[str] | None, filters: dict) -> list[dict]:
+    """For each filter, the count of systems per value among those the other filters keep."""
+    facets = []
+    names = country_names(conn)
+    for column, title in LIST_FILTERS.items():
+        clauses = ["s.id in (select value from json_each(:found))"] if found is not None else []
+        others = {key: value for key, value in filters.items() if key != column}
+        clauses += [f"s.{key} = :{key}" for key in others]
+        where = " where " + " and ".join(clauses) if clauses else ""
+        counts = conn.execute(
+            f"select s.{column}, count(*) from systems s{where} group by s.{column} "
+            f"order by count(*) desc, s.{column}",
+            {"found": json.dumps(found or []), **others},
+        ).fetchall()
+        values = [
+            {
+                "value": value,
+                "label": names.get(value, value)
+                if column == "country"
+                else value.replace("-", " "),
+                "count": count,
+                "selected": filters.get(column) == value,
+            }
+            for value, count in counts
+            if value
+        ]
+        facets.append({"column": column, "title": title, "options": values})
+    return facets
+
+
+def list_choices(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
+    """Values a reader picks from, by query parameter name: (value, label) pairs."""
+    names = country_names(conn)
+    return {
+        "system": [tuple(r) for r in conn.execute("select id, name from systems order by name")],
+        "article": [
+            (row[0], f"{row[1]} ({row[2]})")
+            for row in conn.execute("select id, title, date from articles order by date desc, id")
+        ],
+        "category": [
+            (row[0], row[0].replace("-", " "))
+            for row in conn.execute("select distinct category from systems order by category")
+        ],
+        "country": sorted(names.items(), key=lambda item: item[1]),
+        "property": [
+            tuple(row)
+            for row in conn.execute(
+                "select property, property_label from specs group by property order by property_label"
+            )
+        ],
+    }
+
+
+def system_document(conn: sqlite3.Connection, system_id: str, link) -> dict | None:
+    """The whole reference card of one entry as one nested document (``/system/<id>.json``).
+
+    ``link(path)`` makes a site path absolute. Names are grouped by language, specs carry
+    their unit, their value on the property's common scale and the numbers of their
+    sources, and sources are listed once, numbered as on the page.
+    """
+    card = system_card(conn, system_id)
+    if card is None:
+        return None
+    system = card["system"]
+    return {
+        "id": system["id"],
+        "url": link(f"/system/{system['id']}"),
+        "name": system["name"],
+        "designations": split_list(system["designations"]),
+        "nato_reporting_name": system["nato_reporting_name"],
+        "category": system["category"],
+        "role": system["role"],
+        "country": {"code": system["country"], "name": system["country_name"]},
+        "designer": system["designer"],
+        "manufacturer": system["manufacturer"],
+        "status": system["status"],
+        "operators": [
+            {"code": code, "name": name}
+            for code, name in zip(
+                split_list(system["operators"]), system["operator_names"], strict=True
+            )
+        ],
+        "wikidata": system["wikidata"],
+        "description": system["description"],
+        "description_sources": card["entry_sources"],
+        "version": system["content_sha256"][:12],
+        "modified": system["modified"],
+        "redirect_ids": card["redirects"],
+        "names": {
+            group["lang"] or "und": [
+                {"text": a["text"], "kind": a["kind"], "note": a["note"]} for a in group["aliases"]
+            ]
+            for group in card["names"]
+        },
+        "misnomers": [
+            {"text": a["text"], "lang": a["lang"], "note": a["note"]} for a in card["misnomers"]
+        ],
+        "specs": [_spec_document(spec) for spec in card["specs"]],
+        "relations": [_relation_document(r, link) for r in card["relations"]],
+        "sources": [_source_document(source, link) for source in card["sources"]],
+        "mentions": [_mention_document(m, link) for m in card["mentions"]],
+        "flags": [
+            {"kind": f["kind"], "message": f["message"], "article": f["article_id"]}
+            for f in card["flags"]
+        ],
+        "catalog": {
+            "version": (card["build"].get("catalog_sha256") or "")[:12],
+            "git_commit": card["build"].get("git_commit"),
+            "built_at": card["build"].get("built_at"),
+        },
+    }
+
+
+def _spec_document(spec: dict) -> dict:
+    numeric = spec["value_text"] is None
+    return {
+        "property": spec["property"],
+        "label": spec["property_label"],
+        "value": spec["value"] if numeric else spec["value_text"],
+        "unit": spec["unit"],
+        "normalized": {"value": spec["value_normalized"], "unit": spec["unit_normalized"]}
+        if spec["value_normalized"] is not None
+        else None,
+        "comparable": units.comparable(spec["value"], spec["unit"], spec["value_normalized"]),
+        "qualifier": spec["qualifier"],
+        "contested": bool(spec["contested"]),
+        "note": spec["note"],
+        "sources": spec["sources"],
+    }
+
+
+def _relation_document(relation: dict, link) -> dict:
+    return {
+        "type": relation["type"],
+        "target": {
+            "id": relation["target_id"],
+            "name": relation["target_name"],
+            "url": link(f"/system/{relation['target_id']}"),
+        },
+        "count": relation["count"],
+        "status": relation["status"],
+        "note": relation["note"],
+        # A derived relation is the inverse of one the target entry records: its source
+        # numbers are the target entry's.
+        "recorded_on": relation["target_id"] if relation["derived"] else None,
+        "sources": relation["sources"],
+    }
+
+
+def _source_document(source: dict, link) -> dict:
+    fields = ("title", "publisher", "author", "url", "via", "archive_url", "language", "date")
+    document = {"number": source["number"], "kind": source["kind"]}
+    document |= {field: source[field] for field in fields + ("accessed", "note")}
+    document["caution"] = source["caution"]
+    if source["kind"] == "article":
+        document["article"] = {
+            "id": source["article_id"],
+            "quote": source["quote"],
+            "url": link(f"/{DATABASE}/articles/{source['article_id']}#q-{source['id']}"),
+        }
+    return document
+
+
+def _mention_document(mention: dict, link) -> dict:
+    return {
+        "id": mention["id"],
+        "exact": mention["exact"],
+        "sentence": mention["sentence"],
+        "start": mention["start"],
+        "end": mention["end"],
+        "name_kind": mention["name_kind"],
+        "url": link(f"/{DATABASE}/articles/{mention['article_id']}#m-{mention['id']}"),
+        "article": {
+            "id": mention["article_id"],
+            "title": mention["article_title"],
+            "date": mention["article_date"],
+            "publisher": mention["article_publisher"],
+            "language": mention["article_language"],
+        },
+    }
 
 
 def spec_chart(conn: sqlite3.Connection, prop: str) -> dict:
     """Bars on a log scale, one per system, grouped by category: the largest value a source
-    gives, with every other sourced value marked on the bar."""
+    gives, with every other sourced value marked on the bar. Positions are percentages of
+    the bar's track, so the chart reflows to any width. Mach figures are placed on the km/h
+    scale by the one convention of ``units.MACH_CONVENTION``."""
     rows = _rows(
         conn,
-        "select s.id, s.name, s.category, p.value_normalized as value, p.unit_normalized as unit "
-        "from specs p join systems s on s.id = p.system_id "
-        "where p.property = ? and p.value_normalized > 0 order by s.category, s.name",
+        "select s.id, s.name, s.category, p.value, p.unit, p.value_normalized, p.unit_normalized "
+        "from specs p join systems s on s.id = p.system_id where p.property = ? "
+        "and (p.value_normalized > 0 or (p.unit = 'mach' and p.value > 0)) "
+        "order by s.category, s.name",
         [prop],
     )
-    labels = {row[0]: row[1] for row in conn.execute("select property, property_label from specs")}
+    label = conn.execute(
+        "select property_label from specs where property = ? limit 1", [prop]
+    ).fetchone()
+    chart = {"property": prop, "label": label[0] if label else prop, "groups": [], "ticks": []}
     if not rows:
-        return {
-            "property": prop,
-            "label": labels.get(prop, prop),
-            "groups": [],
-            "ticks": [],
-            "height": 0,
-        }
-    low = math.floor(math.log10(min(r["value"] for r in rows)))
-    high = math.ceil(math.log10(max(r["value"] for r in rows)))
+        return chart
+    for row in rows:
+        row["comparable"] = units.comparable(row["value"], row["unit"], row["value_normalized"])
+    # Only speeds can be in Mach, and Mach is placed on the km/h scale.
+    unit = next((r["unit_normalized"] for r in rows if r["unit_normalized"]), "km/h")
+    low = math.floor(math.log10(min(r["comparable"] for r in rows)))
+    high = math.ceil(math.log10(max(r["comparable"] for r in rows)))
     high += high == low
 
     def scale(value: float) -> float:
-        """x of ``value``; the right margin leaves room for the last tick's label."""
-        return LABEL_WIDTH + (math.log10(value) - low) / (high - low) * (
-            CHART_WIDTH - LABEL_WIDTH - 40
-        )
+        return round(100 * (math.log10(value) - low) / (high - low), 2)
 
-    groups, y = [], 30
     for category, members in itertools.groupby(rows, key=lambda r: r["category"]):
-        bars, y = [], y + ROW_HEIGHT
-        heading_y = y - 6
+        bars = []
         for system_id, values in itertools.groupby(members, key=lambda r: r["id"]):
-            values = list(values)
-            numbers = sorted({v["value"] for v in values})
+            values = sorted(values, key=lambda r: r["comparable"])
             bars.append(
                 {
                     "id": system_id,
                     "name": values[0]["name"],
-                    "y": y,
-                    "width": scale(numbers[-1]) - LABEL_WIDTH,
-                    "marks": [scale(n) for n in numbers[:-1]],
-                    "values": numbers,
-                    "unit": values[0]["unit"],
+                    "width": scale(values[-1]["comparable"]),
+                    "marks": [scale(v["comparable"]) for v in values[:-1]],
+                    "values": [_chart_value(v, unit) for v in values],
                 }
             )
-            y += ROW_HEIGHT
-        groups.append({"category": category, "heading_y": heading_y, "bars": bars})
-    ticks = [{"x": scale(10**k), "label": f"{10**k:,}"} for k in range(low, high + 1)]
-    return {
-        "property": prop,
-        "label": labels.get(prop, prop),
-        "groups": groups,
-        "ticks": ticks,
-        "height": y + 10,
-        "unit": rows[0]["unit"],
-        "label_width": LABEL_WIDTH,
-        "width": CHART_WIDTH,
-    }
+        chart["groups"].append({"category": category, "bars": bars})
+    chart["ticks"] = [{"x": scale(10**k), "label": f"{10**k:,}"} for k in range(low, high + 1)]
+    chart["unit"] = unit
+    chart["mach"] = any(r["unit"] == "mach" for r in rows)
+    chart["mach_convention"] = units.MACH_CONVENTION
+    return chart
 
 
-def chartable_properties(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def _chart_value(row: dict, unit: str) -> str:
+    """'12,300 km'; '35 kn ≈ 64.8 km/h' for a value written in another unit; 'Mach 2.05 ≈
+    2,180 km/h' for a Mach figure (to the nearest 10: the convention is no finer)."""
+    value = row["comparable"]
+    if row["unit"] == "mach":
+        value = round(value, -1)
+    shown = f"{units.number(round(value, 1 if value < 100 else 0))} {unit}"
+    if row["unit"] in (None, unit):
+        return shown
+    return f"{value_words(row['value'], row['unit'])} ≈ {shown}"
+
+
+def chartable_properties(conn: sqlite3.Connection, min_systems: int = 2) -> list[tuple[str, str]]:
+    """Numeric properties that at least ``min_systems`` systems have: (property, label)."""
     return [
         tuple(row)
         for row in conn.execute(
-            "select property, property_label from specs where value_normalized > 0 "
-            "group by property having count(distinct system_id) > 1 order by property_label"
+            "select property, property_label from specs "
+            "where value_normalized > 0 or (unit = 'mach' and value > 0) "
+            "group by property having count(distinct system_id) >= ? order by property_label",
+            [min_systems],
         )
     ]
 
 
 def mention_timeline(conn: sqlite3.Connection) -> dict:
-    """Mentions per month of article date, as bars."""
+    """Mentions per month of article date, as bars whose length is a share of the largest."""
     counts = conn.execute(
         "select substr(a.date, 1, 7) as month, count(*) from mentions m join articles a on a.id = m.article_id "
         "group by month order by month"
     ).fetchall()
     most = max((n for _, n in counts), default=1)
-    width = min(80, max(24, 600 // max(len(counts), 1)))
     return {
         "bars": [
-            {
-                "month": month,
-                "count": n,
-                "x": 40 + i * width,
-                "width": width - 8,
-                "height": 160 * n / most,
-                "y": 180 - 160 * n / most,
-            }
-            for i, (month, n) in enumerate(counts)
-        ],
-        "width": 40 + width * len(counts) + 20,
+            {"month": month, "count": n, "width": round(100 * n / most, 2)} for month, n in counts
+        ]
     }
