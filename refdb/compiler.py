@@ -29,7 +29,7 @@ import sqlite_utils
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, create_engine
 
-from refdb import consistency, linker, postgres, sources, tables, units
+from refdb import consistency, history, linker, postgres, sources, tables, units
 from refdb.cache import BuildCache
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.validate import Catalog, Progress, file_contents, validate_catalog
@@ -71,6 +71,8 @@ def build(
         mentions = linker.link_catalog(catalog, progress, cache)
     with _timed(seconds, "rows"):
         rows = catalog_rows(catalog, mentions, built_at)
+    with _timed(seconds, "history"):
+        rows |= history.history_rows(catalog, None if database_url else db_path, _row, reuse)
     if database_url:
         with _timed(seconds, "write"):
             postgres.write(database_url, rows)
