@@ -629,10 +629,7 @@ def spec_words(spec: dict) -> str:
     value = spec.get("value")
     unit = spec.get("unit")
     shown = value if isinstance(value, str) else _shown(value)
-    if unit == "mach":
-        amount = f"Mach {shown}"
-    else:
-        amount = f"{shown} {unit}" if unit else str(shown)
+    amount = f"Mach {shown}" if unit == "mach" else f"{shown} {unit or ''}".strip()
     qualifier = f" ({str(spec['qualifier']).replace('-', ' ')})" if spec.get("qualifier") else ""
     return f"{label} {amount}{qualifier}"
 

@@ -18,7 +18,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
 from refdb import cite
-from refdb.datasette_plugin import hosts, limits, pages
+from refdb.datasette_plugin import history, hosts, limits, pages
 
 # URL extension of each citation format -> the file name suffix reference managers expect.
 CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
@@ -180,6 +180,7 @@ def register_routes():
         (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
+        *history.ROUTES,
     ]
 
 
