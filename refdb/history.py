@@ -163,6 +163,7 @@ class HistoryCache:
 
     commits: dict[str, Commit] = field(default_factory=dict)
     blobs: dict[str, list] = field(default_factory=dict)  # blob -> [sha256, data, problem]
+    changes: dict[str, list[str]] = field(default_factory=dict)  # step -> what changed, in words
 
     @staticmethod
     def beside(db_path: Path | str) -> Path:
@@ -181,10 +182,12 @@ class HistoryCache:
                 return cls()
             stored = json.loads(payload)
             commits = {sha: Commit(sha, *fields) for sha, fields in stored["commits"].items()}
-            blobs = stored["blobs"] if stored.get("code") == code_version() else {}
+            same_code = stored.get("code") == code_version()
+            blobs = stored["blobs"] if same_code else {}
+            changes = stored["changes"] if same_code else {}
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return cls()
-        return cls(commits, blobs)
+        return cls(commits, blobs, changes)
 
     def save(self, path: Path | None) -> None:
         """Written beside the database; an optimisation, so a path it cannot use is skipped."""
@@ -200,6 +203,7 @@ class HistoryCache:
                     for sha, c in self.commits.items()
                 },
                 "blobs": self.blobs,
+                "changes": self.changes,
             },
             ensure_ascii=False,
         ).encode()
@@ -351,11 +355,12 @@ def history_rows(catalog, db_path: Path | str | None, row, reuse: bool = True) -
     by_id = _by_id(lineages)
     contents = _contents(repository, by_id, current)
     data = _data(contents, cache, {s.id: s for s in catalog.systems}, current)
+    rows: dict[type, list] = {tables.EntryVersion: [], tables.EntryChange: []}
+    changes, cache.changes = cache.changes, {}
+    for system_id, events in sorted(by_id.items()):
+        _entry_rows(system_id, events, contents, data, rows, row, (changes, cache.changes))
     if repository:
         cache.save(cache_path)
-    rows: dict[type, list] = {tables.EntryVersion: [], tables.EntryChange: []}
-    for system_id, events in sorted(by_id.items()):
-        _entry_rows(system_id, events, contents, data, rows, row, repository)
     return rows
 
 
@@ -405,7 +410,9 @@ def _data(contents, cache: HistoryCache, systems, current) -> dict[str, list]:
     return blobs
 
 
-def _entry_rows(system_id, events, contents, data, rows, row, repository) -> None:
+def _entry_rows(system_id, events, contents, data, rows, row, words) -> None:
+    """An entry's versions and steps; ``words`` is (what an earlier build said each step
+    changed, what this one says), as a step is the same step whatever commit holds it."""
     from refdb import tables
 
     previous, seen = None, set()
@@ -422,8 +429,13 @@ def _entry_rows(system_id, events, contents, data, rows, row, repository) -> Non
                 rows[tables.EntryVersion][-1].problem = problem
         elif event.blob is not None:
             continue  # a blob git no longer has (a damaged clone): nothing to show
-        before = data[previous][1] if previous else None
-        after = data[event.blob][1] if event.blob else None
+        step = f"{previous}>{event.blob}>{event.kind}>{event.renamed_from}"
+        said = words[0].get(step)
+        if said is None:
+            before = data[previous][1] if previous else None
+            after = data[event.blob][1] if event.blob else None
+            said = _event_words(event, before, after)
+        words[1][step] = said
         rows[tables.EntryChange].append(
             row(
                 tables.EntryChange,
@@ -438,7 +450,7 @@ def _entry_rows(system_id, events, contents, data, rows, row, repository) -> Non
                 git_commit=event.commit.sha if event.commit else None,
                 date=event.commit.date if event.commit else None,
                 message=event.commit.message if event.commit else None,
-                changes=json.dumps(_event_words(event, before, after), ensure_ascii=False),
+                changes=json.dumps(said, ensure_ascii=False),
             )
         )
         if event.blob:
