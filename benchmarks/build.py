@@ -1,19 +1,25 @@
 """Build cost at 1,000 and 10,000 systems and articles, against a floor, and how it grows.
 
-    python benchmarks/build.py [--sizes 1000 10000]
+    python benchmarks/build.py [--sizes 1000 10000] [--history 1000 20]
 
 For each size N a synthetic catalog of N systems and N articles is written (deterministic),
 then built by `refdb build` (stage by stage), and compared with a floor that does only the
 unavoidable work on the same input: parse every YAML file with PyYAML's C loader and insert
 the same rows with one-transaction executemany. Prints a table, the ratio to the floor, and
 the growth factor between the sizes (linear work grows 10x, not 100x).
+
+``--history ENTRIES COMMITS`` measures reading the catalog's git history instead: a
+repository whose every commit edits every entry, built clean, then again after one more
+commit that edits one entry (the incremental case).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,10 +75,55 @@ def peak_mb() -> float:
     return max(own, children) / 1024
 
 
+def git(root: Path, *args: str) -> None:
+    identity = ["-c", "user.name=Benchmark", "-c", "user.email=benchmark@example.org"]
+    subprocess.run(["git", "-C", str(root), *identity, *args], check=True, capture_output=True)
+
+
+def edit_all(root: Path, old: str, new: str, only: str = "*") -> None:
+    for path in root.glob(f"systems/{only}.yaml"):
+        path.write_text(path.read_text().replace(old, new))
+
+
+def history(entries: int, commits: int) -> None:
+    """History extraction on ``entries`` x ``commits`` versions, clean and incremental."""
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory) / "catalog"
+        synthetic.write_catalog(root, entries, 10)
+        git(root, "init", "-q")
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", "revision 1")
+        for revision in range(2, commits + 1):
+            edit_all(root, "Synthetic entry", f"Synthetic entry (revision {revision})")
+            edit_all(
+                root, f"(revision {revision}) (revision {revision - 1})", f"(revision {revision})"
+            )
+            git(root, "commit", "-q", "-a", "-m", f"revision {revision}")
+        db_path = Path(directory) / "refdb.db"
+        clean = build(root, db_path, reuse=False).seconds
+        with sqlite3.connect(db_path) as conn:
+            versions = conn.execute("select count(*) from entry_versions").fetchone()[0]
+        size = os.path.getsize(db_path) / 1e6
+        edit_all(root, "Synthetic entry", "Synthetic entry, edited", only="sys-42")
+        git(root, "commit", "-q", "-a", "-m", "one entry edited")
+        again = build(root, db_path).seconds
+        print(f"\nhistory of {entries:,} entries x {commits} commits: {versions:,} versions")
+        print(f"  clean: history {clean['history']:.2f} s of a {sum(clean.values()):.2f} s build")
+        print(
+            f"  one more commit (one entry): history {again['history']:.2f} s "
+            f"of a {sum(again.values()):.2f} s build"
+        )
+        print(f"  database {size:,.0f} MB; peak memory {peak_mb():,.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--history", type=int, nargs=2, metavar=("ENTRIES", "COMMITS"))
     args = parser.parse_args()
+    if args.history:
+        history(*args.history)
+        return
     totals = {}
     with tempfile.TemporaryDirectory() as directory:
         for size in args.sizes:

@@ -70,6 +70,10 @@ class UnknownEntry(LookupError):
     """No entry has this id; the message lists the closest ids."""
 
 
+class UnknownVersion(LookupError):
+    """The entry never had this version; the message lists the versions it had."""
+
+
 class NotADatabase(LookupError):
     """The file is not a database refdb built."""
 
@@ -91,21 +95,67 @@ def entry_record(conn: sqlite3.Connection, system_id: str) -> dict:
     return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
 
+def version_record(conn: sqlite3.Connection, system_id: str, version: str) -> dict:
+    """What a citation needs about one version of an entry, current or older (a removed
+    entry's too): an older one is dated by the commit that made it."""
+    try:
+        current = entry_record(conn, system_id)
+    except UnknownEntry:
+        current = None
+    lineage = current["id"] if current else system_id
+    cursor = conn.execute(
+        "select v.system_id as id, v.name, v.designation, v.sha256 as content_sha256, "
+        "v.date as modified, null as catalog_sha256, v.git_commit, b.built_at "
+        "from entry_versions v, build_info b where v.version = :version "
+        "and (v.system_id = :id or v.id_then = :id)",
+        {"version": version.strip().lower()[:12], "id": lineage},
+    )
+    row = cursor.fetchone()
+    if row is None:
+        known = conn.execute(
+            "select version from entry_changes where version is not null and system_id = ? "
+            "order by sequence desc",
+            [lineage],
+        ).fetchall()
+        if current is None and not known:
+            entry_record(conn, system_id)  # raises UnknownEntry, naming close ids
+        listed = ", ".join(dict.fromkeys(v for (v,) in known))
+        raise UnknownVersion(
+            f"entry '{system_id}' has no version '{version}'; its versions, newest first: {listed}"
+        )
+    found = dict(zip([d[0] for d in cursor.description], row, strict=True))
+    if current and found["content_sha256"] == current["content_sha256"]:
+        return current  # the current version: cited with the catalog it is part of
+    return found
+
+
+def version_url(item: dict) -> str:
+    """The URL of exactly the version cited: ``/system/<id>@<version>``."""
+    return f"{item['URL']}@{item['version']}"
+
+
+def _catalog_note(item: dict) -> str:
+    """The note without the version URL: the catalog's version and commit."""
+    return item["note"].removesuffix(f"; this version: {version_url(item)}")
+
+
 def csl_item(record: dict, publication: Publication, accessed: date) -> dict:
     """The canonical form: a CSL-JSON item (what Zotero, Mendeley and pandoc read)."""
     modified = date.fromisoformat((record["modified"] or record["built_at"])[:10])
-    catalog = f"catalog {record['catalog_sha256'][:12]}"
+    parts = [f"catalog {record['catalog_sha256'][:12]}"] if record["catalog_sha256"] else []
     if record["git_commit"]:
-        catalog += f", commit {record['git_commit'][:12]}"
+        parts.append(f"commit {record['git_commit'][:12]}")
+    url = f"{publication.base_url.rstrip('/')}/system/{record['id']}"
+    version = record["content_sha256"][:12]
     return {
         "id": f"refdb-{record['id']}",
         "type": "entry-encyclopedia",
         "title": title_of(record),
         "container-title": publication.title,
         "publisher": publication.publisher,
-        "URL": f"{publication.base_url.rstrip('/')}/system/{record['id']}",
-        "version": record["content_sha256"][:12],
-        "note": catalog,
+        "URL": url,
+        "version": version,
+        "note": f"{', '.join(parts)}; this version: {url}@{version}",
         "issued": {"date-parts": [[modified.year, modified.month, modified.day]]},
         "accessed": {"date-parts": [[accessed.year, accessed.month, accessed.day]]},
     }
@@ -129,15 +179,16 @@ def to_text(item: dict) -> str:
     issued = _date(item["issued"])
     return (
         f"{item['title']}. ({issued.year}, {_MONTHS[issued.month - 1]} {issued.day}). In {item['container-title']} "
-        f"(version {item['version']}; {item['note']}). {item['publisher']}. Retrieved {_long_date(_date(item['accessed']))}, "
-        f"from {item['URL']}"
+        f"(version {item['version']}; {_catalog_note(item)}). {item['publisher']}. Retrieved {_long_date(_date(item['accessed']))}, "
+        f"from {item['URL']} (this version: {version_url(item)})"
     )
 
 
 def to_markdown(item: dict) -> str:
     return (
         to_text(item)
-        .replace(f"from {item['URL']}", f"from <{item['URL']}>")
+        .replace(f"from {item['URL']} (", f"from <{item['URL']}> (")
+        .replace(f"(this version: {version_url(item)})", f"(this version: <{version_url(item)}>)")
         .replace(f"In {item['container-title']}", f"In *{item['container-title']}*")
     )
 
@@ -184,17 +235,20 @@ def to_bibtex(item: dict, *, misc: bool = False) -> str:
         "booktitle" if not misc else "howpublished": _bibtex_escape(item["container-title"]),
     }
     if misc:
-        note = _bibtex_escape(
-            f", version {item['version']} ({item['note']}), accessed {accessed.isoformat()}"
+        note = (
+            f"\\url{{{_bibtex_url(item['URL'])}}}, version {_bibtex_escape(item['version'])} "
+            f"(this version: \\url{{{_bibtex_url(version_url(item))}}}; "
+            f"{_bibtex_escape(_catalog_note(item))}), accessed {accessed.isoformat()}"
         )
-        fields |= {"year": str(issued.year), "note": f"\\url{{{_bibtex_url(item['URL'])}}}{note}"}
+        fields |= {"year": str(issued.year), "note": note}
     else:
         fields |= {
             "date": issued.isoformat(),
             "url": _bibtex_url(item["URL"]),
             "urldate": accessed.isoformat(),
             "version": _bibtex_escape(item["version"]),
-            "note": _bibtex_escape(item["note"]),
+            "note": f"{_bibtex_escape(_catalog_note(item))}; this version: "
+            f"\\url{{{_bibtex_url(version_url(item))}}}",
         }
     body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields.items())
     return f"@{'misc' if misc else 'online'}{{{item['id']},\n{body}\n}}\n"
@@ -211,6 +265,7 @@ def to_ris(item: dict) -> str:
         ("DA", issued.strftime("%Y/%m/%d")),
         ("PY", str(issued.year)),
         ("UR", item["URL"]),
+        ("UR", version_url(item)),
         ("Y2", accessed.strftime("%Y/%m/%d")),
         ("ET", item["version"]),
         ("N1", item["note"]),
@@ -239,15 +294,19 @@ def cite(
     fmt: str = "text",
     accessed: date | None = None,
     publication: Publication | None = None,
+    version: str | None = None,
 ) -> str:
-    """Cite one entry of a built database in ``fmt`` (one of FORMATS)."""
+    """Cite one entry of a built database in ``fmt`` (one of FORMATS); with ``version``, the
+    entry as it was in that version (``refdb cite ID --version V``)."""
     # as_uri escapes '?', '#' and '%', which a file: URI would read as query, fragment, escape.
     uri = Path(db_path).absolute().as_uri() + "?mode=ro"
     try:
         with closing(sqlite3.connect(uri, uri=True)) as conn:
-            items = csl_items(
-                conn, [system_id], publication or Publication(), accessed or date.today()
-            )
+            publication, accessed = publication or Publication(), accessed or date.today()
+            if version:
+                items = [csl_item(version_record(conn, system_id, version), publication, accessed)]
+            else:
+                items = csl_items(conn, [system_id], publication, accessed)
     except sqlite3.DatabaseError as error:
         raise NotADatabase(
             f"{db_path} is not a database built by refdb ({error}); build one with `refdb build`"

@@ -15,7 +15,7 @@ import yaml
 
 from refdb import curate, serving, watching
 from refdb.check import check as check_catalog
-from refdb.cite import FORMATS, NotADatabase, Publication, UnknownEntry
+from refdb.cite import FORMATS, NotADatabase, Publication, UnknownEntry, UnknownVersion
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
 from refdb.errors import CatalogError, Problem
@@ -236,17 +236,25 @@ def new_system(system_id, catalog_dir, name, category, country) -> None:
 )
 @config_options(must_exist=False)
 @click.option("--base-url", help="Base of the entry URLs, e.g. https://refdb.example.org")
-def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url) -> None:
+@click.option("--version", "version", help="Cite this older version (see /system/ID/history).")
+def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url, version) -> None:
     """Cite one entry (text, markdown, bibtex, bibtex-misc, csl-json, ris)."""
     publication = Publication.from_files(config_path, metadata_path)
     if base_url:
         publication = replace(publication, base_url=base_url)
     try:
         click.echo(
-            cite_entry(system_id, db_path, fmt, accessed.date() if accessed else None, publication),
+            cite_entry(
+                system_id,
+                db_path,
+                fmt,
+                accessed.date() if accessed else None,
+                publication,
+                version=version,
+            ),
             nl=False,
         )
-    except (UnknownEntry, NotADatabase) as error:
+    except (UnknownEntry, UnknownVersion, NotADatabase) as error:
         raise CommandError(str(error)) from None
 
 

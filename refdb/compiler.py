@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refdb import linking, postgres, sqlite_target
+from refdb import history, linking, postgres, sqlite_target
 from refdb.cache import BuildCache
-from refdb.rows import catalog_rows
+from refdb.rows import catalog_rows, new_row
 from refdb.tables import BuildInfo
 from refdb.validate import Catalog, Progress, validate_catalog
 
@@ -55,6 +55,8 @@ def build(
         mentions = linking.link_catalog(catalog, progress, cache)
     with timed("rows"):
         rows = catalog_rows(catalog, mentions, built_at)
+    with timed("history"):
+        rows |= history.history_rows(catalog, None if database_url else db_path, new_row, reuse)
     if database_url:
         with timed("write"):
             postgres.write(database_url, rows)

@@ -44,7 +44,7 @@ def _getter(names: str) -> tuple[tuple[str, ...], attrgetter]:
     return fields, attrgetter(*fields)
 
 
-def _row(model: type[SQLModel], **values) -> SimpleNamespace:
+def new_row(model: type[SQLModel], **values) -> SimpleNamespace:
     """A row of ``model``'s table: its columns, defaults filled in, unknown names refused.
 
     Plain namespaces, not SQLModel instances: a table model does not validate anyway (the
@@ -81,14 +81,14 @@ def catalog_rows(
         rows[tables.Flag].append(_flag_row(flag))
     for relative, content in sorted(catalog.files.items()):
         rows[tables.CatalogFile].append(
-            _row(tables.CatalogFile, path=relative, sha256=sha256(content))
+            new_row(tables.CatalogFile, path=relative, sha256=sha256(content))
         )
     rows[tables.BuildInfo].append(_build_info_row(catalog, mentions, built_at))
     return rows
 
 
 def _build_info_row(catalog: Catalog, mentions: list, built_at: str | None):
-    return _row(
+    return new_row(
         tables.BuildInfo,
         id=1,
         catalog_sha256=provenance.catalog_sha256(catalog.files),
@@ -112,7 +112,7 @@ def _flag_row(flag: consistency.Flag):
         "source_id": source_id,
         "spec_id": flag.spec_id,
     }
-    return _row(tables.Flag, id=ids.hashed(key), message=flag.message, **key)
+    return new_row(tables.Flag, id=ids.hashed(key), message=flag.message, **key)
 
 
 # Short names readers use where ISO's official one reads oddly in a reference card.
@@ -128,7 +128,7 @@ SHORT_COUNTRY_NAMES = {
 }
 
 
-def _country_name(code: str) -> str:
+def country_name(code: str) -> str:
     if code in SHORT_COUNTRY_NAMES:
         return SHORT_COUNTRY_NAMES[code]
     country = pycountry.countries.get(alpha_2=code)
@@ -136,7 +136,7 @@ def _country_name(code: str) -> str:
 
 
 def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:
-    return _row(
+    return new_row(
         tables.Publisher,
         id=publisher_id,
         domains=", ".join(publisher.domains),
@@ -159,7 +159,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
         joined = rows[join_table]
         for key in keys:
             row = {fact_column: fact_id, "source_id": ids.source(system.id, key)}
-            joined.append(_row(join_table, **row))
+            joined.append(new_row(join_table, **row))
 
     cited_by(tables.SystemSource, "system_id", system.id, system.entry_sources)
     alias_ids = _alias_rows(system, rows[tables.Alias])
@@ -169,7 +169,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
     for form in forms:
         rows[tables.Form].append(_form_row(system.id, form, alias_ids))
     for redirect in system.redirect_ids:
-        rows[tables.Redirect].append(_row(tables.Redirect, id=redirect, system_id=system.id))
+        rows[tables.Redirect].append(new_row(tables.Redirect, id=redirect, system_id=system.id))
     contested = _contested_properties(system)
     specs = zip(ids.spec_ids(system), system.specs, strict=True)
     for position, (spec_id, spec) in enumerate(specs, 1):
@@ -182,11 +182,11 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
 
 
 def _entry_row(system: SystemEntry, relative: str, content: bytes, forms) -> tables.System:
-    return _row(
+    return new_row(
         tables.System,
         designation=system.designations[0] if system.designations else system.name,
         designations=" · ".join(system.designations),
-        country_name=_country_name(system.country),
+        country_name=country_name(system.country),
         operators=", ".join(system.operators),
         **_copied(system, "id name nato_reporting_name category role country designer"),
         **_copied(system, "manufacturer status wikidata description"),
@@ -206,7 +206,7 @@ def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
     for position, (alias_id, name, key) in enumerate(zip(in_order, names, keys, strict=True), 1):
         alias_ids[key] = alias_id
         aliases.append(
-            _row(
+            new_row(
                 tables.Alias,
                 id=alias_id,
                 system_id=system.id,
@@ -224,7 +224,7 @@ def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
 
 def _form_row(system_id: str, form: linker.Form, alias_ids: dict[str, str]) -> tables.Form:
     key = compact(form.text)
-    return _row(
+    return new_row(
         tables.Form,
         id=ids.name(system_id, key),
         system_id=system_id,
@@ -237,7 +237,7 @@ def _form_row(system_id: str, form: linker.Form, alias_ids: dict[str, str]) -> t
 
 
 def _relation_row(relation_id: str, system_id: str, relation, **derived) -> tables.Relation:
-    return _row(
+    return new_row(
         tables.Relation,
         id=relation_id,
         system_id=system_id,
@@ -282,7 +282,7 @@ def _spec_row(spec_id, system_id, spec, contested, position) -> tables.Spec:
         normalized = units.convert(spec.value, spec.unit, prop.canonical_unit)
     elif prop.kind == "count":
         normalized = float(spec.value)
-    return _row(
+    return new_row(
         tables.Spec,
         id=spec_id,
         system_id=system_id,
@@ -298,7 +298,7 @@ def _spec_row(spec_id, system_id, spec, contested, position) -> tables.Spec:
 
 
 def _source_row(system_id, key, number, source, quote, articles, register) -> tables.Source:
-    row = _row(
+    row = new_row(
         tables.Source,
         id=ids.source(system_id, key),
         system_id=system_id,
@@ -341,7 +341,7 @@ def _derive_inverse_relations(relations: list, relation_sources: list) -> None:
         written.add(inverse)
         derived_id = ids.relation(*inverse)
         relations.append(
-            _row(
+            new_row(
                 tables.Relation,
                 id=derived_id,
                 system_id=inverse[0],
@@ -354,7 +354,7 @@ def _derive_inverse_relations(relations: list, relation_sources: list) -> None:
         )
         for source_id in backing[relation.id]:
             relation_sources.append(
-                _row(tables.RelationSource, relation_id=derived_id, source_id=source_id)
+                new_row(tables.RelationSource, relation_id=derived_id, source_id=source_id)
             )
 
 
@@ -362,7 +362,7 @@ def _article_row(article, root: Path, register) -> tables.Article:
     entry = article.entry
     publisher_id = register.publisher_of(entry)
     original = entry.translation_of
-    return _row(
+    return new_row(
         tables.Article,
         publisher=register.publishers[publisher_id].name if publisher_id else None,
         publisher_id=publisher_id,
@@ -379,7 +379,7 @@ def _article_row(article, root: Path, register) -> tables.Article:
 def _mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:
     text = articles[mention.article_id].text
     alias_id = alias_ids.get((mention.system_id, compact(mention.name_text or "")))
-    return _row(
+    return new_row(
         tables.Mention,
         alias_id=alias_id,
         sentence=text[mention.sentence_start : mention.sentence_end],

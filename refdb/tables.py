@@ -296,3 +296,53 @@ class Flag(SQLModel, table=True):
     mention_id: str | None = Field(default=None, foreign_key="mentions.id")
     source_id: str | None = Field(default=None, foreign_key="sources.id")
     spec_id: str | None = Field(default=None, foreign_key="specs.id")
+
+
+class EntryVersion(SQLModel, table=True):
+    """One version of an entry as its git history (or the working tree) holds it: what a
+    citation's version names, kept so it can be read as it was."""
+
+    __tablename__ = "entry_versions"
+
+    id: str = Field(primary_key=True, description="<system id>@<version>")
+    system_id: str = Field(
+        index=True, description="The entry's id now (or when it was removed); not a key"
+    )
+    version: str = Field(index=True, description="First 12 hex digits of the file's SHA-256")
+    sha256: str = Field(description="SHA-256 of the entry's file as it was")
+    id_then: str = Field(index=True, description="The entry's id in this version")
+    file: str = Field(description="Catalog path of the file in this version")
+    name: str
+    designation: str
+    country_name: str | None = None
+    git_commit: str | None = Field(
+        default=None, description="First commit with this content; null if not committed"
+    )
+    date: str | None = Field(default=None, description="That commit's date (ISO 8601)")
+    yaml: str = Field(description="The file's text")
+    data: str | None = Field(default=None, description="The entry's data, JSON")
+    problem: str | None = Field(
+        default=None, description="Why the data is as written rather than validated"
+    )
+
+
+class EntryChange(SQLModel, table=True):
+    """One step of an entry's history: a commit that added, changed, renamed or removed it."""
+
+    __tablename__ = "entry_changes"
+
+    id: str = Field(primary_key=True, description="<system id>:<sequence>")
+    system_id: str = Field(index=True)
+    sequence: int = Field(description="1 for the oldest step")
+    kind: str = Field(
+        description="added, changed, renamed, removed, restored, earliest (a shallow clone's "
+        "first) or current (no git)"
+    )
+    version: str | None = Field(default=None, description="The version it made; null if removed")
+    previous_version: str | None = None
+    file: str
+    renamed_from: str | None = None
+    git_commit: str | None = Field(default=None, description="Null for a change not committed yet")
+    date: str | None = None
+    message: str | None = Field(default=None, description="The commit's subject line")
+    changes: str = Field(description="What changed, in words: a JSON list of sentences")

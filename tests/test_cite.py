@@ -40,7 +40,11 @@ def test_bibtex_parses_and_keeps_the_designation_as_written(built_db):
     assert entry.fields["title"] == "{Kh-47M2 Kinzhal}"
     assert entry.fields["url"] == "https://refdb.example.org/system/kh-47m2-kinzhal"
     assert entry.fields["urldate"] == "2026-11-25"
-    assert len(entry.fields["version"]) == 12 and entry.fields["note"].startswith("catalog ")
+    version = entry.fields["version"]
+    assert len(version) == 12 and entry.fields["note"].startswith("catalog ")
+    assert entry.fields["note"].endswith(
+        f"this version: \\url{{https://refdb.example.org/system/kh-47m2-kinzhal@{version}}}"
+    )
     misc = parse_string(cite("tu-160", built_db, "bibtex-misc", ACCESSED, PUBLICATION), "bibtex")
     assert misc.entries["refdb-tu-160"].type == "misc"
     assert (
@@ -53,9 +57,13 @@ def test_ris_parses_with_access_date_and_version(built_db):
     [record] = rispy.loads(cite("tu-160", built_db, "ris", ACCESSED, PUBLICATION))
     assert record["type_of_reference"] == "ELEC"
     assert record["title"] == "Tupolev Tu-160"
-    assert record["urls"] == ["https://refdb.example.org/system/tu-160"]
+    version = record["edition"]
+    assert len(version) == 12
+    assert record["urls"] == [
+        "https://refdb.example.org/system/tu-160",
+        f"https://refdb.example.org/system/tu-160@{version}",
+    ]
     assert record["access_date"] == "2026/11/25"
-    assert len(record["edition"]) == 12
 
 
 def test_csl_json_renders_with_citeproc(built_db):
@@ -76,11 +84,18 @@ def test_text_citation_names_entry_versions_and_access_date(built_db):
     text = cite("tu-160", built_db, "text", ACCESSED, PUBLICATION)
     assert text.startswith("Tupolev Tu-160. (")
     assert "In refdb — weapons systems reference (version " in text
-    assert "Retrieved November 25, 2026, from https://refdb.example.org/system/tu-160" in text
+    version = text.split("(version ")[1][:12]
+    assert text.rstrip().endswith(
+        "Retrieved November 25, 2026, from https://refdb.example.org/system/tu-160 "
+        f"(this version: https://refdb.example.org/system/tu-160@{version})"
+    )
     assert (
         cite("tu-160", built_db, "markdown", ACCESSED, PUBLICATION)
         .rstrip()
-        .endswith("from <https://refdb.example.org/system/tu-160>")
+        .endswith(
+            "from <https://refdb.example.org/system/tu-160> "
+            f"(this version: <https://refdb.example.org/system/tu-160@{version}>)"
+        )
     )
 
 

@@ -20,7 +20,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
 from refdb import cite, units
-from refdb.datasette_plugin import cells, hosts, limits, pages
+from refdb.datasette_plugin import cells, history, hosts, limits, pages
 
 # URL extension of each citation format -> the file name suffix reference managers expect.
 CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
@@ -341,6 +341,7 @@ def register_routes():
         (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
+        *history.ROUTES,
     ]
 
 
