@@ -270,12 +270,14 @@ def _events(commits: list[Commit], shallow: bool) -> list[list[Event]]:
     added where an entry was removed restores it."""
     lineages: list[list[Event]] = []
     live: dict[str, list[Event]] = {}  # path -> the events of the entry now at that path
+    removed: dict[str, list[Event]] = {}  # path -> the events of the entry last removed there
     for commit in commits:
         boundary = shallow and not commit.parents
         for status, old, new, blob in commit.changes:
             if status == "D":
                 if old in live:
-                    live.pop(old).append(Event("removed", old, None, commit))
+                    removed[old] = live.pop(old)
+                    removed[old].append(Event("removed", old, None, commit))
                 continue
             if not ENTRY_PATH.fullmatch(new):
                 continue
@@ -286,7 +288,7 @@ def _events(commits: list[Commit], shallow: bool) -> list[list[Event]]:
                 events = live[new]
                 events.append(Event("changed", new, blob, commit))
             else:
-                events = _removed(lineages, new)
+                events = removed.pop(new, [])
                 kind = "restored" if events else ("earliest" if boundary else "added")
                 if not events:
                     lineages.append(events)
@@ -295,12 +297,9 @@ def _events(commits: list[Commit], shallow: bool) -> list[list[Event]]:
     return lineages
 
 
-def _removed(lineages: list[list[Event]], path: str) -> list[Event]:
-    """The events of the entry last removed from ``path``, or a new (empty) list."""
-    for events in reversed(lineages):
-        if events[-1].kind == "removed" and events[-1].path == path:
-            return events
-    return []
+def _removed(lineages: list[list[Event]]) -> dict[str, list[Event]]:
+    """Path -> the events of the entry last removed from it (one pass, not one per path)."""
+    return {events[-1].path: events for events in lineages if events[-1].kind == "removed"}
 
 
 def _id(path: str) -> str:
@@ -311,8 +310,9 @@ def _working_tree(lineages: list[list[Event]], current: dict[str, bytes], kept: 
     """Entry files that differ from the last commit: an uncommitted version or removal.
     Outside git (``kept`` false) each current file is its entry's only version."""
     live = {events[-1].path: events for events in lineages if events[-1].blob}
+    removed = _removed(lineages)
     for path, content in current.items():
-        events = live.pop(path, None) or _removed(lineages, path)
+        events = live.pop(path, None) or removed.pop(path, [])
         if not events:
             lineages.append([Event("added" if kept else "current", path, blob_id(content), None)])
         elif events[-1].blob != blob_id(content):
@@ -341,10 +341,11 @@ def history_rows(catalog, db_path: Path | str | None, row, reuse: bool = True) -
     """
     from refdb import tables
 
+    system_ids = {system.id for system in catalog.systems}
     current = {
         path: content
         for path, content in catalog.files.items()
-        if ENTRY_PATH.fullmatch(path) and _id(path) in {s.id for s in catalog.systems}
+        if ENTRY_PATH.fullmatch(path) and _id(path) in system_ids
     }
     cache_path = HistoryCache.beside(db_path) if db_path else None
     cache = HistoryCache.load(cache_path if reuse else None)
@@ -394,17 +395,16 @@ def _data(contents, cache: HistoryCache, systems, current) -> dict[str, list]:
     blobs = {}
     now = {blob_id(content): path for path, content in current.items()}
     for blob, content in contents.items():
-        if blob in now:
+        found = cache.blobs.get(blob)  # a blob id names its content: what it held still holds
+        if found is None and blob in now:
             entry = systems[_id(now[blob])]
             found = [
                 hashlib.sha256(content).hexdigest(),
                 entry.model_dump(mode="json", exclude_defaults=True, warnings=False),
                 None,
             ]
-        else:
-            found = cache.blobs.get(blob)
-            if found is None:
-                found = [hashlib.sha256(content).hexdigest(), *parse_version("entry", content)]
+        elif found is None:
+            found = [hashlib.sha256(content).hexdigest(), *parse_version("entry", content)]
         blobs[blob] = found
     cache.blobs = blobs
     return blobs

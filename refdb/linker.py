@@ -74,6 +74,32 @@ _SUFFIX = re.compile(r"([ \-\u2010-\u2015]?)([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})"
 _FORM_SUFFIX = re.compile(r"[0-9]([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})$")
 
 
+_SEPARATORS = frozenset(" -\u00a0\u202f" + DASHES)
+_DASHES = frozenset("-" + DASHES)
+_CYRILLIC_ENDINGS = tuple(sorted(CYRILLIC_DESIGNATION_ENDINGS, key=len, reverse=True))
+
+
+@functools.cache
+def _latin_endings(language: str | None) -> tuple[str, ...]:
+    """The endings a Latin-script name may take in ``language``, longest first."""
+    endings = ENGLISH_ENDINGS + SLAVIC_ENDINGS.get(language or "", ())
+    return tuple(sorted(set(endings), key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """A form with what matching asks of it on every hit, worked out once."""
+
+    form: Form
+    designation: bool  # holds a digit: may take variant letters and designation endings
+    cyrillic: bool
+
+    @classmethod
+    def of(cls, form: Form) -> _Pattern:
+        designation = any(ch.isdigit() for ch in form.text)
+        return cls(form, designation, romanization.is_cyrillic(form.text))
+
+
 @dataclass(frozen=True)
 class Hit:
     start: int
@@ -102,7 +128,7 @@ class Linker:
                 if suffix:
                     self.suffixes.add(suffix.group(1))
         for key, forms in patterns.items():
-            self.automaton.add_word(key, (len(key), tuple(forms)))
+            self.automaton.add_word(key, (len(key), tuple(map(_Pattern.of, forms))))
         if patterns:
             self.automaton.make_automaton()
         self.empty = not patterns
@@ -120,26 +146,28 @@ class Linker:
             start = compacted.before(end - 1, length - 1)
             if start > 0 and text[start - 1].isalnum():
                 continue
-            for form in forms:
-                hit = self._hit(text, start, end, form, language)
+            for pattern in forms:
+                hit = self._hit(text, start, end, pattern, language)
                 if hit:
                     candidates.append(hit)
                     break
         return _leftmost_longest(candidates)
 
-    def _hit(self, text, start, end, form: Form, language) -> Hit | None:
-        """The hit of ``form`` at start:end, extended by variant letters and an ending, if
+    def _hit(self, text, start, end, pattern: _Pattern, language) -> Hit | None:
+        """The hit of a form at start:end, extended by variant letters and an ending, if
         the word ends there, its capitals are kept and its context words allow it."""
+        form = pattern.form
         name, rule = form.name, [form.rule]
-        if name.case_sensitive and not _capitals_kept(text[start:end], form.text):
+        written = text[start:end]
+        if name.case_sensitive and not _capitals_kept(written, form.text):
             return None
         reach = None
-        suffix = self._suffix(text, end, form)
+        suffix = self._suffix(text, end, pattern) if pattern.designation else None
         if suffix is not None:
-            reach = _word_end(text, suffix, form, language)
+            reach = _word_end(text, suffix, pattern, language)
             rule += ["variant-suffix"] if reach == suffix else ["variant-suffix", "ending"]
         if reach is None:  # no variant letters, or they do not end a word: the form alone
-            reach, rule = _word_end(text, end, form, language), [form.rule]
+            reach, rule = _word_end(text, end, pattern, language), [form.rule]
             if reach is None:
                 return None  # the word goes on: "Tu-1600", "Kalibrated"
             if reach != end:
@@ -148,17 +176,17 @@ class Linker:
             return None
         if name.not_context and _in_context(text, start, reach, name.not_context):
             return None
-        written = text[start:end]
-        if _is_caps(written, form.text):
-            rule.append("caps")
-        if _separators(written) != _separators(form.text):
-            rule.append("spacing")
+        if written != form.text:  # written otherwise than the form: say how
+            if _is_caps(written, form.text):
+                rule.append("caps")
+            if _separators(written) != _separators(form.text):
+                rule.append("spacing")
         return Hit(start, reach, form, "+".join(rule))
 
-    def _suffix(self, text: str, end: int, form: Form) -> int | None:
+    def _suffix(self, text: str, end: int, pattern: _Pattern) -> int | None:
         """End of variant letters after a designation: attached ("Tu-160M2") or, when they
         hold a digit or are a catalogued variant's letters, after a space ("Tu-95 MS")."""
-        if not any(ch.isdigit() for ch in form.text):
+        if end >= len(text) or not (text[end].isupper() or text[end] in _SEPARATORS):
             return None
         match = _SUFFIX.match(text, end)
         if not match:
@@ -172,31 +200,31 @@ class Linker:
         return after
 
 
-def _word_end(text: str, at: int, form: Form, language: str | None) -> int | None:
+def _word_end(text: str, at: int, pattern: _Pattern, language: str | None) -> int | None:
     """Where the word that a form reaches to ``at`` ends: there, or after an ending."""
-    if at >= len(text) or not (text[at].isalnum() or fold(text[at]) == "-"):
+    if at >= len(text) or not (text[at].isalnum() or text[at] in _DASHES):
         return at
     after = fold(text[at : at + 8])  # endings are short: fold only what may hold one
     if not (after[0].isalnum() or _hyphenated_ending(after)):
         return at
-    stop = _ending(after, form, language)
+    stop = _ending(after, pattern, language)
     if stop is None:
         return None if after[0].isalnum() else at
     return at + stop
 
 
-def _ending(after: str, form: Form, language: str | None) -> int | None:
+def _ending(after: str, pattern: _Pattern, language: str | None) -> int | None:
     """Length of the ending that closes the word at the start of ``after`` (folded), or None."""
     at = 0
-    if romanization.is_cyrillic(form.text):
-        if not any(ch.isdigit() for ch in form.text):
+    if pattern.cyrillic:
+        if not pattern.designation:
             return None  # declined forms are generated
-        endings = CYRILLIC_DESIGNATION_ENDINGS
+        endings = _CYRILLIC_ENDINGS
         if after.startswith("-"):
             at = 1
     else:
-        endings = ENGLISH_ENDINGS + SLAVIC_ENDINGS.get(language or "", ())
-    for ending in sorted(endings, key=len, reverse=True):
+        endings = _latin_endings(language)
+    for ending in endings:
         stop = at + len(ending)
         if after.startswith(ending, at) and (stop >= len(after) or not after[stop].isalnum()):
             return stop

@@ -130,8 +130,10 @@ class CompactText:
     def __init__(self, text: str):
         self.text = text
         self.compact = compact(text)
-        plain = len(self.compact) == _kept_in_plain(text)
-        self._kept_in = _kept_in_plain if plain else _kept_in_any
+        present = tuple(char for char in _COMMON_DROPPED if char in text)
+        plain = len(self.compact) == len(text) - sum(map(text.count, present))
+        self._kept_in = _counter(present) if plain else _kept_in_any
+        self._ratio = len(text) / max(1, len(self.compact))  # characters per kept character
         self._kept = [0]  # checkpoints: kept characters in text[:offset] ...
         self._offsets = [0]  # ... and that offset
 
@@ -143,18 +145,24 @@ class CompactText:
         """
         index = bisect.bisect_right(self._kept, position) - 1
         kept, offset = self._kept[index], self._offsets[index]
-        text, kept_in = self.text, self._kept_in
-        while kept <= position:
-            piece = text[offset : offset + position + 1 - kept]
-            kept += kept_in(piece)
-            offset += len(piece)
+        text, kept_in, ratio = self.text, self._kept_in, self._ratio
+        while True:  # read as far as the text's density of separators predicts, then settle
+            need = position + 1 - kept
+            piece = text[offset : offset + int(need * ratio) + 1]
+            got = kept_in(piece)
+            if got >= need or not piece:
+                break
+            kept, offset = kept + got, offset + len(piece)
+        if not piece:
+            raise IndexError(position)
+        target = self.before(self._last_kept(offset + len(piece) - 1), got - need)
         if index + 1 == len(self._kept):
-            self._kept.append(kept)
-            self._offsets.append(offset)
-        elif self._kept[index + 1] != kept:
-            self._kept.insert(index + 1, kept)
-            self._offsets.insert(index + 1, offset)
-        return self._last_kept(offset - 1)
+            self._kept.append(position + 1)
+            self._offsets.append(target + 1)
+        elif self._kept[index + 1] != position + 1:
+            self._kept.insert(index + 1, position + 1)
+            self._offsets.insert(index + 1, target + 1)
+        return target
 
     def before(self, offset: int, count: int) -> int:
         """Offset of the kept character ``count`` kept characters before the one at ``offset``
@@ -179,19 +187,14 @@ class CompactText:
         return offset
 
 
-def _kept_in_plain(piece: str) -> int:
-    """Kept characters of text whose only dropped characters are the common separators
-    (space, hyphen, line feed, apostrophes, no-break spaces): counting them is enough."""
-    return (
-        len(piece)
-        - piece.count(" ")
-        - piece.count("-")
-        - piece.count("\n")
-        - piece.count("'")
-        - piece.count("\u2019")
-        - piece.count("\u00a0")
-        - piece.count("\u202f")
-    )
+# The characters that separate words in most text. Where a text drops no other character,
+# counting those it holds is all it takes to count what compact keeps of a slice.
+_COMMON_DROPPED = (" ", "-", "\n", "'", "\u2019", "\u00a0", "\u202f")
+
+
+def _counter(dropped: tuple[str, ...]):
+    """Kept characters of a slice of text whose only dropped characters are ``dropped``."""
+    return lambda piece: len(piece) - sum(map(piece.count, dropped))
 
 
 def _kept_in_any(piece: str) -> int:
