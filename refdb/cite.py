@@ -56,14 +56,41 @@ class Publication:
     def from_files(cls, config: Path | None = None, metadata: Path | None = None) -> Publication:
         settings = {}
         if config and Path(config).exists():
-            plugin = ((yaml.safe_load(Path(config).read_text()) or {}).get("plugins") or {}).get(
-                "refdb"
-            ) or {}
+            plugin = cls.plugin_settings(config)
             settings |= {key: plugin[key] for key in ("publisher", "base_url") if plugin.get(key)}
         if metadata and Path(metadata).exists():
             title = (yaml.safe_load(Path(metadata).read_text()) or {}).get("title")
             settings |= {"title": title} if title else {}
         return cls(**settings)
+
+    @staticmethod
+    def plugin_settings(config: Path | None) -> dict:
+        """``plugins: refdb:`` of a datasette.yaml, or nothing."""
+        if not config or not Path(config).exists():
+            return {}
+        document = yaml.safe_load(Path(config).read_text()) or {}
+        return (document.get("plugins") or {}).get("refdb") or {}
+
+
+PLACEHOLDER_PUBLISHERS = {"", "refdb", "refdb project"}
+
+
+def publication_warnings(settings: dict | None) -> list[str]:
+    """What a citation lacks when ``plugins.refdb`` (datasette.yaml) names no public base URL
+    or no real publisher: said by the cite box and by `refdb cite`."""
+    settings = settings or {}
+    warnings = []
+    if not (settings.get("base_url") or "").strip():
+        warnings.append(
+            "no public base URL is configured (plugins: refdb: base_url in datasette.yaml), "
+            "so this citation points at a local address"
+        )
+    if (settings.get("publisher") or "").strip().lower() in PLACEHOLDER_PUBLISHERS:
+        warnings.append(
+            "no publisher is configured (plugins: refdb: publisher in datasette.yaml), "
+            "so the citation names a placeholder"
+        )
+    return warnings
 
 
 class UnknownEntry(LookupError):
@@ -81,8 +108,8 @@ class NotADatabase(LookupError):
 def entry_record(conn: sqlite3.Connection, system_id: str) -> dict:
     """What a citation needs about one entry and the build it comes from."""
     cursor = conn.execute(
-        "select s.id, s.name, s.designation, s.content_sha256, s.modified, b.catalog_sha256, b.git_commit, "
-        "b.built_at from systems s, build_info b where s.id = coalesce("
+        "select s.id, s.name, s.designation, s.content_sha256, s.modified, b.catalog_sha256, "
+        "b.git_commit, b.git_dirty, b.built_at from systems s, build_info b where s.id = coalesce("
         "(select system_id from redirects where id = :id), :id)",
         {"id": system_id},
     )
@@ -105,7 +132,7 @@ def version_record(conn: sqlite3.Connection, system_id: str, version: str) -> di
     lineage = current["id"] if current else system_id
     cursor = conn.execute(
         "select v.system_id as id, v.name, v.designation, v.sha256 as content_sha256, "
-        "v.date as modified, null as catalog_sha256, v.git_commit, b.built_at "
+        "v.date as modified, null as catalog_sha256, v.git_commit, null as git_dirty, b.built_at "
         "from entry_versions v, build_info b where v.version = :version "
         "and (v.system_id = :id or v.id_then = :id)",
         {"version": version.strip().lower()[:12], "id": lineage},
@@ -144,7 +171,8 @@ def csl_item(record: dict, publication: Publication, accessed: date) -> dict:
     modified = date.fromisoformat((record["modified"] or record["built_at"])[:10])
     parts = [f"catalog {record['catalog_sha256'][:12]}"] if record["catalog_sha256"] else []
     if record["git_commit"]:
-        parts.append(f"commit {record['git_commit'][:12]}")
+        dirty = " with changes not yet committed" if record.get("git_dirty") else ""
+        parts.append(f"commit {record['git_commit'][:12]}{dirty}")
     url = f"{publication.base_url.rstrip('/')}/system/{record['id']}"
     version = record["content_sha256"][:12]
     return {

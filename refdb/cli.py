@@ -15,7 +15,14 @@ import yaml
 
 from refdb import curate, serving, watching
 from refdb.check import check as check_catalog
-from refdb.cite import FORMATS, NotADatabase, Publication, UnknownEntry, UnknownVersion
+from refdb.cite import (
+    FORMATS,
+    NotADatabase,
+    Publication,
+    UnknownEntry,
+    UnknownVersion,
+    publication_warnings,
+)
 from refdb.cite import cite as cite_entry
 from refdb.compiler import build as build_database
 from refdb.errors import CatalogError, Problem
@@ -240,8 +247,12 @@ def new_system(system_id, catalog_dir, name, category, country) -> None:
 def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url, version) -> None:
     """Cite one entry (text, markdown, bibtex, bibtex-misc, csl-json, ris)."""
     publication = Publication.from_files(config_path, metadata_path)
+    settings = Publication.plugin_settings(config_path)
     if base_url:
         publication = replace(publication, base_url=base_url)
+        settings = {**settings, "base_url": base_url}
+    for warning in publication_warnings(settings):
+        click.echo(f"Warning: {warning}.", err=True)
     try:
         click.echo(
             cite_entry(

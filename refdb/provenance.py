@@ -55,6 +55,13 @@ def git_commit(root: Path) -> str | None:
     return (_git(root, "rev-parse", "HEAD") or "").strip() or None
 
 
+def git_dirty(root: Path) -> bool | None:
+    """Whether the catalog's files differ from its last commit (None outside git): a citation
+    naming the commit must then say that the commit does not hold exactly what was built."""
+    status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    return None if status is None else bool(status.strip())
+
+
 def _git(root: Path, *args: str) -> str | None:
     try:
         result = subprocess.run(

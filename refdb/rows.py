@@ -96,6 +96,7 @@ def _build_info_row(catalog: Catalog, mentions: list, built_at: str | None):
         code_sha256=code_version(),
         built_at=built_at or datetime.now(UTC).replace(microsecond=0).isoformat(),
         git_commit=provenance.git_commit(catalog.root),
+        git_dirty=provenance.git_dirty(catalog.root),
         systems=len(catalog.systems),
         articles=len(catalog.articles),
         mentions=len(mentions),

@@ -278,6 +278,9 @@ class BuildInfo(SQLModel, table=True):
     code_sha256: str = Field(description="Hash of refdb's version and code: what built it")
     built_at: str
     git_commit: str | None = None
+    git_dirty: bool | None = Field(
+        default=None, description="The catalog had changes not yet committed (null outside git)"
+    )
     systems: int
     articles: int
     mentions: int

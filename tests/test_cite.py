@@ -23,7 +23,7 @@ from refdb.cite import Publication, UnknownEntry, cite
 from refdb.cli import cli
 from refdb.compiler import build
 
-from conftest import CATALOG, ROOT, get
+from conftest import CATALOG, ROOT, datasette_for, get
 
 ACCESSED = date(2026, 11, 25)
 PUBLICATION = Publication(
@@ -153,6 +153,13 @@ def test_cite_command(built_db):
     assert "url = {https://refdb.example.org/system/tu-160}" in result.output
     assert "booktitle = {refdb — weapons systems reference}" in result.output
     assert "organization = {refdb project}" in result.output
+    # The placeholder publisher is said on standard error; the base URL was given.
+    assert "Warning: no publisher is configured" in result.stderr
+    assert "base URL" not in result.stderr and "Warning" not in result.stdout
+    local = CliRunner().invoke(
+        cli, ["cite", "tu-160", "--database", str(built_db), "--config", ROOT / "datasette.yaml"]
+    )
+    assert "Warning: no public base URL is configured" in local.stderr
     missing = CliRunner().invoke(cli, ["cite", "tu-16", "--database", str(built_db)])
     assert (
         missing.exit_code == 1 and "no entry with id 'tu-16'; did you mean tu-160" in missing.output
@@ -197,3 +204,25 @@ def test_entry_page_offers_the_citation_and_metadata_for_reference_tools(dataset
     assert '<meta name="citation_title" content="Tupolev Tu-160">' in page
     assert '<meta name="DC.identifier" content="http://localhost/system/tu-160">' in page
     assert '"@type": "CreativeWork"' in page
+
+
+def test_a_citation_says_when_the_catalog_differs_from_its_commit(mini_catalog, tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", mini_catalog, *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "catalog")
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    clean = cite("tu-160", db_path, "csl-json")
+    entry = mini_catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("Supersonic", "Edited, supersonic"))
+    build(mini_catalog, db_path)
+    edited = cite("tu-160", db_path, "csl-json")
+    assert "commit " in clean and "not yet committed" not in clean
+    assert "with changes not yet committed" in edited
+    page = get(datasette_for(db_path), "/refdb/systems/tu-160").text
+    assert "built with changes not yet committed" in page

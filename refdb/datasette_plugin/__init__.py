@@ -27,10 +27,9 @@ CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
 DOWNLOAD_SUFFIXES = {"bib": ".bib", "ris": ".ris", "csljson": ".csl.json"}
 # The longest search or filter value a page takes: a name, not a document.
 MAX_PARAMETER = 200
+
+
 # What a public citation needs from plugins.refdb, and the placeholder publisher.
-PLACEHOLDER_PUBLISHERS = {"", "refdb", "refdb project"}
-
-
 class BadRequest(ValueError):
     """A query parameter a page cannot use: answered with 400 and the message."""
 
@@ -170,25 +169,8 @@ async def _citation(datasette, request, db, system_id: str) -> dict:
         "downloads": [
             (fmt, f"{row_url}.{extension}") for extension, fmt in CITATION_FORMATS.items()
         ],
-        "warnings": publication_warnings(datasette.plugin_config("refdb")),
+        "warnings": cite.publication_warnings(datasette.plugin_config("refdb")),
     }
-
-
-def publication_warnings(settings: dict | None) -> list[str]:
-    """What a citation lacks when ``plugins.refdb`` names no public base URL or publisher."""
-    settings = settings or {}
-    warnings = []
-    if not hosts.public_base(settings):
-        warnings.append(
-            "no public base URL is configured (plugins: refdb: base_url in datasette.yaml), "
-            "so this citation points at the address this server listens on"
-        )
-    if (settings.get("publisher") or "").strip().lower() in PLACEHOLDER_PUBLISHERS:
-        warnings.append(
-            "no publisher is configured (plugins: refdb: publisher in datasette.yaml), "
-            "so the citation names a placeholder"
-        )
-    return warnings
 
 
 def _absolute(datasette, request):
