@@ -70,14 +70,15 @@ def _held(snapshot_dir: Path) -> bool:
     held = False
     for marker in snapshot_dir.glob("server.*"):
         pid = marker.suffix.lstrip(".")
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and alive(int(pid)):
             held = True
         else:
             marker.unlink(missing_ok=True)
     return held
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether the process ``pid`` is running."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

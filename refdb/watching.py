@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -54,7 +56,12 @@ def serve_watching(
 
     # A forkserver child builds: forked before any server thread exists, it may fork the
     # build's own workers, and it keeps its imports between builds.
-    builder = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    builder = ProcessPoolExecutor(
+        1,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
     builder.submit(_warm)
 
     async def main() -> None:
@@ -104,6 +111,18 @@ def _build(catalog_dir: str, db_path: str) -> tuple[bool, str]:
     except CatalogError as error:
         return False, "\n".join(map(str, error.problems)) + "\nServing the previous build."
     return True, f"Built {result.path}: {result.systems} systems, {result.mentions} mentions."
+
+
+def _exit_with(server_pid: int) -> None:
+    """In the builder: end when the server ends, however it ends (a signal skips cleanup, and
+    an idle builder would otherwise wait for work forever)."""
+
+    def watch() -> None:
+        while serving.alive(server_pid):
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _warm() -> None:

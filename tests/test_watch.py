@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -35,8 +36,27 @@ def watched(tmp_path):
         _wait_for(lambda: _status(url + "/-/versions.json") == 200, process)
         yield catalog, url
     finally:
+        helpers = _descendants(process.pid)
         process.terminate()
         process.wait(timeout=10)
+    # The builder processes end with the server, even when a signal ends it.
+    _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), seconds=10)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Processes started by ``pid`` and by them, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
 
 
 def _status(url: str) -> int:
