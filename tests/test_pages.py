@@ -578,3 +578,12 @@ def test_the_plugin_uses_no_private_datasette_api():
     for module in plugin.glob("*.py"):
         source = module.read_text()
         assert not re.search(r"\b(datasette|ds|db|request)\._[a-z]", source), module.name
+
+
+def test_searching_the_systems_table_leads_to_refdb_search_never_to_ddl(datasette):
+    moved = get(datasette, "/refdb/systems?_search=zzzqqq")
+    assert (moved.status_code, moved.headers["location"]) == (302, "/search?q=zzzqqq")
+    listing = get(datasette, "/systems?q=zzzqqq").text
+    assert "CREATE TABLE" not in listing
+    rows = get(datasette, "/refdb/systems.json?_search=kinjal&_shape=array").json()
+    assert [r["id"] for r in rows] == ["kh-47m2-kinzhal"]  # the JSON API answers as before

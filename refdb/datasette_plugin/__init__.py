@@ -20,7 +20,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
 from refdb import cite, units
-from refdb.datasette_plugin import cells, history, hosts, limits, pages
+from refdb.datasette_plugin import cells, history, hosts, limits, pages, table_search
 
 # URL extension of each citation format -> the file name suffix reference managers expect.
 CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
@@ -89,9 +89,13 @@ def prepare_connection(conn):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Responses bounded in size; absolute URLs from the configured base URL, not the Host."""
+    """Responses bounded in size; absolute URLs from the configured base URL, not the Host;
+    the systems table's search form sent to refdb's search."""
     base_url = hosts.public_base(datasette.plugin_config("refdb"))
-    return lambda app: hosts.PinnedHost(limits.ResponseCap(app), base_url)
+    search_path = datasette.urls.path("/search")
+    return lambda app: hosts.PinnedHost(
+        table_search.SearchRedirect(limits.ResponseCap(app), search_path), base_url
+    )
 
 
 @hookimpl
