@@ -162,7 +162,20 @@ def main() -> None:
             incremental = time.perf_counter() - started
             print(
                 f"  one entry edited, incremental rebuild: {incremental:.2f} s "
-                f"({incremental / total:.0%} of a clean build; {again.reused:,} files reused)"
+                f"({incremental / total:.0%} of a clean build; {again.reused:,} files reused; "
+                f"{'patched' if again.patched else 'rebuilt'})"
+            )
+            articles = root / "articles"
+            (articles / "added.yaml").write_text(
+                "id: added\ntitle: Added\ndate: 2024-02\nlanguage: en\n"
+            )
+            (articles / "added.txt").write_text((articles / "art-7.txt").read_text())
+            started = time.perf_counter()
+            again = build(root, result.path)
+            added = time.perf_counter() - started
+            print(
+                f"  one article added, incremental rebuild: {added:.2f} s "
+                f"({'patched' if again.patched else 'rebuilt'})"
             )
     if len(totals) > 1:
         small, large = min(totals), max(totals)

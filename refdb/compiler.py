@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refdb import history, linking, postgres, sqlite_target
+from refdb import history, linking, patching, postgres, sqlite_target
 from refdb.cache import BuildCache
 from refdb.rows import catalog_rows, new_row
 from refdb.tables import BuildInfo
@@ -28,6 +28,7 @@ class BuildResult:
     catalog_sha256: str
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage
     reused: int = 0  # files and articles whose previous work was reused
+    patched: bool = False  # the previous database was copied and only the difference applied
 
 
 def build(
@@ -47,6 +48,11 @@ def build(
     tables are written to that PostgreSQL database instead, in one transaction.
     """
     timed = _Stages()
+    if reuse and not database_url:
+        patched = patching.build(Path(catalog_dir), Path(db_path), built_at, timed)
+        if patched is not None:
+            return BuildResult(Path(db_path), seconds=timed.seconds, patched=True, **patched)
+        timed.seconds.clear()
     cache_path = None if database_url else BuildCache.beside(db_path)
     cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache()
     with timed("load and validate"):

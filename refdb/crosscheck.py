@@ -61,12 +61,13 @@ def check_ids(systems: list[SystemEntry], documents: dict[str, Document]) -> lis
 
 
 def check_references(
-    systems, documents, articles: dict[str, Article], quotes: dict
+    systems, documents, articles: dict[str, Article], quotes: dict, ids: set[str] | None = None
 ) -> list[Problem]:
-    """Sources cited are declared, relation targets exist, quotes find their words (their
-    spans go into ``quotes``, keyed by (system id, source key))."""
+    """Sources cited are declared, relation targets exist (among ``ids``, by default the
+    systems given), quotes find their words (their spans go into ``quotes``, keyed by
+    (system id, source key))."""
     problems = []
-    ids = {s.id for s in systems}
+    ids = {s.id for s in systems} if ids is None else ids
     for system in systems:
         document = documents[system.id]
         declared = set(system.sources)

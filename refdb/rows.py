@@ -94,13 +94,18 @@ def _build_info_row(catalog: Catalog, mentions: list, built_at: str | None):
         catalog_sha256=provenance.catalog_sha256(catalog.files),
         refdb_version=version("refdb"),
         code_sha256=code_version(),
-        built_at=built_at or datetime.now(UTC).replace(microsecond=0).isoformat(),
+        built_at=built_at_now(built_at),
         git_commit=provenance.git_commit(catalog.root),
         git_dirty=provenance.git_dirty(catalog.root),
         systems=len(catalog.systems),
         articles=len(catalog.articles),
         mentions=len(mentions),
     )
+
+
+def built_at_now(built_at: str | None) -> str:
+    """The build time a build records: the one given, or now to the second."""
+    return built_at or datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def _flag_row(flag: consistency.Flag):

@@ -25,17 +25,27 @@ from refdb.insert import create_and_insert
 def publish(rows: dict[type, list], system_files: int, db_path: Path, timed) -> None:
     """Write ``rows`` to ``db_path`` atomically; ``system_files`` is how many system rows the
     catalog must give. ``timed(stage)`` times each stage (write, full-text index, check)."""
+
+    def fill(temporary: Path) -> None:
+        with timed("write"):
+            write(rows, temporary)
+        with timed("full-text index"):
+            index(temporary)
+        with timed("check"):
+            check(temporary, system_files)
+
+    replace(db_path, fill)
+
+
+def replace(db_path: Path, fill) -> None:
+    """Replace ``db_path`` by what ``fill(temporary)`` writes beside it, atomically: when
+    ``fill`` raises, the temporary file goes and ``db_path`` stays as it was."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with _directory_lock(db_path.parent):
         _remove_leftovers(db_path)
         temporary = _temporary_beside(db_path)
         try:
-            with timed("write"):
-                write(rows, temporary)
-            with timed("full-text index"):
-                index(temporary)
-            with timed("check"):
-                check(temporary, system_files)
+            fill(temporary)
             _fsync(temporary)
             os.replace(temporary, db_path)
             _fsync(db_path.parent)

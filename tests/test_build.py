@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_bad_inputs import CORPUS
+from test_incremental import content
 
 from refdb import cache
 from refdb.cache import BuildCache, code_version
@@ -61,7 +62,12 @@ def test_a_failure_while_writing_leaves_no_temporary_file(
 
     monkeypatch.setattr("refdb.sqlite_target.index", interrupted)
     with pytest.raises(type(interruption)):
-        build(mini_catalog, db_path)
+        build(mini_catalog, db_path, reuse=False)  # the clean path: the patch path indexes no more
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
+    monkeypatch.setattr("refdb.patching._check", interrupted)
+    with pytest.raises(type(interruption)):
+        build(mini_catalog, db_path)  # the incremental path copies, patches, fails
     assert db_path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
 
@@ -217,10 +223,12 @@ def test_an_incremental_build_equals_a_clean_build(tmp_path):
     )
     second = build(root, incremental, built_at="2026-01-01T00:00:00+00:00")
     files = len(list(root.glob("**/*.yaml")))
-    assert second.reused == (files - 1) + len(list(root.glob("articles/*.txt")))
+    assert second.reused == files + len(list(root.glob("articles/*.txt"))) - 1
     build(root, clean, built_at="2026-01-01T00:00:00+00:00", reuse=False)
-    dump = lambda path: list(sqlite3.connect(path).iterdump())  # noqa: E731
-    assert dump(incremental) == dump(clean)
+    assert second.patched  # rows replaced in a copy: the same rows, not the same rowids
+    assert content(incremental) == content(clean)
+    schema = "select type, name, sql from sqlite_master order by name"
+    assert rows(incremental, schema) == rows(clean, schema)
 
 
 def test_a_renamed_alias_relinks_every_article(tmp_path):
