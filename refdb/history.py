@@ -333,11 +333,15 @@ def _by_id(lineages: list[list[Event]]) -> dict[str, list[Event]]:
 # --- rows ---------------------------------------------------------------------------------
 
 
-def history_rows(catalog, db_path: Path | str | None, row, reuse: bool = True) -> dict[type, list]:
+def history_rows(
+    catalog, db_path: Path | str | None, row, reuse: bool = True, only: set[str] | None = None
+) -> dict[type, list]:
     """The rows of ``entry_versions`` and ``entry_changes`` for a validated catalog.
 
     ``row(model, **values)`` makes one row (the compiler's constructor). With ``reuse``, what
-    the previous build beside ``db_path`` extracted is reused.
+    the previous build beside ``db_path`` extracted is reused. With ``only`` (entry ids), the
+    rows of those entries alone, ``catalog.files`` holding at least their files: how an
+    incremental build renews the history of the entries it changes.
     """
     from refdb import tables
 
@@ -352,6 +356,8 @@ def history_rows(catalog, db_path: Path | str | None, row, reuse: bool = True) -
     repository = Repository.of(catalog.root)
     commits = _commits(repository, cache) if repository else []
     lineages = _events(commits, bool(repository and repository.shallow))
+    if only is not None:
+        lineages = [events for events in lineages if _id(events[-1].path) in only]
     _working_tree(lineages, current, kept=repository is not None)
     by_id = _by_id(lineages)
     contents = _contents(repository, by_id, current)
@@ -360,7 +366,7 @@ def history_rows(catalog, db_path: Path | str | None, row, reuse: bool = True) -
     changes, cache.changes = cache.changes, {}
     for system_id, events in sorted(by_id.items()):
         _entry_rows(system_id, events, contents, data, rows, row, (changes, cache.changes))
-    if repository:
+    if repository and only is None:
         cache.save(cache_path)
     return rows
 

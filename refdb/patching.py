@@ -9,8 +9,8 @@ linked against the systems whose forms occur in it (found through one automaton 
 ``forms`` table), which gives the same mentions as the whole catalog's linker.
 
 Whatever this module cannot apply exactly (a system added, removed or renamed, a name
-changed, the publisher register changed, a catalog with a problem, an entry edited in a git
-checkout...) raises ``Fallback`` and the build takes the clean path. The result equals a
+changed, the publisher register changed, a catalog with a problem, a git commit made since
+the last build...) raises ``Fallback`` and the build takes the clean path. The result equals a
 clean build's content; the atomic write is the same (a temporary copy, checked, renamed).
 """
 
@@ -296,8 +296,6 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
                 diff = difference(root, db)
                 problems: list[Problem] = []
                 validated = validate(root, diff, Previous(db), problems)
-            if diff.systems and history.Repository.of(root):
-                raise Fallback("an entry edited in a git checkout: its history is read whole")
             with timed("link"):
                 mentions = link(
                     Previous(db), _changed(diff, validated[3]), diff.systems, validated[1]
@@ -338,8 +336,10 @@ def _apply(db, root, diff: Difference, validated, mentions, built_at, summary) -
     out: dict[type, list] = {model: [] for model in _MODELS}
     system_ids = sorted(diff.systems)
     catalog = SimpleNamespace(root=root, documents=documents, files=diff.files, quotes=quotes)
+    modified = provenance.git_dates(root) if system_ids else {}
     for system_id in system_ids:
         rows._system_rows(systems[system_id], catalog, articles, out, register)
+        out[tables.System][-1].modified = modified.get(out[tables.System][-1].file)
     _delete_systems(db, system_ids)
     _derived_relations(db, system_ids, out)
     if system_ids:
@@ -349,7 +349,7 @@ def _apply(db, root, diff: Difference, validated, mentions, built_at, summary) -
         sub = SimpleNamespace(
             root=root, systems=[systems[k] for k in system_ids], files=changed_files
         )
-        out |= history.history_rows(sub, None, rows.new_row, reuse=False)
+        out |= history.history_rows(sub, None, rows.new_row, reuse=False, only=set(system_ids))
     article_ids = sorted(diff.articles | diff.removed_articles)
     _delete_articles(db, article_ids)
     for article_id in sorted(diff.articles):
@@ -359,7 +359,7 @@ def _apply(db, root, diff: Difference, validated, mentions, built_at, summary) -
     _flags(db, system_ids, article_ids, systems, articles, quotes)
     _fts(db, "systems", "id", system_ids, "insert")
     _fts(db, "mentions", "article_id", sorted(diff.articles), "insert")
-    _catalog_files(db, diff, built_at, summary)
+    _catalog_files(db, root, diff, built_at, summary)
     db.execute("COMMIT")
 
 
@@ -528,7 +528,7 @@ def _flags(db, system_ids, article_ids, systems, articles, quotes) -> None:
     _insert_all(db, {tables.Flag: [rows._flag_row(flag) for flag in flags]})
 
 
-def _catalog_files(db, diff: Difference, built_at, summary) -> None:
+def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
     changed = sorted(diff.changed)
     db.execute(f"delete from catalog_files where path in ({_marks(changed)})", changed)
     db.executemany(
@@ -543,9 +543,14 @@ def _catalog_files(db, diff: Difference, built_at, summary) -> None:
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
     summary.update(counts, catalog_sha256=catalog_sha256, reused=reused)
     db.execute(
-        "update build_info set catalog_sha256 = ?, built_at = ?, systems = ?, articles = ?, "
-        "mentions = ?",
-        (catalog_sha256, rows.built_at_now(built_at), *counts.values()),
+        "update build_info set catalog_sha256 = ?, built_at = ?, git_dirty = ?, systems = ?, "
+        "articles = ?, mentions = ?",
+        (
+            catalog_sha256,
+            rows.built_at_now(built_at),
+            provenance.git_dirty(root),
+            *counts.values(),
+        ),
     )
 
 

@@ -162,3 +162,30 @@ def test_a_renamed_entry_takes_the_clean_path(mini_catalog, tmp_path):
     data["name"] = "Tupolev Tu-160 Renamed"
     _write(entry, data)
     assert not build(mini_catalog, db_path).patched
+
+
+def test_an_entry_edited_in_a_git_checkout_is_patched_with_its_history(mini_catalog, tmp_path):
+    """The curator's case: the catalog is a git checkout and the edit is not committed yet.
+    The patched database equals a clean build's, history rows included."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", mini_catalog, *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "catalog")
+    patched, clean = tmp_path / "patched" / "refdb.db", tmp_path / "clean" / "refdb.db"
+    build(mini_catalog, patched, built_at=BUILT_AT)
+    entry = mini_catalog / "systems" / "tu-160.yaml"
+    data = _yaml(entry)
+    data["description"] = "Edited, not yet committed."
+    _write(entry, data)
+    assert build(mini_catalog, patched, built_at=BUILT_AT).patched
+    build(mini_catalog, clean, built_at=BUILT_AT, reuse=False)
+    assert content(patched) == content(clean)
+    with closing(sqlite3.connect(patched)) as db:
+        kinds = db.execute(
+            "select kind from entry_changes where system_id = 'tu-160' order by sequence"
+        ).fetchall()
+    assert kinds == [("added",), ("changed",)]
