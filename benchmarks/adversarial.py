@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,13 +27,11 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import free_port  # noqa: E402
+from load import served  # noqa: E402
 
 from refdb import linker  # noqa: E402
 from refdb import text as text_primitives  # noqa: E402
-from refdb.compiler import build  # noqa: E402
 from refdb.schema import ArticleEntry, SystemEntry  # noqa: E402
-from refdb.serving import datasette_command  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,36 +90,16 @@ def get(url: str, headers: dict | None = None) -> tuple[int, bytes, float]:
 
 
 def server_figures() -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        db_path = Path(directory) / "refdb.db"
-        build(ROOT / "catalog", db_path)
-        port = free_port()
-        command = datasette_command(
-            db_path, ROOT / "datasette.yaml", ROOT / "metadata.yaml", "127.0.0.1", port
-        )
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    get(base + "/-/versions.json")
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            print(f"server at start: peak RSS {peak_rss_mb(server.pid):.0f} MB")
-            print(f"{'query':<36} {'status':>6} {'bytes':>10} {'seconds':>8} {'peak RSS':>9}")
-            for label, sql in SERVER_QUERIES:
-                url = f"{base}/refdb/-/query.json?_shape=array&sql={quote(sql)}"
-                status, body, seconds = get(url)
-                rss = peak_rss_mb(server.pid)
-                print(f"{label:<36} {status:>6} {len(body):>10,} {seconds:>8.2f} {rss:>7.0f} MB")
-            status, body, _ = get(base + "/refdb/systems/tu-160.bib", {"Host": "attacker.example"})
-            print(
-                f"Host: attacker.example -> .bib {status}, 'attacker' in body: {b'attacker' in body}"
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with served() as (base, server):
+        print(f"server at start: peak RSS {peak_rss_mb(server.pid):.0f} MB")
+        print(f"{'query':<36} {'status':>6} {'bytes':>10} {'seconds':>8} {'peak RSS':>9}")
+        for label, sql in SERVER_QUERIES:
+            url = f"{base}/refdb/-/query.json?_shape=array&sql={quote(sql)}"
+            status, body, seconds = get(url)
+            rss = peak_rss_mb(server.pid)
+            print(f"{label:<36} {status:>6} {len(body):>10,} {seconds:>8.2f} {rss:>7.0f} MB")
+        status, body, _ = get(base + "/refdb/systems/tu-160.bib", {"Host": "attacker.example"})
+        print(f"Host: attacker.example -> .bib {status}, 'attacker' in body: {b'attacker' in body}")
 
 
 def builtin_figures() -> None:

@@ -10,6 +10,7 @@ query in turn, and prints requests/s, latency percentiles and the error count (m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import socket
 import statistics
@@ -66,11 +67,10 @@ def run(base: str, total: int, clients: int) -> tuple[list[float], int, float]:
     return [latency for latency, _ in results], sum(not ok for _, ok in results), elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--clients", type=int, default=20)
-    args = parser.parse_args()
+@contextlib.contextmanager
+def served():
+    """The project's catalog, built and served as `refdb serve` serves it on a free loopback
+    port: yields (base URL, server process) once it answers, and stops it afterwards."""
     with tempfile.TemporaryDirectory() as directory:
         db_path = Path(directory) / "refdb.db"
         build(ROOT / "catalog", db_path)
@@ -79,16 +79,25 @@ def main() -> None:
             db_path, ROOT / "datasette.yaml", ROOT / "metadata.yaml", "127.0.0.1", port
         )
         server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
         try:
-            base = f"http://127.0.0.1:{port}"
             for _ in range(100):
                 if fetch(base + "/-/versions.json")[1]:
                     break
                 time.sleep(0.1)
-            latencies, errors, elapsed = run(base, args.requests, args.clients)
+            yield base, server
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    with served() as (base, _):
+        latencies, errors, elapsed = run(base, args.requests, args.clients)
     cuts = statistics.quantiles(latencies, n=100)
     print(
         f"{len(latencies)} requests, {args.clients} clients, {elapsed:.1f} s: {len(latencies) / elapsed:.0f} requests/s"

@@ -93,7 +93,7 @@ class BuildCache:
         """The previous build's cache, or an empty one (missing, not a regular file, unsigned,
         corrupt or from other code)."""
         fresh = cls(reused=cls())
-        stored = _read_signed(Path(path))
+        stored = read_signed(Path(path))
         if not isinstance(stored, dict) or stored.get("version") != code_version():
             return fresh
         try:
@@ -134,40 +134,45 @@ class BuildCache:
     def save(self, path: Path | str) -> bool:
         """Write the cache beside the database; False (and nothing written) when the path is
         taken by something that is not a regular file or the directory refuses the write."""
-        path = Path(path)
-        if path.exists() and not is_regular(path):
-            return False
-        payload = json.dumps(
-            {
-                "version": code_version(),
-                "entries": {
-                    relative: [digest, entry.model_dump_json(warnings=False)]
-                    for relative, (digest, entry) in self.entries.items()
-                },
-                "mentions": [  # a Mention's fields are plain values: no deep copy (asdict) needed
-                    [list(key), [vars(m) for m in found]] for key, found in self.mentions.items()
-                ],
+        data = {
+            "version": code_version(),
+            "entries": {
+                relative: [digest, entry.model_dump_json(warnings=False)]
+                for relative, (digest, entry) in self.entries.items()
             },
-            ensure_ascii=False,
-        ).encode()
-        try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        except OSError:
-            return False
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(_signature(payload) + b"\n" + payload)
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
-            return False
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return True
+            "mentions": [  # a Mention's fields are plain values: no deep copy (asdict) needed
+                [list(key), [vars(m) for m in found]] for key, found in self.mentions.items()
+            ],
+        }
+        return write_signed(path, data)
 
 
-def _read_signed(path: Path) -> Any:
+def write_signed(path: Path, data: Any) -> bool:
+    """``data`` as JSON, signed with the user's key, written atomically at ``path``; False
+    (and nothing written) when the path is taken by something that is not a regular file or
+    the directory refuses the write: a cache is an optimisation, never a reason to fail."""
+    path = Path(path)
+    if path.exists() and not is_regular(path):
+        return False
+    payload = json.dumps(data, ensure_ascii=False).encode()
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    except OSError:
+        return False
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(_signature(payload) + b"\n" + payload)
+        os.replace(temporary, path)
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+        return False
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def read_signed(path: Path) -> Any:
     """The cache's data if the file is a regular file carrying a valid signature, else None."""
     if not is_regular(path):
         return None

@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import hmac
 import json
-import os
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -172,57 +169,38 @@ class HistoryCache:
 
     @classmethod
     def load(cls, path: Path | None) -> HistoryCache:
-        from refdb.cache import code_version, is_regular
+        from refdb.cache import code_version, read_signed
 
-        if path is None or not is_regular(path):
+        stored = read_signed(path) if path is not None else None
+        if stored is None:
             return cls()
         try:
-            signature, _, payload = path.read_bytes().partition(b"\n")
-            if not hmac.compare_digest(signature, _signature(payload)):
-                return cls()
-            stored = json.loads(payload)
             commits = {sha: Commit(sha, *fields) for sha, fields in stored["commits"].items()}
             same_code = stored.get("code") == code_version()
             blobs = stored["blobs"] if same_code else {}
             changes = stored["changes"] if same_code else {}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
         return cls(commits, blobs, changes)
 
     def save(self, path: Path | None) -> None:
         """Written beside the database; an optimisation, so a path it cannot use is skipped."""
-        from refdb.cache import code_version, is_regular
+        from refdb.cache import code_version, write_signed
 
-        if path is None or (path.exists() and not is_regular(path)):
+        if path is None:
             return
-        payload = json.dumps(
+        commits = {
+            sha: [c.parents, c.date, c.message, c.changes] for sha, c in self.commits.items()
+        }
+        write_signed(
+            path,
             {
                 "code": code_version(),
-                "commits": {
-                    sha: [c.parents, c.date, c.message, c.changes]
-                    for sha, c in self.commits.items()
-                },
+                "commits": commits,
                 "blobs": self.blobs,
                 "changes": self.changes,
             },
-            ensure_ascii=False,
-        ).encode()
-        try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        except OSError:
-            return
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(_signature(payload) + b"\n" + payload)
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
-
-
-def _signature(payload: bytes) -> bytes:
-    from refdb.cache import signing_key
-
-    return hmac.new(signing_key(), payload, hashlib.sha256).hexdigest().encode()
+        )
 
 
 # --- versions and events ------------------------------------------------------------------

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import sqlite3
-import stat
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from types import SimpleNamespace
 import ahocorasick
 
 from refdb import consistency, crosscheck, history, linker, provenance, rows, sources, tables
-from refdb.cache import code_version
+from refdb.cache import code_version, is_regular
 from refdb.errors import CatalogError, Problem
 from refdb.loader import MAX_FILE_BYTES, decode, load_yaml
 from refdb.pydantic_problems import validate_document
@@ -61,7 +60,7 @@ def scan(root: Path) -> dict[str, bytes]:
     reader would report (a misnamed file, a link, a FIFO, an article half missing...)."""
     files: dict[str, bytes] = {}
     register = root / REGISTER
-    if not _regular(register):
+    if not is_regular(register):
         raise Fallback("no publisher register")
     files[REGISTER] = register.read_bytes()
     stems: dict[str, set[str]] = {".yaml": set(), ".txt": set()}
@@ -82,13 +81,6 @@ def scan(root: Path) -> dict[str, bytes]:
     if stems[".yaml"] != stems[".txt"]:
         raise Fallback("an article without its text or header")
     return files
-
-
-def _regular(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
 
 
 def difference(root: Path, previous: sqlite3.Connection) -> Difference:
@@ -288,7 +280,7 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
     None (nothing written) when the clean path must run instead."""
     from refdb import sqlite_target
 
-    if not _regular(db_path):
+    if not is_regular(db_path):
         return None
     try:
         with closing(sqlite3.connect(provenance.read_only_uri(db_path), uri=True)) as db:
