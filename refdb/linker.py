@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -100,8 +101,9 @@ class _Pattern:
         return cls(form, designation, romanization.is_cyrillic(form.text))
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """Words of a text that name a system (a tuple: made for every candidate, so cheap)."""
+
     start: int
     end: int
     form: Form
