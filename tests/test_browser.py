@@ -157,6 +157,7 @@ PAGE_TYPES = {
     "table": "/refdb/systems",
     "mention search": "/refdb/mentions?_search=hypersonique",
     "database": "/refdb",
+    "history": "/system/tu-160/history",
 }
 
 
@@ -169,9 +170,15 @@ def sized(browser, request):
     context.close()
 
 
-def test_no_page_is_wider_than_the_screen(server, sized):
+def test_no_page_is_wider_than_the_screen(server, sized, built_db):
+    import sqlite3
+
+    with sqlite3.connect(built_db) as db:
+        [(version,)] = db.execute(
+            "select substr(content_sha256, 1, 12) from systems where id = 'tu-160'"
+        )
     wider = {}
-    for kind, path in PAGE_TYPES.items():
+    for kind, path in {**PAGE_TYPES, "version": f"/system/tu-160@{version}"}.items():
         sized.goto(server + path)
         width = sized.evaluate("document.documentElement.scrollWidth")
         if width > sized.width:
