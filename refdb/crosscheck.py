@@ -233,7 +233,7 @@ def check_article_anchors(articles: dict[str, Article], system_ids: set[str]) ->
     on the article for the linker)."""
     problems = []
     for article in articles.values():
-        folded = fold(article.text)
+        folded = None  # folded only for an article that has anchors: most have none
         for section in ("include", "exclude"):
             for index, anchor in enumerate(getattr(article.entry.mentions, section)):
                 loc = ("mentions", section, index)
@@ -254,6 +254,7 @@ def check_article_anchors(articles: dict[str, Article], system_ids: set[str]) ->
                         )
                     )
                     continue
+                folded = fold(article.text) if folded is None else folded
                 try:
                     article.anchors[section, index] = resolve_anchor(article.text, anchor, folded)
                 except ValueError as error:
