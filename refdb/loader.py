@@ -76,19 +76,21 @@ class Document:
 
 
 class LazyDocument(Document):
-    """A file that passed validation in an earlier build and has not changed since: it is
-    parsed again only if a problem found elsewhere in the catalog must be placed in it."""
+    """A document parsed again only if a problem must be placed in it: a file that passed
+    validation in an earlier build and has not changed since (``data`` unknown), or one
+    loaded by :func:`load_plain` (``data`` known, positions not recorded)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, raw: bytes | None = None, data: Any = None):
         self.path = Path(path)
+        self._raw, self._data = raw, data
         self._document: Document | None = None
 
     def _loaded(self) -> Document:
         if self._document is None:
-            self._document = load_yaml(self.path)
+            self._document = load_yaml(self.path, self._raw)
         return self._document
 
-    data = property(lambda self: self._loaded().data)
+    data = property(lambda self: self._loaded().data if self._data is None else self._data)
     positions = property(lambda self: self._loaded().positions)
     key_positions = property(lambda self: self._loaded().key_positions)
 
@@ -180,6 +182,21 @@ def load_yaml(path: Path, raw: bytes | None = None) -> Document:
     return builder.document
 
 
+def load_plain(path: Path, raw: bytes) -> Document:
+    """The same data as :func:`load_yaml` (and the same problems, raised by it), with
+    positions found only when a problem must be placed: most files have none, and
+    recording a position for every value costs more than a third of the loading."""
+    path = Path(path)
+    builder = _Builder(Document(path, None))
+    try:
+        builder.run_plain(_PARSER(decode(path, raw)))
+    except (_Stop, yaml.YAMLError):
+        return load_yaml(path, raw)
+    if builder.documents == 0 or builder.document.data is None:
+        return load_yaml(path, raw)
+    return LazyDocument(path, raw, builder.document.data)
+
+
 def _syntax_problem(path: Path, text: str, error: yaml.MarkedYAMLError) -> Problem:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -265,6 +282,50 @@ class _Builder:
             elif kind is _Alias:
                 message = "YAML aliases (*name) are not allowed; write the value out"
                 self.fail(event, message, "yaml-alias")
+            elif kind is yaml.StreamEndEvent:
+                return
+
+    def run_plain(self, parser) -> None:
+        """:meth:`run` without positions: any problem raises _Stop unplaced, for the caller
+        to place it by running :meth:`run`. The checks are the same, in the same order."""
+        get_event, stack = parser.get_event, self.stack  # frames: [container, pending_key]
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is _Scalar or kind in _Opening:
+                if event.anchor is not None or event.tag is not None:
+                    raise _Stop
+                if kind is _Scalar:
+                    value = self.scalar(event)
+                elif len(stack) >= MAX_DEPTH:
+                    raise _Stop
+                else:
+                    value = {} if kind is yaml.MappingStartEvent else []
+                if not stack:
+                    self.document.data = value
+                else:
+                    frame = stack[-1]
+                    container, pending = frame
+                    if type(container) is list:
+                        container.append(value)
+                    elif pending is None:
+                        if kind is not _Scalar or type(value) is not str or value in container:
+                            raise _Stop  # a bad or duplicate key
+                        if value == "<<" and event.implicit[0]:
+                            raise _Stop
+                        frame[1] = value
+                    else:
+                        container[pending], frame[1] = value, None
+                if kind is not _Scalar:
+                    stack.append([value, None])
+            elif kind in _Closing:
+                stack.pop()
+            elif kind is yaml.DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise _Stop
+            elif kind is _Alias:
+                raise _Stop
             elif kind is yaml.StreamEndEvent:
                 return
 

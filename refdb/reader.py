@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from refdb.cache import BuildCache
 from refdb.errors import CatalogError, Problem, display_path
-from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
+from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_plain, read_bytes
 from refdb.pydantic_problems import validate_document
 from refdb.schema import ArticleEntry, Publisher, PublisherRegister
 from refdb.text import sha256
@@ -150,7 +150,7 @@ class CatalogReader:
         if cached is not None:
             return cached, LazyDocument(path)
         try:
-            document = load_yaml(path, raw)
+            document = load_plain(path, raw)
         except CatalogError as error:
             self.problems += error.problems
             return None
