@@ -163,6 +163,8 @@ def name_key(text: str) -> str:
     """The key under which two names count as one for the one-name-per-entry check: NFC,
     without format characters (zero-width space, joiners), look-alike letters mapped to
     Latin, then compacted as the linker compacts. What the linker matches is unchanged."""
+    if text.isascii():  # already NFC, no format character, every letter Latin
+        return compact(text)
     text = unicodedata.normalize("NFC", text)
     visible = "".join(_latin_lookalike(char) for char in text if unicodedata.category(char) != "Cf")
     return compact(visible)
