@@ -81,7 +81,7 @@ class LazyDocument(Document):
     loaded by :func:`load_plain` (``data`` known, positions not recorded)."""
 
     def __init__(self, path: Path, raw: bytes | None = None, data: Any = None):
-        self.path = Path(path)
+        self.path = path if isinstance(path, Path) else Path(path)  # Path() parses again
         self._raw, self._data = raw, data
         self._document: Document | None = None
 
@@ -186,7 +186,6 @@ def load_plain(path: Path, raw: bytes) -> Document:
     """The same data as :func:`load_yaml` (and the same problems, raised by it), with
     positions found only when a problem must be placed: most files have none, and
     recording a position for every value costs more than a third of the loading."""
-    path = Path(path)
     builder = _Builder(Document(path, None))
     try:
         builder.run_plain(_PARSER(decode(path, raw)))
