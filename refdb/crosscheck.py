@@ -163,6 +163,8 @@ def name_key(text: str) -> str:
     """The key under which two names count as one for the one-name-per-entry check: NFC,
     without format characters (zero-width space, joiners), look-alike letters mapped to
     Latin, then compacted as the linker compacts. What the linker matches is unchanged."""
+    if text.isascii():  # already NFC, no format character, every letter Latin
+        return compact(text)
     text = unicodedata.normalize("NFC", text)
     visible = "".join(_latin_lookalike(char) for char in text if unicodedata.category(char) != "Cf")
     return compact(visible)
@@ -233,7 +235,7 @@ def check_article_anchors(articles: dict[str, Article], system_ids: set[str]) ->
     on the article for the linker)."""
     problems = []
     for article in articles.values():
-        folded = fold(article.text)
+        folded = None  # folded only for an article that has anchors: most have none
         for section in ("include", "exclude"):
             for index, anchor in enumerate(getattr(article.entry.mentions, section)):
                 loc = ("mentions", section, index)
@@ -254,6 +256,7 @@ def check_article_anchors(articles: dict[str, Article], system_ids: set[str]) ->
                         )
                     )
                     continue
+                folded = fold(article.text) if folded is None else folded
                 try:
                     article.anchors[section, index] = resolve_anchor(article.text, anchor, folded)
                 except ValueError as error:

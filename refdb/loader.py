@@ -25,8 +25,12 @@ import yaml
 
 from refdb.errors import CatalogError, Problem, display_path
 
-# One parser everywhere (tests and production), so both accept exactly the same files.
-_PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# One parser everywhere (tests and production), so both accept exactly the same files:
+# libyaml's, without a constructor (values are built from its events here).
+try:
+    from yaml.cyaml import CParser as _PARSER
+except ImportError:  # PyYAML built without libyaml
+    _PARSER = yaml.SafeLoader
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 12
@@ -72,19 +76,21 @@ class Document:
 
 
 class LazyDocument(Document):
-    """A file that passed validation in an earlier build and has not changed since: it is
-    parsed again only if a problem found elsewhere in the catalog must be placed in it."""
+    """A document parsed again only if a problem must be placed in it: a file that passed
+    validation in an earlier build and has not changed since (``data`` unknown), or one
+    loaded by :func:`load_plain` (``data`` known, positions not recorded)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, path: Path, raw: bytes | None = None, data: Any = None):
+        self.path = path if isinstance(path, Path) else Path(path)  # Path() parses again
+        self._raw, self._data = raw, data
         self._document: Document | None = None
 
     def _loaded(self) -> Document:
         if self._document is None:
-            self._document = load_yaml(self.path)
+            self._document = load_yaml(self.path, self._raw)
         return self._document
 
-    data = property(lambda self: self._loaded().data)
+    data = property(lambda self: self._loaded().data if self._data is None else self._data)
     positions = property(lambda self: self._loaded().positions)
     key_positions = property(lambda self: self._loaded().key_positions)
 
@@ -161,40 +167,57 @@ def load_yaml(path: Path, raw: bytes | None = None) -> Document:
     text = decode(path, raw) if raw is not None else read_text(path)
     builder = _Builder(Document(path, None))
     try:
-        for event in yaml.parse(text, Loader=_PARSER):
-            builder.feed(event)
+        builder.run(_PARSER(text))
+    except _Stop:
+        raise CatalogError(builder.problems) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message, code = f"YAML syntax error: {error.problem or error.context}", "yaml-syntax"
-        if mark and text[mark.index : mark.index + 1] == "\t":
-            message += "; indent with spaces, not tabs"
-        if "nesting depth" in (error.problem or ""):  # libyaml's own limit, met before ours
-            message, code = f"nesting deeper than {MAX_DEPTH} levels; flatten the data", "too-deep"
-        raise CatalogError([Problem(display_path(path), line, column, message, code)]) from None
+        raise CatalogError([_syntax_problem(path, text, error)]) from None
     except yaml.YAMLError as error:
         raise CatalogError(
             [Problem(display_path(path), 1, 1, f"YAML error: {error}", "yaml-syntax")]
         ) from None
-    if builder.problems:
-        raise CatalogError(builder.problems)
     if builder.documents == 0 or builder.document.data is None:
-        raise CatalogError(
-            [
-                Problem(
-                    display_path(path),
-                    1,
-                    1,
-                    "file is empty; write a mapping of fields",
-                    "empty-file",
-                )
-            ]
-        )
+        message = "file is empty; write a mapping of fields"
+        raise CatalogError([Problem(display_path(path), 1, 1, message, "empty-file")])
     return builder.document
 
 
+def load_plain(path: Path, raw: bytes) -> Document:
+    """The same data as :func:`load_yaml` (and the same problems, raised by it), with
+    positions found only when a problem must be placed: most files have none, and
+    recording a position for every value costs more than a third of the loading."""
+    builder = _Builder(Document(path, None))
+    try:
+        builder.run_plain(_PARSER(decode(path, raw)))
+    except (_Stop, yaml.YAMLError):
+        return load_yaml(path, raw)
+    if builder.documents == 0 or builder.document.data is None:
+        return load_yaml(path, raw)
+    return LazyDocument(path, raw, builder.document.data)
+
+
+def _syntax_problem(path: Path, text: str, error: yaml.MarkedYAMLError) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message, code = f"YAML syntax error: {error.problem or error.context}", "yaml-syntax"
+    if mark and text[mark.index : mark.index + 1] == "\t":
+        message += "; indent with spaces, not tabs"
+    if "nesting depth" in (error.problem or ""):  # libyaml's own limit, met before ours
+        message, code = f"nesting deeper than {MAX_DEPTH} levels; flatten the data", "too-deep"
+    return Problem(display_path(path), line, column, message, code)
+
+
+_Scalar, _Alias = yaml.ScalarEvent, yaml.AliasEvent
+_Opening = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_Closing = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
 class _Builder:
-    """Turns parser events into dicts, lists and scalars, recording positions as it goes."""
+    """Turns parser events into dicts, lists and scalars, recording positions as it goes.
+
+    One loop pulls the events and dispatches on their exact type: it runs for every value
+    of every catalog file, so it stays flat rather than a call per event.
+    """
 
     def __init__(self, document: Document):
         self.document = document
@@ -209,87 +232,126 @@ class _Builder:
         )
         raise _Stop
 
-    def feed(self, event) -> None:
-        try:
-            self._feed(event)
-        except _Stop:
-            raise CatalogError(self.problems) from None
+    def run(self, parser) -> None:
+        """Build the document from ``parser``'s events; raise _Stop at the first problem."""
+        get_event, stack = parser.get_event, self.stack
+        positions, key_positions = self.document.positions, self.document.key_positions
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is _Scalar or kind in _Opening:
+                if event.anchor is not None or event.tag is not None:
+                    self.refuse_marked(event)
+                if kind is _Scalar:
+                    value = self.scalar(event)
+                elif len(stack) >= MAX_DEPTH:
+                    message = f"nesting deeper than {MAX_DEPTH} levels; flatten the data"
+                    self.fail(event, message, "too-deep")
+                else:
+                    value = {} if kind is yaml.MappingStartEvent else []
+                mark = event.start_mark
+                position = (mark.line + 1, mark.column + 1)
+                if not stack:
+                    self.document.data, path = value, ()
+                    positions[path] = position
+                else:
+                    frame = stack[-1]
+                    container, parent, pending = frame
+                    if type(container) is list:
+                        path = (*parent, len(container))
+                        container.append(value)
+                        positions[path] = position
+                    elif pending is None:
+                        self.check_key(event, value, container)
+                        frame[2], path = value, parent
+                        key_positions[(*parent, value)] = position
+                    else:
+                        path = (*parent, pending)
+                        container[pending], frame[2] = value, None
+                        positions[path] = position
+                if kind is not _Scalar:
+                    stack.append([value, path, None])
+            elif kind in _Closing:
+                stack.pop()
+            elif kind is yaml.DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    message = "more than one YAML document (---) in the file; keep one"
+                    self.fail(event, message, "multiple-documents")
+            elif kind is _Alias:
+                message = "YAML aliases (*name) are not allowed; write the value out"
+                self.fail(event, message, "yaml-alias")
+            elif kind is yaml.StreamEndEvent:
+                return
 
-    def _feed(self, event) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                self.fail(
-                    event,
-                    "more than one YAML document (---) in the file; keep one",
-                    "multiple-documents",
-                )
-        elif isinstance(event, yaml.AliasEvent):
-            self.fail(
-                event, "YAML aliases (*name) are not allowed; write the value out", "yaml-alias"
-            )
-        elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            if event.anchor is not None:
-                self.fail(
-                    event,
-                    "YAML anchors (&name) are not allowed; write the value out",
-                    "yaml-anchor",
-                )
-            if event.tag is not None:
-                self.fail(
-                    event, f"YAML tags ({event.tag}) are not allowed; remove the tag", "yaml-tag"
-                )
-            if isinstance(event, yaml.ScalarEvent):
-                self.add(event, self.scalar(event))
-            else:
-                if len(self.stack) >= MAX_DEPTH:
-                    self.fail(
-                        event,
-                        f"nesting deeper than {MAX_DEPTH} levels; flatten the data",
-                        "too-deep",
-                    )
-                container = {} if isinstance(event, yaml.MappingStartEvent) else []
-                path = self.add(event, container)
-                self.stack.append([container, path, None])
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            self.stack.pop()
+    def run_plain(self, parser) -> None:
+        """:meth:`run` without positions: any problem raises _Stop unplaced, for the caller
+        to place it by running :meth:`run`. The checks are the same, in the same order."""
+        get_event, stack = parser.get_event, self.stack  # frames: [container, pending_key]
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is _Scalar or kind in _Opening:
+                if event.anchor is not None or event.tag is not None:
+                    raise _Stop
+                if kind is _Scalar:
+                    value = self.scalar(event)
+                elif len(stack) >= MAX_DEPTH:
+                    raise _Stop
+                else:
+                    value = {} if kind is yaml.MappingStartEvent else []
+                if not stack:
+                    self.document.data = value
+                else:
+                    frame = stack[-1]
+                    container, pending = frame
+                    if type(container) is list:
+                        container.append(value)
+                    elif pending is None:
+                        if kind is not _Scalar or type(value) is not str or value in container:
+                            raise _Stop  # a bad or duplicate key
+                        if value == "<<" and event.implicit[0]:
+                            raise _Stop
+                        frame[1] = value
+                    else:
+                        container[pending], frame[1] = value, None
+                if kind is not _Scalar:
+                    stack.append([value, None])
+            elif kind in _Closing:
+                stack.pop()
+            elif kind is yaml.DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise _Stop
+            elif kind is _Alias:
+                raise _Stop
+            elif kind is yaml.StreamEndEvent:
+                return
+
+    def refuse_marked(self, event) -> None:
+        """An anchor or a tag: both could make a value other than the one written."""
+        if event.anchor is not None:
+            message = "YAML anchors (&name) are not allowed; write the value out"
+            self.fail(event, message, "yaml-anchor")
+        self.fail(event, f"YAML tags ({event.tag}) are not allowed; remove the tag", "yaml-tag")
 
     def scalar(self, event: yaml.ScalarEvent) -> Any:
-        if "\0" in event.value:
+        value = event.value
+        if "\0" in value:
             self.fail(event, "NUL character (\\0) in the value; remove it", "nul-character")
-        long_plain = not event.style and event.implicit[0] and len(event.value) > MAX_NUMBER_CHARS
-        if long_plain and (_INT.fullmatch(event.value) or _FLOAT.fullmatch(event.value)):
-            self.fail(
-                event,
-                f"a number of more than {MAX_NUMBER_CHARS} characters; write a real value",
-                "number-too-long",
-            )
-        value = _scalar(event)
-        return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
-
-    def add(self, event, value) -> Path_:
-        """Place ``value`` in the open container (or as the document) and return its path."""
-        position = (event.start_mark.line + 1, event.start_mark.column + 1)
-        if not self.stack:
-            self.document.data = value
-            self.document.positions[()] = position
-            return ()
-        frame = self.stack[-1]
-        container, parent, pending = frame
-        if isinstance(container, list):
-            path = (*parent, len(container))
-            container.append(value)
-        elif pending is None:
-            self.check_key(event, value, container)
-            frame[2] = value
-            self.document.key_positions[(*parent, value)] = position
-            return parent
-        else:
-            path = (*parent, pending)
-            container[pending] = value
-            frame[2] = None
-        self.document.positions[path] = position
-        return path
+        if event.style or not event.implicit[0]:  # quoted: always a string
+            return unicodedata.normalize("NFC", value)
+        if value in _NULL:
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        number = _number_type(value)
+        if number is not None:
+            if len(value) > MAX_NUMBER_CHARS:  # int() of thousands of digits is slow
+                message = f"a number of more than {MAX_NUMBER_CHARS} characters; write a real value"
+                self.fail(event, message, "number-too-long")
+            return number(value)
+        return unicodedata.normalize("NFC", value)
 
     def check_key(self, event, key, container: dict) -> None:
         if not isinstance(event, yaml.ScalarEvent) or not isinstance(key, str):
@@ -311,17 +373,13 @@ class _Stop(Exception):
     pass
 
 
-def _scalar(event: yaml.ScalarEvent) -> Any:
-    """YAML 1.2 core-schema resolution of a plain scalar; quoted scalars are always strings."""
-    value = event.value
-    if event.style or not event.implicit[0]:
-        return value
-    if value in _NULL:
+_NUMBER_START = frozenset("+-.0123456789")
+
+
+def _number_type(value: str) -> type | None:
+    """int or float for a plain scalar that is a YAML 1.2 decimal number; None for text."""
+    if value[0] not in _NUMBER_START:
         return None
-    if value in ("true", "false"):
-        return value == "true"
     if _INT.fullmatch(value):
-        return int(value)
-    if _FLOAT.fullmatch(value):
-        return float(value)
-    return value
+        return int
+    return float if _FLOAT.fullmatch(value) else None

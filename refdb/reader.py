@@ -6,6 +6,7 @@ last build reuses its validated entry from the build cache.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import BaseModel
 
 from refdb.cache import BuildCache
 from refdb.errors import CatalogError, Problem, display_path
-from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_yaml, read_bytes
+from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_plain, read_bytes
 from refdb.pydantic_problems import validate_document
 from refdb.schema import ArticleEntry, Publisher, PublisherRegister
 from refdb.text import sha256
@@ -39,8 +40,14 @@ class Article:
 
 
 def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
+    """The entries of ``root/folder`` whose name ends in ``suffix``, sorted by name (one
+    directory listing; sorting names, not paths, matters at tens of thousands of files)."""
     directory = Path(root) / folder
-    return sorted(directory.glob(f"*{suffix}")) if directory.is_dir() else []
+    if not directory.is_dir():
+        return []
+    with os.scandir(directory) as entries:
+        names = sorted(entry.name for entry in entries if entry.name.endswith(suffix))
+    return [directory / name for name in names]
 
 
 # Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
@@ -59,9 +66,15 @@ class Register:
     document: Document
 
 
-def _inside(root: Path, path: Path, problems: list[Problem]) -> bool:
-    """A catalog file must really live in the catalog: no symlink may lead outside it."""
-    if not (path.is_symlink() or path.parent.is_symlink()):
+def _inside(root: Path, path: Path, problems: list[Problem], linked_folders: dict) -> bool:
+    """A catalog file must really live in the catalog: no symlink may lead outside it.
+
+    Whether its folder is a link is asked once per folder (``linked_folders`` remembers).
+    """
+    folder = os.path.dirname(path)
+    if folder not in linked_folders:
+        linked_folders[folder] = os.path.islink(folder)
+    if not (linked_folders[folder] or os.path.islink(path)):
         return True
     try:
         target = path.resolve()
@@ -87,16 +100,21 @@ class CatalogReader:
     def __init__(self, root: Path, progress: Progress, cache: BuildCache, problems: list[Problem]):
         self.root, self.progress, self.cache, self.problems = root, progress, cache, problems
         self.files: dict[str, bytes] = {}
+        self.linked_folders: dict[str, bool] = {}
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the catalog, as stored (paths are made as root / folder / name)."""
+        return "/".join(path.parts[len(self.root.parts) :])
 
     def read(self, path: Path, limit: int = MAX_FILE_BYTES) -> bytes | None:
-        if not _inside(self.root, path, self.problems):
+        if not _inside(self.root, path, self.problems, self.linked_folders):
             return None
         try:
             raw = read_bytes(path, limit=limit)
         except CatalogError as error:
             self.problems += error.problems
             return None
-        self.files[path.relative_to(self.root).as_posix()] = raw
+        self.files[self.relative(path)] = raw
         return raw
 
     def load_all(self, folder: str, model: type[BaseModel]):
@@ -127,12 +145,12 @@ class CatalogReader:
         raw = self.read(path)
         if raw is None:
             return None
-        relative, digest = path.relative_to(self.root).as_posix(), sha256(raw)
+        relative, digest = self.relative(path), sha256(raw)
         cached = self.cache.entry(relative, digest, model)
         if cached is not None:
             return cached, LazyDocument(path)
         try:
-            document = load_yaml(path, raw)
+            document = load_plain(path, raw)
         except CatalogError as error:
             self.problems += error.problems
             return None

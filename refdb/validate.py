@@ -8,6 +8,8 @@ holds, and every article quote and curator anchor still finds its words.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,13 +55,33 @@ def validate_catalog(
     return catalog
 
 
+@contextmanager
+def _without_cycle_collection():
+    """Loading allocates a few objects per value of every file and frees almost none: the
+    cycle collector, run again and again over a growing heap, found nothing to free and
+    cost about 40% of the stage at 10,000 files. Reference counting still frees garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def check_catalog(
     root: Path, progress: Progress | None = None, cache: BuildCache | None = None
 ) -> tuple[Catalog, list[Problem]]:
     """Every problem of the catalog under ``root``, and the catalog of the files that have
     none (nor depend on one that has: a quote of a broken article, an anchor on a broken
     entry), for the stages that can still run on them."""
-    root = Path(root)
+    with _without_cycle_collection():
+        return _check_catalog(Path(root), progress, cache)
+
+
+def _check_catalog(
+    root: Path, progress: Progress | None, cache: BuildCache | None
+) -> tuple[Catalog, list[Problem]]:
     if not root.is_dir():
         message = "catalog directory not found; pass --catalog DIR"
         return Catalog(root, [], []), [Problem(str(root), 1, 1, message, "no-catalog")]
