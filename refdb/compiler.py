@@ -61,14 +61,12 @@ def build(
     cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache()
     with timed("load and validate"):
         catalog = validate_catalog(Path(catalog_dir), progress, cache)
-    with timed("history"):
-        entry_history = history.history_rows(
-            catalog, None if database_url else db_path, new_row, reuse
-        )
     batches = _timed(timed, "link", linking.linked_batches(catalog, progress, cache))
     parts = _timed(timed, "rows", streamed_rows(catalog, batches, built_at))
     info: list = []
-    parts = chain([entry_history], _noting(BuildInfo, info, parts))
+    history_of = None if database_url else db_path  # where the previous build's history is
+    entry_history = _timed(timed, "history", _history(catalog, history_of, reuse))
+    parts = chain(entry_history, _noting(BuildInfo, info, parts))
     if database_url:  # one transaction of every row, as the server database takes them
         rows = _merged(parts)
         with timed("write"):
@@ -107,6 +105,11 @@ def _timed(timed: _Stages, stage: str, parts: Iterator) -> Iterator:
         if part is None:
             return
         yield part
+
+
+def _history(catalog, db_path, reuse: bool) -> Iterator[dict]:
+    """The entries' history rows as one part, made when asked for: not held after writing."""
+    yield history.history_rows(catalog, db_path, new_row, reuse)
 
 
 def _noting(model: type, found: list, parts: Iterator[dict]) -> Iterator[dict]:

@@ -72,19 +72,17 @@ def catalog_rows(
 def streamed_rows(
     catalog: Catalog, batches: Iterable[tuple[list, list]], built_at: str | None = None
 ) -> Iterator[dict[type, list]]:
-    """Every row of the database, a part at a time (model -> rows): the entries' rows, then
-    each batch of (articles, their mentions) as its articles', mentions' and flags' rows,
-    then the files' and the build's. Each table's rows come in a deterministic order; a
+    """Every row of the database, a part at a time (model -> rows): the entries' rows a few
+    hundred entries at a time, then each batch of (articles, their mentions) as its
+    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows come in a deterministic order; a
     row may come before the row its foreign key names (a source before its article)."""
     register = sources.Register(catalog.publishers)
     articles = {a.entry.id: a for a in catalog.articles}
-    entries = _entry_rows(catalog, articles, register)
-    alias_ids = {(row.system_id, row.key): row.id for row in entries[tables.Alias]}
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
-    flags = [f for s in catalog.systems for f in consistency.check_quotes(s, texts, catalog.quotes)]
-    entries[tables.Flag] = [_flag_row(flag) for flag in flags]
-    yield entries
-    entries = None  # written: not kept while the articles stream
+    alias_ids: dict[tuple[str, str], str] = {}
+    for part in _entry_parts(catalog, articles, register, texts):
+        alias_ids.update(((a.system_id, a.key), a.id) for a in part.get(tables.Alias, []))
+        yield part
     systems = {s.id: s for s in catalog.systems}
     mentions = 0
     for batch, found in batches:
@@ -100,17 +98,33 @@ def streamed_rows(
     }
 
 
-def _entry_rows(catalog: Catalog, articles: dict, register) -> dict[type, list]:
-    """The rows of the publishers and of every system entry, derived relations included."""
-    rows: dict[type, list] = defaultdict(list)
+def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 500):
+    """The publishers' rows, then the rows of ``size`` system entries at a time (the flags
+    on their quotes included), then the relations derived from all of them."""
+    yield {
+        tables.Publisher: [
+            _publisher_row(publisher_id, publisher)
+            for publisher_id, publisher in sorted(catalog.publishers.items())
+        ]
+    }
     modified = provenance.git_dates(catalog.root)
-    for publisher_id, publisher in sorted(catalog.publishers.items()):
-        rows[tables.Publisher].append(_publisher_row(publisher_id, publisher))
-    for system in catalog.systems:
-        _system_rows(system, catalog, articles, rows, register)
-        rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
-    _derive_inverse_relations(rows[tables.Relation], rows[tables.RelationSource])
-    return rows
+    relations, relation_sources = [], []
+    for start in range(0, len(catalog.systems), size):
+        rows: dict[type, list] = defaultdict(list)
+        for system in catalog.systems[start : start + size]:
+            _system_rows(system, catalog, articles, rows, register)
+            rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
+            flags = consistency.check_quotes(system, texts, catalog.quotes)
+            rows[tables.Flag] += map(_flag_row, flags)
+        relations += rows[tables.Relation]
+        relation_sources += rows[tables.RelationSource]
+        yield rows
+    written = len(relations), len(relation_sources)
+    _derive_inverse_relations(relations, relation_sources)
+    yield {
+        tables.Relation: relations[written[0] :],
+        tables.RelationSource: relation_sources[written[1] :],
+    }
 
 
 def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, flagging) -> dict:
