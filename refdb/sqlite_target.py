@@ -17,7 +17,7 @@ from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlite_utils
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
@@ -96,19 +96,19 @@ def _umask() -> int:
 
 
 def write(parts: Iterable[dict], path: Path, timed=None) -> None:
-    """All tables, and the rows of each part (model -> rows) as it comes, in one transaction;
-    foreign keys are enforced when it commits (a part may name rows a later one brings)."""
+    """All tables, and the rows of each part (model -> rows) as it comes, in one transaction.
+
+    A part may name rows a later part brings (a source quotes an article written after it),
+    so foreign keys are not enforced row by row (deferred, every parent row inserted would
+    search its child tables); ``check`` verifies them all before the file is published."""
     timed = timed or (lambda stage: nullcontext())
     # A creator, not a URL: a path is never parsed as one ('?', '#' and '%' stay literal).
     engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(path))
-    event.listen(engine, "connect", _enforce_foreign_keys)
     try:
         with engine.connect() as connection:
             transaction = connection.begin()
             with timed("write"):
                 SQLModel.metadata.create_all(connection)
-            # After the tables (each CREATE commits, which resets it), before the first row.
-            connection.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
             for rows in parts:
                 with timed("write"):
                     insert_rows(connection, rows)
@@ -118,10 +118,6 @@ def write(parts: Iterable[dict], path: Path, timed=None) -> None:
         raise error.orig from None
     finally:
         engine.dispose()
-
-
-def _enforce_foreign_keys(connection, _record) -> None:
-    connection.execute("PRAGMA foreign_keys = ON")
 
 
 def index(path: Path) -> None:
