@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterator
+from itertools import islice
 
 from refdb.errors import CatalogError, Problem
 from refdb.linker import AnchorError, Linker, Mention, link_article, names_of
@@ -23,6 +25,7 @@ PARALLEL_FROM = 500
 # Articles handed on at a time: enough to keep rows and writes fast, few enough that memory
 # stays flat however many articles the catalog holds.
 BATCH = 500
+AHEAD = 2  # batches the workers may link ahead of the stages that take them
 _SHARED: tuple | None = None  # (automaton, articles), inherited by forked workers
 
 
@@ -131,7 +134,10 @@ def _cache_key(catalog, article, names: str) -> tuple:
 
 
 def _map(function, items: list[int]):
-    """``map`` over every core for many items (forked workers share ``_SHARED``), else inline."""
+    """``map`` over every core for many items (forked workers share ``_SHARED``), else inline.
+
+    Workers run at most ``AHEAD`` batches ahead of the consumer: results waiting to be
+    taken stay bounded however fast the workers link."""
     workers = min(os.cpu_count() or 1, 8)
     if (
         workers > 1
@@ -139,7 +145,16 @@ def _map(function, items: list[int]):
         and "fork" in multiprocessing.get_all_start_methods()
     ):
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(function, items, chunksize=50)
+            batches = (items[i : i + BATCH] for i in range(0, len(items), BATCH))
+            pending = deque(
+                pool.map_async(function, b, chunksize=50) for b in islice(batches, AHEAD)
+            )
+            while pending:
+                done = pending.popleft().get()
+                pending.extend(
+                    pool.map_async(function, b, chunksize=50) for b in islice(batches, 1)
+                )
+                yield from done
     else:
         yield from map(function, items)
 
