@@ -1,9 +1,10 @@
 """Build cost at 1,000 and 10,000 systems and articles, against a floor, and how it grows.
 
-    python benchmarks/build.py [--sizes 1000 10000] [--history 1000 20]
+    python benchmarks/build.py [--sizes 1000 10000] [--articles 100000] [--history 1000 20]
 
-For each size N a synthetic catalog of N systems and N articles is written (deterministic),
-then built by `refdb build` (stage by stage), and compared with a floor that does only the
+For each size N a synthetic catalog of N systems and N articles (or ``--articles`` articles)
+is written (deterministic), then built by `refdb build` (stage by stage) in a process of its
+own, whose peak memory is the build's alone, and compared with a floor that does only the
 unavoidable work on the same input: parse every YAML file with PyYAML's C loader and insert
 the same rows with one-transaction executemany. Prints a table, the ratio to the floor, and
 the growth factor between the sizes (linear work grows 10x, not 100x).
@@ -16,6 +17,7 @@ commit that edits one entry (the incremental case).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import sqlite3
@@ -75,6 +77,22 @@ def peak_mb() -> float:
     return max(own, children) / 1024
 
 
+def measured_build(root: Path, db_path: Path) -> tuple[dict[str, float], float, float]:
+    """A clean build in a fresh process: its stage times, total time and peak memory."""
+    command = [sys.executable, __file__, "--measure", str(root), str(db_path)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    measured = json.loads(done.stdout.splitlines()[-1])
+    return measured["seconds"], measured["total"], measured["peak_mb"]
+
+
+def measure(root: str, db_path: str) -> None:
+    """The child's side of ``measured_build``: one clean build, reported as a JSON line."""
+    started = time.perf_counter()
+    result = build(Path(root), Path(db_path), reuse=False)
+    total = time.perf_counter() - started
+    print(json.dumps({"seconds": result.seconds, "total": total, "peak_mb": peak_mb()}))
+
+
 def git(root: Path, *args: str) -> None:
     identity = ["-c", "user.name=Benchmark", "-c", "user.email=benchmark@example.org"]
     subprocess.run(["git", "-C", str(root), *identity, *args], check=True, capture_output=True)
@@ -119,8 +137,13 @@ def history(entries: int, commits: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--articles", type=int, help="articles per catalog (default: its size)")
     parser.add_argument("--history", type=int, nargs=2, metavar=("ENTRIES", "COMMITS"))
+    parser.add_argument("--measure", nargs=2, metavar=("CATALOG", "DB"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure(*args.measure)
+        return
     if args.history:
         history(*args.history)
         return
@@ -128,37 +151,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         for size in args.sizes:
             root = Path(directory) / f"catalog-{size}"
-            synthetic.write_catalog(root, size, size)
+            articles_count = args.articles or size
+            synthetic.write_catalog(root, size, articles_count)
             megabytes = sum(p.stat().st_size for p in root.glob("articles/*.txt")) / 1e6
-            started = time.perf_counter()
-            result = build(root, Path(directory) / f"refdb-{size}.db", reuse=False)
-            total = time.perf_counter() - started
+            db_path = Path(directory) / f"refdb-{size}.db"
+            seconds, total, peak = measured_build(root, db_path)
             totals[size] = total
-            rows = sum(
-                sqlite3.connect(result.path).execute(f"select count(*) from {t.name}").fetchone()[0]
-                for t in SQLModel.metadata.sorted_tables
-            )
+            with sqlite3.connect(db_path) as connection:
+                rows = sum(
+                    connection.execute(f"select count(*) from {t.name}").fetchone()[0]
+                    for t in SQLModel.metadata.sorted_tables
+                )
             floor_seconds, _ = floor(root, Path(directory) / f"floor-{size}.db")
             print(
-                f"\n{size:,} systems, {size:,} articles ({megabytes:.1f} MB of text), {rows:,} rows"
+                f"\n{size:,} systems, {articles_count:,} articles ({megabytes:.1f} MB of text), "
+                f"{rows:,} rows"
             )
-            for stage, seconds in result.seconds.items():
-                print(f"  {stage:<20} {seconds:7.2f} s")
+            for stage, stage_seconds in seconds.items():
+                print(f"  {stage:<20} {stage_seconds:7.2f} s")
             print(
-                f"  {'total':<20} {total:7.2f} s   {rows / total:,.0f} rows/s   peak memory {peak_mb():,.0f} MB"
+                f"  {'total':<20} {total:7.2f} s   {rows / total:,.0f} rows/s   peak memory {peak:,.0f} MB"
             )
-            unlinked = total - result.seconds["link"]
+            unlinked = total - seconds["link"]
             print(
                 f"  floor (C YAML parse + executemany of the same rows): {floor_seconds:.2f} s; "
                 f"build / floor = {total / floor_seconds:.1f}x, {unlinked / floor_seconds:.1f}x without linking"
             )
-            build(root, result.path)  # warm the cache, then edit one entry and rebuild
+            build(root, db_path)  # warm the cache, then edit one entry and rebuild
             edited = root / "systems" / "sys-42.yaml"
             edited.write_text(
                 edited.read_text().replace("Synthetic entry.", "Synthetic entry, edited.")
             )
             started = time.perf_counter()
-            again = build(root, result.path)
+            again = build(root, db_path)
             incremental = time.perf_counter() - started
             print(
                 f"  one entry edited, incremental rebuild: {incremental:.2f} s "
@@ -171,7 +196,7 @@ def main() -> None:
             )
             (articles / "added.txt").write_text((articles / "art-7.txt").read_text())
             started = time.perf_counter()
-            again = build(root, result.path)
+            again = build(root, db_path)
             added = time.perf_counter() - started
             print(
                 f"  one article added, incremental rebuild: {added:.2f} s "

@@ -2,19 +2,23 @@
 
 load and validate (``validate.py``) -> link (``linker.py``) -> rows (``rows.py``) -> write,
 full-text index and check (``sqlite_target.py``, atomically; or ``postgres.py``). Each stage
-lives in its own module; this one only runs them in order and times them.
+lives in its own module; this one only runs them in order and times them. Articles go
+through link, rows and write a batch at a time, so memory stays flat as articles grow.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from refdb import history, linking, patching, postgres, sqlite_target
 from refdb.cache import BuildCache
-from refdb.rows import catalog_rows, new_row
+from refdb.rows import new_row, streamed_rows
 from refdb.tables import BuildInfo
 from refdb.validate import Catalog, Progress, validate_catalog
 
@@ -57,32 +61,70 @@ def build(
     cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache()
     with timed("load and validate"):
         catalog = validate_catalog(Path(catalog_dir), progress, cache)
-    with timed("link"):
-        mentions = linking.link_catalog(catalog, progress, cache)
-    with timed("rows"):
-        rows = catalog_rows(catalog, mentions, built_at)
-    with timed("history"):
-        rows |= history.history_rows(catalog, None if database_url else db_path, new_row, reuse)
-    if database_url:
+    batches = _timed(timed, "link", linking.linked_batches(catalog, progress, cache))
+    parts = _timed(timed, "rows", streamed_rows(catalog, batches, built_at))
+    info: list = []
+    history_of = None if database_url else db_path  # where the previous build's history is
+    entry_history = _timed(timed, "history", _history(catalog, history_of, reuse))
+    parts = chain(entry_history, _noting(BuildInfo, info, parts))
+    if database_url:  # one transaction of every row, as the server database takes them
+        rows = _merged(parts)
         with timed("write"):
             postgres.write(database_url, rows)
-        return _result(database_url, rows, timed.seconds, cache)
-    sqlite_target.publish(rows, _system_files(catalog), Path(db_path), timed)
+        return _result(database_url, info[0], timed.seconds, cache)
+    sqlite_target.publish(parts, _system_files(catalog), Path(db_path), timed)
     cache.save(cache_path)  # an optimisation: a path it cannot use is skipped
-    return _result(Path(db_path), rows, timed.seconds, cache)
+    return _result(Path(db_path), info[0], timed.seconds, cache)
 
 
 class _Stages:
-    """``with timed("stage"):`` records the stage's wall time in ``seconds``."""
+    """``with timed("stage"):`` adds the stage's wall time to ``seconds``; a stage timed
+    inside another (linking while rows are asked for) counts for itself alone."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self._nested = 0.0  # time spent in stages inside the one running
 
     @contextmanager
     def __call__(self, stage: str):
-        started = time.perf_counter()
-        yield
-        self.seconds[stage] = time.perf_counter() - started
+        started, outer = time.perf_counter(), self._nested
+        self._nested = 0.0
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + elapsed - self._nested
+            self._nested = outer + elapsed
+
+
+def _timed(timed: _Stages, stage: str, parts: Iterator) -> Iterator:
+    """``parts``, each one's making timed as ``stage``."""
+    while True:
+        with timed(stage):
+            part = next(parts, None)
+        if part is None:
+            return
+        yield part
+
+
+def _history(catalog, db_path, reuse: bool) -> Iterator[dict]:
+    """The entries' history rows as one part, made when asked for: not held after writing."""
+    yield history.history_rows(catalog, db_path, new_row, reuse)
+
+
+def _noting(model: type, found: list, parts: Iterator[dict]) -> Iterator[dict]:
+    """``parts``, the rows of ``model`` they carry appended to ``found`` on the way."""
+    for part in parts:
+        found += part.get(model, [])
+        yield part
+
+
+def _merged(parts) -> dict[type, list]:
+    rows: dict[type, list] = defaultdict(list)
+    for part in parts:
+        for model, items in part.items():
+            rows[model] += items
+    return rows
 
 
 def _system_files(catalog: Catalog) -> int:
@@ -90,8 +132,7 @@ def _system_files(catalog: Catalog) -> int:
     return sum(path.startswith("systems/") for path in catalog.files)
 
 
-def _result(target, rows: dict[type, list], seconds: dict[str, float], cache) -> BuildResult:
-    info = rows[BuildInfo][0]
+def _result(target, info, seconds: dict[str, float], cache) -> BuildResult:
     return BuildResult(
         target, info.systems, info.articles, info.mentions, info.catalog_sha256, seconds, cache.hits
     )

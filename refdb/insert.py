@@ -2,7 +2,8 @@
 
 SQLAlchemy compiles each table's insert for the database at hand (identifiers quoted: ``end``
 is a column; the driver's parameter style), and the rows go to the driver as one
-``executemany`` of that statement, on SQLite and on PostgreSQL alike.
+``executemany`` of that statement, on SQLite and on PostgreSQL alike; a large build inserts
+its rows a part at a time (``insert_rows``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from sqlmodel import SQLModel
 def create_and_insert(connection: Connection, rows: dict[type, list]) -> None:
     """Create the tables, then insert ``rows`` (model -> rows), parents before children."""
     SQLModel.metadata.create_all(connection)
+    insert_rows(connection, rows)
+
+
+def insert_rows(connection: Connection, rows: dict[type, list]) -> None:
+    """Insert ``rows`` (model -> rows) into tables that exist, parents before children."""
     models = {model.__tablename__: model for model in rows}
     for table in SQLModel.metadata.sorted_tables:
         items = rows.get(models.get(table.name), [])

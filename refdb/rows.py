@@ -7,6 +7,7 @@ another entry changes. Rows are plain namespaces of a table model's columns.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
@@ -60,34 +61,86 @@ def new_row(model: type[SQLModel], **values) -> SimpleNamespace:
 def catalog_rows(
     catalog: Catalog, mentions: list[linker.Mention], built_at: str | None = None
 ) -> dict[type, list]:
-    """Every row of the database, in a deterministic order."""
+    """Every row of the database, in a deterministic order, all at once."""
     rows: dict[type, list] = defaultdict(list)
-    register = sources.Register(catalog.publishers)
-    articles = {a.entry.id: a for a in catalog.articles}
-    modified = provenance.git_dates(catalog.root)
-    for publisher_id, publisher in sorted(catalog.publishers.items()):
-        rows[tables.Publisher].append(_publisher_row(publisher_id, publisher))
-    for system in catalog.systems:
-        _system_rows(system, catalog, articles, rows, register)
-        rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
-    _derive_inverse_relations(rows[tables.Relation], rows[tables.RelationSource])
-    for article in catalog.articles:
-        rows[tables.Article].append(_article_row(article, catalog.root, register))
-    alias_ids = {(row.system_id, row.key): row.id for row in rows[tables.Alias]}
-    text_sha256 = {row.id: row.text_sha256 for row in rows[tables.Article]}
-    for mention in mentions:
-        rows[tables.Mention].append(_mention_row(mention, articles, alias_ids, text_sha256))
-    for flag in consistency.find_flags(catalog, mentions):
-        rows[tables.Flag].append(_flag_row(flag))
-    for relative, content in sorted(catalog.files.items()):
-        rows[tables.CatalogFile].append(
-            new_row(tables.CatalogFile, path=relative, sha256=sha256(content))
-        )
-    rows[tables.BuildInfo].append(_build_info_row(catalog, mentions, built_at))
+    for part in streamed_rows(catalog, [(catalog.articles, mentions)], built_at):
+        for model, items in part.items():
+            rows[model] += items
     return rows
 
 
-def _build_info_row(catalog: Catalog, mentions: list, built_at: str | None):
+def streamed_rows(
+    catalog: Catalog, batches: Iterable[tuple[list, list]], built_at: str | None = None
+) -> Iterator[dict[type, list]]:
+    """Every row of the database, a part at a time (model -> rows): the entries' rows a few
+    hundred entries at a time, then each batch of (articles, their mentions) as its
+    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows come in a deterministic order; a
+    row may come before the row its foreign key names (a source before its article)."""
+    register = sources.Register(catalog.publishers)
+    articles = {a.entry.id: a for a in catalog.articles}
+    texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
+    alias_ids: dict[tuple[str, str], str] = {}
+    for part in _entry_parts(catalog, articles, register, texts):
+        alias_ids.update(((a.system_id, a.key), a.id) for a in part.get(tables.Alias, []))
+        yield part
+    systems = {s.id: s for s in catalog.systems}
+    mentions = 0
+    for batch, found in batches:
+        yield _batch_rows(batch, found, catalog.root, register, alias_ids, (systems, texts))
+        mentions += len(found)
+    files = [
+        new_row(tables.CatalogFile, path=relative, sha256=sha256(content))
+        for relative, content in sorted(catalog.files.items())
+    ]
+    yield {
+        tables.CatalogFile: files,
+        tables.BuildInfo: [_build_info_row(catalog, mentions, built_at)],
+    }
+
+
+def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 500):
+    """The publishers' rows, then the rows of ``size`` system entries at a time (the flags
+    on their quotes included), then the relations derived from all of them."""
+    yield {
+        tables.Publisher: [
+            _publisher_row(publisher_id, publisher)
+            for publisher_id, publisher in sorted(catalog.publishers.items())
+        ]
+    }
+    modified = provenance.git_dates(catalog.root)
+    relations, relation_sources = [], []
+    for start in range(0, len(catalog.systems), size):
+        rows: dict[type, list] = defaultdict(list)
+        for system in catalog.systems[start : start + size]:
+            _system_rows(system, catalog, articles, rows, register)
+            rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
+            flags = consistency.check_quotes(system, texts, catalog.quotes)
+            rows[tables.Flag] += map(_flag_row, flags)
+        relations += rows[tables.Relation]
+        relation_sources += rows[tables.RelationSource]
+        yield rows
+    written = len(relations), len(relation_sources)
+    _derive_inverse_relations(relations, relation_sources)
+    yield {
+        tables.Relation: relations[written[0] :],
+        tables.RelationSource: relation_sources[written[1] :],
+    }
+
+
+def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, flagging) -> dict:
+    """A batch of articles' rows, their mentions' and the flags at those mentions."""
+    articles = [_article_row(article, root, register) for article in batch]
+    by_id = {article.entry.id: article for article in batch}
+    text_sha256 = {row.id: row.text_sha256 for row in articles}
+    systems, texts = flagging
+    return {
+        tables.Article: articles,
+        tables.Mention: [_mention_row(m, by_id, alias_ids, text_sha256) for m in mentions],
+        tables.Flag: [_flag_row(f) for f in consistency.check_mentions(systems, mentions, texts)],
+    }
+
+
+def _build_info_row(catalog: Catalog, mentions: int, built_at: str | None):
     return new_row(
         tables.BuildInfo,
         id=1,
@@ -99,7 +152,7 @@ def _build_info_row(catalog: Catalog, mentions: list, built_at: str | None):
         git_dirty=provenance.git_dirty(catalog.root),
         systems=len(catalog.systems),
         articles=len(catalog.articles),
-        mentions=len(mentions),
+        mentions=mentions,
     )
 
 

@@ -12,23 +12,25 @@ import fcntl
 import os
 import sqlite3
 import tempfile
-from contextlib import closing, contextmanager
+from collections.abc import Iterable
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 
 import sqlite_utils
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
 
-from refdb.insert import create_and_insert
+from refdb.insert import insert_rows
 
 
-def publish(rows: dict[type, list], system_files: int, db_path: Path, timed) -> None:
-    """Write ``rows`` to ``db_path`` atomically; ``system_files`` is how many system rows the
-    catalog must give. ``timed(stage)`` times each stage (write, full-text index, check)."""
+def publish(parts: Iterable[dict], system_files: int, db_path: Path, timed) -> None:
+    """Write the rows of ``parts`` (each model -> rows) to ``db_path`` atomically;
+    ``system_files`` is how many system rows the catalog must give. ``timed(stage)`` times
+    each stage (write, full-text index, check); an exception from ``parts`` abandons it."""
 
     def fill(temporary: Path) -> None:
-        with timed("write"):
-            write(rows, temporary)
+        write(parts, temporary, timed)
         with timed("full-text index"):
             index(temporary)
         with timed("check"):
@@ -93,22 +95,29 @@ def _umask() -> int:
     return mask
 
 
-def write(rows: dict[type, list], path: Path) -> None:
-    """All tables and rows in one transaction, foreign keys enforced as rows go in."""
+def write(parts: Iterable[dict], path: Path, timed=None) -> None:
+    """All tables, and the rows of each part (model -> rows) as it comes, in one transaction.
+
+    A part may name rows a later part brings (a source quotes an article written after it),
+    so foreign keys are not enforced row by row (deferred, every parent row inserted would
+    search its child tables); ``check`` verifies them all before the file is published."""
+    timed = timed or (lambda stage: nullcontext())
     # A creator, not a URL: a path is never parsed as one ('?', '#' and '%' stay literal).
     engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(path))
-    event.listen(engine, "connect", _enforce_foreign_keys)
     try:
-        with engine.begin() as connection:
-            create_and_insert(connection, rows)
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            with timed("write"):
+                SQLModel.metadata.create_all(connection)
+            for rows in parts:
+                with timed("write"):
+                    insert_rows(connection, rows)
+            with timed("write"):
+                transaction.commit()
     except DBAPIError as error:  # SQLite's own error (a full disk...), not SQLAlchemy's wrap
         raise error.orig from None
     finally:
         engine.dispose()
-
-
-def _enforce_foreign_keys(connection, _record) -> None:
-    connection.execute("PRAGMA foreign_keys = ON")
 
 
 def index(path: Path) -> None:
