@@ -29,7 +29,6 @@ from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitiv
     CompactText,
     compact,
     fold,
-    fold_separators,
     letters,
     non_overlapping,
     resolve_anchor,

@@ -57,17 +57,11 @@ def _fold_char(char: str) -> str:
 
 
 _FOLD = _FoldTable()
-_DASH_SPACE = str.maketrans({**{c: "-" for c in DASHES}, **{c: " " for c in SPACES}})
 
 
 def fold(text: str) -> str:
     """Case-, diacritic-, dash-, space- and apostrophe-folded copy of ``text``, same length."""
     return text.translate(_FOLD)
-
-
-def fold_separators(text: str) -> str:
-    """Only dashes and spaces folded."""
-    return text.translate(_DASH_SPACE)
 
 
 def is_dropped(char: str) -> bool:
@@ -175,11 +169,6 @@ class CompactText:
         while _COMPACT[ord(self.text[left])] is None:
             left += 1
         return left
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """Original (start, end) of the compact span start:end."""
-        last = self.original(end - 1)
-        return self.before(last, end - 1 - start), last + 1
 
     def _last_kept(self, offset: int) -> int:
         while _COMPACT[ord(self.text[offset])] is None:
