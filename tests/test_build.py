@@ -398,3 +398,18 @@ def test_a_new_context_word_relinks_the_articles(tmp_path):
         "select exact from mentions where system_id = 'kh-47m2-kinzhal'"
     )
     assert mentions.fetchall() == []
+
+
+def test_a_row_pointing_nowhere_fails_the_check_before_anything_is_published(
+    mini_catalog, tmp_path
+):
+    """Rows are written without SQLite checking each reference (fast); the check stage runs
+    the whole foreign-key check instead, so a dangling reference never reaches a reader."""
+    from refdb import sqlite_target
+
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    with sqlite3.connect(db_path) as db:
+        db.execute("update specs set system_id = 'nowhere' where rowid = 1")
+    with pytest.raises(RuntimeError, match="foreign key"):
+        sqlite_target.check(db_path, system_files=2)
