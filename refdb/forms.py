@@ -218,18 +218,28 @@ def _declined(form: Form):
     endings ("Ту-160-х") at match time.
     """
     language = "uk" if form.lang == "uk" or form.name.lang == "uk" else "ru"
-    words = form.text.split(" ")
+    for text in _declensions(form.text, language):
+        yield Form(text, form.name, f"inflection:{language}", language)
+
+
+@cache
+def _declensions(text: str, language: str) -> tuple[str, ...]:
+    """The declined spellings of ``text`` (remembered: the linker and the rows both ask for
+    every system's forms, and the dictionary is the costly part)."""
+    words = text.split(" ")
     parses = [_parse(word, language) for word in words]
     if all(p is None for p in parses):
-        return
+        return ()
+    found = []
     for case, number in itertools.product(CASES, NUMBERS):
         declined = []
         for word, parse in zip(words, parses, strict=True):
             inflected = parse.inflect({case, number}) if parse is not None else None
             declined.append(_case_like(word, inflected.word) if inflected else word)
-        text = " ".join(declined)
-        if text != form.text:
-            yield Form(text, form.name, f"inflection:{language}", language)
+        declined_text = " ".join(declined)
+        if declined_text != text:
+            found.append(declined_text)
+    return tuple(found)
 
 
 def _parse(word: str, language: str):

@@ -10,6 +10,7 @@ between vowels, the Polish hard and soft ``л``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -137,11 +138,17 @@ def is_cyrillic(text: str) -> bool:
 def romanize(text: str, scheme: str) -> list[str]:
     """The spellings of a Cyrillic ``text`` under ``scheme`` (en, en-bgn, fr, de, pl, cs, es,
     it), the table's own first; other characters (digits, dashes, Latin) are kept."""
+    return list(_romanized(text, scheme))
+
+
+@functools.cache
+def _romanized(text: str, scheme: str) -> tuple[str, ...]:
+    """Remembered: every system's forms are asked for by the linker and by the rows."""
     if scheme in ENGLISH:
-        return [ENGLISH[scheme].translate(text.translate(_UKRAINIAN_LETTERS))]
+        return (ENGLISH[scheme].translate(text.translate(_UKRAINIAN_LETTERS)),)
     table = SCHEMES[scheme]
     words = [_word(word, table) for word in text.split(" ")]
-    return [" ".join(parts) for parts in itertools.islice(itertools.product(*words), 8)]
+    return tuple(" ".join(parts) for parts in itertools.islice(itertools.product(*words), 8))
 
 
 def _word(word: str, scheme: Scheme) -> list[str]:
