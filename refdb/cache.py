@@ -7,11 +7,15 @@ beside the database (``.refdb.db.cache``), is written only by a successful build
 ignored whole when refdb's code changes (its version or any of its source files). Delete it,
 or build with ``--no-cache``, for a clean build; the result is the same either way.
 
-The cache is plain JSON data (it cannot carry code) signed with a key kept in the user's
-own cache directory, not beside the database: whoever can write the cache file but not
-that key cannot make a build skip validating a file. A cache that is missing, is not a
-regular file, does not parse or does not carry a valid signature is ignored, and the build
-redoes the work.
+The cache is plain JSON data (it cannot carry code), one signed line after another: first
+the validated entries, then one line per article with its mentions, in the catalog's order.
+An article's line is written as soon as it is linked and read back only when that article
+is linked again, so neither a build nor the cache holds every article's mentions at once.
+Lines are signed with a key kept in the user's own cache directory, not beside the
+database, and each signature covers the code version: whoever can write the cache file but
+not that key cannot make a build skip validating a file or linking an article. A cache
+that is missing, is not a regular file, or whose first line does not parse or verify is
+ignored; an article line that does not verify is linked again.
 """
 
 from __future__ import annotations
@@ -76,12 +80,21 @@ def _signature(payload: bytes) -> bytes:
     return hmac.new(signing_key(), payload, hashlib.sha256).hexdigest().encode()
 
 
+def _versioned_signature(payload: bytes) -> bytes:
+    """A signature that holds for this code only: a line of another version's cache,
+    copied in, does not verify."""
+    return _signature(code_version().encode() + b"\n" + payload)
+
+
 @dataclass
 class BuildCache:
     entries: dict[str, tuple[str, Any]] = field(default_factory=dict)  # path -> (sha, entry)
-    mentions: dict[tuple, list] = field(default_factory=dict)  # (article, shas, names) -> mentions
     hits: int = 0
     reused: BuildCache | None = None  # what this build read from; None for the one it writes
+    source: Path | None = None  # the previous cache file, its article lines read on demand
+    offsets: dict[str, int] = field(default_factory=dict)  # article id -> its line in source
+    target: Path | None = None  # where this build's cache is saved (None: it is not)
+    _partial: Any = None  # the file this build's lines go to, renamed over the cache by save
 
     @classmethod
     def beside(cls, db_path: Path | str) -> Path:
@@ -92,16 +105,20 @@ class BuildCache:
     def load(cls, path: Path | str) -> BuildCache:
         """The previous build's cache, or an empty one (missing, not a regular file, unsigned,
         corrupt or from other code)."""
-        fresh = cls(reused=cls())
-        stored = read_signed(Path(path))
-        if not isinstance(stored, dict) or stored.get("version") != code_version():
+        path = Path(path)
+        fresh = cls(reused=cls(), target=path)
+        if not is_regular(path):
             return fresh
         try:
-            entries = {path: (sha, text) for path, [sha, text] in stored["entries"].items()}
-            mentions = {tuple(key): found for key, found in stored["mentions"]}
-        except (KeyError, TypeError, ValueError, AttributeError):
+            with open(path, "rb") as lines:
+                stored = _verified(lines.readline())
+                if stored["version"] != code_version():
+                    return fresh
+                entries = {path: (sha, text) for path, [sha, text] in stored["entries"].items()}
+                offsets = _offsets(lines)
+        except (OSError, KeyError, TypeError, ValueError, AttributeError):
             return fresh
-        fresh.reused = cls(entries=entries, mentions=mentions)
+        fresh.reused = cls(entries=entries, source=path, offsets=offsets)
         return fresh
 
     def entry(self, relative: str, digest: str, model: type):
@@ -117,34 +134,112 @@ class BuildCache:
         self.hits += 1
         return entry
 
-    def article_mentions(self, key: tuple) -> list | None:
-        """The mentions of an unchanged article (the linker records every article's anew)."""
+    def offset_of(self, article_id: str) -> int | None:
+        """Where the previous build's line for this article is, if it wrote one."""
+        return self.reused.offsets.get(article_id) if self.reused else None
+
+    def article_mentions(self, offset: int, key: tuple) -> tuple[list, bytes] | None:
+        """The mentions stored at ``offset`` when its line verifies and is for ``key``, and
+        the line itself (to keep): safe to call from any worker process."""
         from refdb.linker import Mention
 
-        found = self.reused.mentions.get(key) if self.reused else None
-        if found is None:
-            return None
         try:
-            mentions = [Mention(**fields) for fields in found]
-        except TypeError:
+            with open(self.reused.source, "rb") as lines:
+                lines.seek(offset)
+                line = lines.readline()
+            stored_key, found = _verified(line.split(b" ", 1)[1])
+            if tuple(stored_key) != key:
+                return None
+            return [Mention(*fields) for fields in found], line
+        except (OSError, IndexError, TypeError, ValueError, AttributeError):
             return None
-        self.hits += 1
-        return mentions
 
-    def save(self, path: Path | str) -> bool:
-        """Write the cache beside the database; False (and nothing written) when the path is
-        taken by something that is not a regular file or the directory refuses the write."""
-        data = {
-            "version": code_version(),
-            "entries": {
-                relative: [digest, entry.model_dump_json(warnings=False)]
-                for relative, (digest, entry) in self.entries.items()
-            },
-            "mentions": [  # a Mention's fields are plain values: no deep copy (asdict) needed
-                [list(key), [vars(m) for m in found]] for key, found in self.mentions.items()
-            ],
+    @staticmethod
+    def article_line(key: tuple, mentions: list) -> bytes:
+        """The signed line that stores an article's mentions under ``key``."""
+        found = [list(vars(m).values()) for m in mentions]  # a Mention's fields, in order
+        return key[0].encode() + b" " + _signed_line([list(key), found])
+
+    def keep(self, line: bytes) -> None:
+        """Write an article's line to the cache this build saves at ``target`` (begun with
+        the entries' line on the first call)."""
+        if self.target is None:
+            return
+        if self._partial is None:
+            self._begin(self.target)
+        if self._partial:
+            self._partial.write(line)
+
+    def _begin(self, path: Path) -> None:
+        self._partial = False  # no cache when the directory refuses it
+        if path.exists() and not is_regular(path):
+            return
+        try:
+            handle, temporary = tempfile.mkstemp(
+                dir=path.parent, prefix=f"{path.name}.", suffix=".tmp"
+            )
+        except OSError:
+            return
+        # open across calls (closed by save or discard), by name: its path is what save renames
+        self._partial = open(temporary, "wb")  # noqa: SIM115
+        os.close(handle)
+        entries = {
+            relative: [digest, entry.model_dump_json(warnings=False)]
+            for relative, (digest, entry) in self.entries.items()
         }
-        return write_signed(path, data)
+        self._partial.write(_signed_line({"version": code_version(), "entries": entries}))
+
+    def save(self) -> bool:
+        """Put the cache in place at ``target``; False (and nothing written) when that path is
+        taken by something that is not a regular file or the directory refuses the write."""
+        if self.target is None:
+            return False
+        path = self.target
+        if self._partial is None:
+            self._begin(path)
+        if not self._partial:
+            return False
+        partial, self._partial = self._partial, None
+        try:
+            partial.close()
+            if path.exists() and not is_regular(path):
+                raise OSError("the cache path is taken")
+            os.replace(partial.name, path)
+        except OSError:
+            Path(partial.name).unlink(missing_ok=True)
+            return False
+        return True
+
+    def discard(self) -> None:
+        """Drop what this build wrote (it failed): the previous cache stays."""
+        if self._partial:
+            self._partial.close()
+            Path(self._partial.name).unlink(missing_ok=True)
+        self._partial = None
+
+
+def _signed_line(data: Any) -> bytes:
+    """``data`` as one line of JSON after its signature (which covers the code version)."""
+    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return _versioned_signature(payload) + b" " + payload + b"\n"
+
+
+def _verified(line: bytes) -> Any:
+    """The data of a signed line; ValueError when it does not verify."""
+    signature, _, payload = line.rstrip(b"\n").partition(b" ")
+    if not hmac.compare_digest(signature, _versioned_signature(payload)):
+        raise ValueError("the cache line does not verify")
+    return json.loads(payload)
+
+
+def _offsets(lines) -> dict[str, int]:
+    """Article id -> offset of each article line after the first (not verified here: the
+    line is verified when it is read for its article)."""
+    offsets, position = {}, lines.tell()
+    for line in lines:
+        offsets[line.split(b" ", 1)[0].decode(errors="replace")] = position
+        position += len(line)
+    return offsets
 
 
 def write_signed(path: Path, data: Any) -> bool:

@@ -58,9 +58,9 @@ def build(
             return BuildResult(Path(db_path), seconds=timed.seconds, patched=True, **patched)
         timed.seconds.clear()
     cache_path = None if database_url else BuildCache.beside(db_path)
-    cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache()
+    cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache(target=cache_path)
     with timed("load and validate"):
-        catalog = validate_catalog(Path(catalog_dir), progress, cache)
+        catalog = validate_catalog(Path(catalog_dir), progress, cache, streamed=True)
     batches = _timed(timed, "link", linking.linked_batches(catalog, progress, cache))
     parts = _timed(timed, "rows", streamed_rows(catalog, batches, built_at))
     info: list = []
@@ -72,8 +72,12 @@ def build(
         with timed("write"):
             postgres.write(database_url, rows)
         return _result(database_url, info[0], timed.seconds, cache)
-    sqlite_target.publish(parts, _system_files(catalog), Path(db_path), timed)
-    cache.save(cache_path)  # an optimisation: a path it cannot use is skipped
+    try:
+        sqlite_target.publish(parts, _system_files(catalog), Path(db_path), timed)
+    except BaseException:
+        cache.discard()
+        raise
+    cache.save()  # an optimisation: a path it cannot use is skipped
     return _result(Path(db_path), info[0], timed.seconds, cache)
 
 

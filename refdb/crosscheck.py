@@ -233,43 +233,57 @@ def _name_locations(system: SystemEntry) -> dict[str, tuple]:
 def check_article_anchors(articles: dict[str, Article], system_ids: set[str]) -> list[Problem]:
     """Curator anchors name catalog systems and find their words once (their starts are kept
     on the article for the linker)."""
+    return [p for article in articles.values() for p in _check_anchors(article, system_ids)]
+
+
+def check_article(article: Article, system_ids: set[str], register) -> list[Problem]:
+    """What one article must satisfy against the rest of the catalog: its anchors and its
+    sources (``register``, a ``sources.Register``); how a build checks articles one by one."""
+    problems = _check_anchors(article, system_ids)
+    return problems + sources.check_article(register, article)[1]
+
+
+def _check_anchors(article: Article, system_ids: set[str]) -> list[Problem]:
     problems = []
-    for article in articles.values():
-        folded = None  # folded only for an article that has anchors: most have none
-        for section in ("include", "exclude"):
-            for index, anchor in enumerate(getattr(article.entry.mentions, section)):
-                loc = ("mentions", section, index)
-                if anchor.system not in system_ids:
-                    problems.append(
-                        article.document.problem(
-                            (*loc, "system"),
-                            f"system '{anchor.system}' is not in the catalog",
-                            "dangling-target",
-                        )
+    folded = None  # folded only for an article that has anchors: most have none
+    for section in ("include", "exclude"):
+        for index, anchor in enumerate(getattr(article.entry.mentions, section)):
+            loc = ("mentions", section, index)
+            if anchor.system not in system_ids:
+                problems.append(
+                    article.document.problem(
+                        (*loc, "system"),
+                        f"system '{anchor.system}' is not in the catalog",
+                        "dangling-target",
                     )
-                if not re.search(r"\w", anchor.exact):
-                    problems.append(
-                        article.document.problem(
-                            (*loc, "exact"),
-                            "an anchor's exact words must contain a letter or digit",
-                            "anchor-without-words",
-                        )
+                )
+            if not re.search(r"\w", anchor.exact):
+                problems.append(
+                    article.document.problem(
+                        (*loc, "exact"),
+                        "an anchor's exact words must contain a letter or digit",
+                        "anchor-without-words",
                     )
-                    continue
-                folded = fold(article.text) if folded is None else folded
-                try:
-                    article.anchors[section, index] = resolve_anchor(article.text, anchor, folded)
-                except ValueError as error:
-                    problems.append(
-                        article.document.problem(
-                            (*loc, "exact"), f"stale anchor: {error}", "stale-anchor"
-                        )
+                )
+                continue
+            folded = fold(article.text) if folded is None else folded
+            try:
+                article.anchors[section, index] = resolve_anchor(article.text, anchor, folded)
+            except ValueError as error:
+                problems.append(
+                    article.document.problem(
+                        (*loc, "exact"), f"stale anchor: {error}", "stale-anchor"
                     )
+                )
     return problems
 
 
-def check_sources(root: Path, register, systems, system_docs, articles) -> list[Problem]:
-    """The source policy, once the register is known good enough to look publishers up in."""
+def check_sources(
+    root: Path, register, systems, system_docs, articles, *, of_articles: bool = True
+) -> list[Problem]:
+    """The source policy, once the register is known good enough to look publishers up in.
+    ``of_articles`` false: the articles' own sources are checked elsewhere, one by one
+    (``check_article``); ``articles`` only say which publisher each quoted article has."""
     if register is None:
         path = root / REGISTER
         if path.exists():  # it did not validate; its own problems are already listed
@@ -278,4 +292,4 @@ def check_sources(root: Path, register, systems, system_docs, articles) -> list[
         return [Problem(display_path(path), 1, 1, message, "missing-register")]
     problems = sources.check_register(register.publishers, register.document)
     lookup = sources.Register(register.publishers)
-    return problems + sources.check_catalog(lookup, systems, system_docs, articles)
+    return problems + sources.check_catalog(lookup, systems, system_docs, articles, of_articles)

@@ -14,11 +14,11 @@ from collections import deque
 from collections.abc import Iterator
 from itertools import islice
 
+from refdb import crosscheck, sources
 from refdb.errors import CatalogError, Problem
 from refdb.linker import AnchorError, Linker, Mention, link_article, names_of
-from refdb.reader import Article
+from refdb.reader import Article, CatalogReader
 from refdb.schema import SystemEntry
-from refdb.text import sha256
 
 # Below this many articles one process links faster than starting workers.
 PARALLEL_FROM = 500
@@ -26,7 +26,7 @@ PARALLEL_FROM = 500
 # stays flat however many articles the catalog holds.
 BATCH = 500
 AHEAD = 2  # batches the workers may link ahead of the stages that take them
-_SHARED: tuple | None = None  # (automaton, articles), inherited by forked workers
+_SHARED: _Shared | None = None  # what forked workers inherit
 
 
 def link_catalog(catalog, progress=None, cache=None) -> list[Mention]:
@@ -48,8 +48,9 @@ def linked_batches(
     articles: list[Article] = []
     mentions: list[Mention] = []
     for article, found, problem in each_article(catalog, progress, cache):
-        if problem:
-            problems.append(problem)
+        problems += problem
+        if article is None:
+            continue
         articles.append(article)
         mentions += found
         if len(articles) == size:
@@ -66,54 +67,51 @@ def find_mentions(catalog, progress=None, cache=None) -> tuple[list[Mention], li
     mentions, problems = [], []
     for _, found, problem in each_article(catalog, progress, cache):
         mentions += found
-        if problem:
-            problems.append(problem)
+        problems += problem
     return mentions, problems
 
 
 def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
-    """(article, its mentions, its problem or None) for every article of ``catalog``, in order.
+    """(article, its mentions, its problems) for every article of ``catalog``, in order.
 
     Large catalogs are linked on every core: workers are forked after the automaton is
-    built, so they share it instead of building it again. With a ``cache``, an article whose
-    header and text are unchanged, linked against the same names, keeps its mentions. A
-    curator's anchor that no longer applies (an exclusion with nothing to exclude) is a
-    problem naming the article file and line (that article then has no mentions).
+    built, so they share it instead of building it again. A streamed catalog's articles are
+    read and checked by the workers, one at a time (an article with a problem comes back as
+    None, with its problems). With a ``cache``, an article whose header and text are
+    unchanged, linked against the same names, keeps its mentions, and every article's are
+    written to the new cache as they come. A curator's anchor that no longer applies (an
+    exclusion with nothing to exclude) is a problem naming the article file and line (that
+    article then has no mentions).
     """
     global _SHARED
-    articles = catalog.articles
-    names = names_sha256(catalog.systems)
-    keys = [_cache_key(catalog, article, names) for article in articles]
-    stored = cache.reused.mentions if cache and cache.reused else {}
-    todo = [i for i, key in enumerate(keys) if key not in stored]
-    report = progress or (lambda stage, done, total: None)
-    _SHARED = (Linker(catalog.systems), articles) if todo else None
-    linked, done = _map(_link_shared, todo), len(articles) - len(todo)
+    headers = catalog.article_headers
+    _SHARED = _Shared(catalog, Linker(catalog.systems) if headers else None, cache)
+    offsets = (cache.offset_of(path.stem) if cache else None for path in headers)
+    linked = _map(_link_shared, enumerate(offsets), len(headers))
+    stage = "checking and linking articles" if catalog.streamed else "linking articles"
     try:
-        for index, article in enumerate(articles):
-            found = cache.article_mentions(keys[index]) if keys[index] in stored else None
-            if found is not None:
-                result = found, None
-            elif keys[index] in stored:  # unreadable cached mentions: link it here
-                _SHARED = _SHARED or (Linker(catalog.systems), articles)
-                result = _link_shared(index)
-            else:
-                result, done = next(linked), done + 1
-                report("linking articles", done, len(articles))
-            yield article, result[0], _problem(article, result[1])
-            if not result[1] and cache is not None:
-                cache.mentions[keys[index]] = result[0]
+        for index, (article, mentions, problems, line, hit) in enumerate(linked):
+            if not catalog.streamed and not problems:
+                article = catalog.articles[index]
+            elif article is not None:
+                _record(catalog, article)
+            if progress:
+                progress(stage, index + 1, len(headers))
+            if cache is not None:
+                cache.hits += hit
+                if line is not None:
+                    cache.keep(line)
+            yield article, mentions, problems
     finally:
         linked.close()
         _SHARED = None
 
 
-def _problem(article, stale: tuple | None) -> Problem | None:
-    if not stale:
-        return None
-    section, anchor, message = stale
-    loc = ("mentions", section, anchor, "exact")
-    return article.document.problem(loc, f"stale anchor: {message}", "stale-anchor")
+def _record(catalog, article: Article) -> None:
+    """A streamed article's file hashes, for the catalog's version and its files' table."""
+    header = article.document.path.relative_to(catalog.root).as_posix()
+    text = article.text_path.relative_to(catalog.root).as_posix()
+    catalog.digests[header], catalog.digests[text] = article.digests
 
 
 def names_sha256(systems: list[SystemEntry]) -> str:
@@ -127,25 +125,36 @@ def names_sha256(systems: list[SystemEntry]) -> str:
     return digest.hexdigest()
 
 
-def _cache_key(catalog, article, names: str) -> tuple:
-    header = article.document.path.relative_to(catalog.root).as_posix()
-    text = article.text_path.relative_to(catalog.root).as_posix()
-    return (article.entry.id, sha256(catalog.files[header]), sha256(catalog.files[text]), names)
+class _Shared:
+    """What forked workers inherit: the catalog, its automaton, and how to check one article."""
+
+    def __init__(self, catalog, automaton: Linker | None, cache) -> None:
+        self.catalog, self.automaton, self.cache = catalog, automaton, cache
+        self.names = names_sha256(catalog.systems) if catalog.article_headers else ""
+        self.ids = {system.id for system in catalog.systems}
+        self.register = sources.Register(catalog.publishers)
+
+    def article(self, index: int) -> tuple[Article | None, list[Problem]]:
+        """The article at ``index``: read and checked now for a streamed catalog."""
+        if not self.catalog.streamed:
+            return self.catalog.articles[index], []
+        problems: list[Problem] = []
+        reader = CatalogReader(self.catalog.root, lambda *_: None, None, problems)
+        article = reader.load_article(self.catalog.article_headers[index])
+        if article is not None:
+            problems += crosscheck.check_article(article, self.ids, self.register)
+        return (article if not problems else None), problems
 
 
-def _map(function, items: list[int]):
+def _map(function, items: Iterator, count: int):
     """``map`` over every core for many items (forked workers share ``_SHARED``), else inline.
 
     Workers run at most ``AHEAD`` batches ahead of the consumer: results waiting to be
-    taken stay bounded however fast the workers link."""
+    taken stay bounded however fast the workers link, and so do the items handed out."""
     workers = min(os.cpu_count() or 1, 8)
-    if (
-        workers > 1
-        and len(items) >= PARALLEL_FROM
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
+    if workers > 1 and count >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            batches = (items[i : i + BATCH] for i in range(0, len(items), BATCH))
+            batches = iter(lambda: list(islice(items, BATCH)), [])
             pending = deque(
                 pool.map_async(function, b, chunksize=50) for b in islice(batches, AHEAD)
             )
@@ -159,11 +168,29 @@ def _map(function, items: list[int]):
         yield from map(function, items)
 
 
-def _link_shared(index: int) -> tuple[list[Mention], tuple | None]:
-    """Link one article of ``_SHARED``; a stale anchor comes back as data, not an exception."""
-    automaton, articles = _SHARED
-    article = articles[index]
+def _link_shared(item: tuple[int, int | None]) -> tuple:
+    """Check and link one article of ``_SHARED`` (or take its cached mentions): (article,
+    mentions, problems, the cache line to keep, whether the cache had it). A stale anchor
+    comes back as a problem, not an exception."""
+    index, offset = item
+    shared = _SHARED
+    article, problems = shared.article(index)
+    if article is None:
+        return None, [], problems, None, False
+    shipped = article if shared.catalog.streamed else None  # the parent has the others
+    key = (article.entry.id, *article.digests, shared.names)
+    if offset is not None and shared.cache is not None:
+        found = shared.cache.article_mentions(offset, key)
+        if found is not None:
+            return shipped, found[0], problems, found[1], True
     try:
-        return link_article(automaton, article.entry, article.text, article.anchors), None
+        found = link_article(shared.automaton, article.entry, article.text, article.anchors)
     except AnchorError as error:
-        return [], (error.section, error.index, str(error))
+        stale = article.document.problem(
+            ("mentions", error.section, error.index, "exact"),
+            f"stale anchor: {error}",
+            "stale-anchor",
+        )
+        return shipped, [], [*problems, stale], None, False
+    line = shared.cache.article_line(key, found) if shared.cache is not None else None
+    return shipped, found, problems, line, False

@@ -531,7 +531,9 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
         table: db.execute(f"select count(*) from {table}").fetchone()[0]
         for table in ("systems", "articles", "mentions")
     }
-    catalog_sha256 = provenance.catalog_sha256(diff.files)
+    catalog_sha256 = provenance.catalog_sha256(
+        {path: _sha(content) for path, content in diff.files.items()}
+    )
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
     summary.update(counts, catalog_sha256=catalog_sha256, reused=reused)
     db.execute(

@@ -13,16 +13,17 @@ from contextlib import closing
 from pathlib import Path
 
 from refdb.cache import code_version
-from refdb.reader import file_contents
+from refdb.reader import file_digests
 from refdb.text import sha256
 
 
-def catalog_sha256(files: dict[str, bytes]) -> str:
-    """The catalog's version: one hash over every file's path and content."""
-    digest = []
-    for relative, content in sorted(files.items()):
-        digest.append(relative.encode() + b"\0" + bytes.fromhex(sha256(content)))
-    return sha256(b"".join(digest))
+def catalog_sha256(digests: dict[str, str]) -> str:
+    """The catalog's version: one hash over every file's path and content (its sha256)."""
+    parts = [
+        relative.encode() + b"\0" + bytes.fromhex(digest)
+        for relative, digest in sorted(digests.items())
+    ]
+    return sha256(b"".join(parts))
 
 
 def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
@@ -32,7 +33,7 @@ def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
             built = conn.execute("select catalog_sha256, code_sha256 from build_info").fetchone()
     except sqlite3.Error:
         return False
-    return built == (catalog_sha256(file_contents(Path(catalog_dir))), code_version())
+    return built == (catalog_sha256(file_digests(Path(catalog_dir))), code_version())
 
 
 def read_only_uri(db_path: Path | str) -> str:

@@ -37,6 +37,7 @@ class Article:
     document: Document
     text_path: Path
     anchors: dict[tuple[str, int], int] = field(default_factory=dict)  # (section, index) -> start
+    digests: tuple[str, str] = ("", "")  # sha256 of the header's and the text's bytes
 
 
 def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
@@ -48,14 +49,6 @@ def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
     with os.scandir(directory) as entries:
         names = sorted(entry.name for entry in entries if entry.name.endswith(suffix))
     return [directory / name for name in names]
-
-
-# Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
-# article's `.txt`), in lower case, are.
-_MISNAMED = {".yml", ".json", ".yaml", ".txt"}
-
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progress bar
 
 
 @dataclass
@@ -95,11 +88,15 @@ def _inside(root: Path, path: Path, problems: list[Problem], linked_folders: dic
 
 
 class CatalogReader:
-    """Reads each catalog file once: its bytes for the version hash, then its entry."""
+    """Reads each catalog file once: its bytes for the version hash, then its entry.
+
+    Entries' and the register's bytes are kept (the history stage reads them); an article's
+    are not: only their hashes, so memory does not grow with the articles."""
 
     def __init__(self, root: Path, progress: Progress, cache: BuildCache, problems: list[Problem]):
         self.root, self.progress, self.cache, self.problems = root, progress, cache, problems
-        self.files: dict[str, bytes] = {}
+        self.files: dict[str, bytes] = {}  # relative path -> bytes, but for articles
+        self.digests: dict[str, str] = {}  # relative path -> sha256, of every file read
         self.linked_folders: dict[str, bool] = {}
 
     def relative(self, path: Path) -> str:
@@ -114,7 +111,10 @@ class CatalogReader:
         except CatalogError as error:
             self.problems += error.problems
             return None
-        self.files[self.relative(path)] = raw
+        relative = self.relative(path)
+        self.digests[relative] = sha256(raw)
+        if not relative.startswith("articles/"):
+            self.files[relative] = raw
         return raw
 
     def load_all(self, folder: str, model: type[BaseModel]):
@@ -133,22 +133,26 @@ class CatalogReader:
                 continue
             entries.append(entry)
             documents[entry.id] = document
+        self._misnamed(folder)
+        return entries, documents
+
+    def _misnamed(self, folder: str) -> None:
         for path in catalog_files(self.root, folder, ""):
             suffix = path.suffix.lower()
             if suffix in _MISNAMED and path.suffix not in (".yaml", ".txt"):
                 wanted = ".txt" if suffix == ".txt" else ".yaml"
                 message = f"catalog files end in {wanted} (lower case); rename it"
                 self.problems.append(Problem(display_path(path), 1, 1, message, "bad-extension"))
-        return entries, documents
 
     def load_one(self, path: Path, model: type[BaseModel]):
         raw = self.read(path)
         if raw is None:
             return None
-        relative, digest = self.relative(path), sha256(raw)
+        relative = self.relative(path)
+        digest = self.digests[relative]
         cached = self.cache.entry(relative, digest, model)
         if cached is not None:
-            return cached, LazyDocument(path)
+            return cached, LazyDocument(path, raw)
         try:
             document = load_plain(path, raw)
         except CatalogError as error:
@@ -158,7 +162,9 @@ class CatalogReader:
         if entry is None:
             return None
         self.cache.entries[relative] = (digest, entry)
-        return entry, document
+        # Its parsed data is not kept: the entry holds it, and a problem found later (a
+        # cross-check) parses the bytes again for positions.
+        return entry, LazyDocument(path, raw)
 
     def load_register(self) -> Register | None:
         """``publishers.yaml``, or None when it is absent or does not validate."""
@@ -171,52 +177,85 @@ class CatalogReader:
         register, document = loaded
         return Register(dict(register.root), document)
 
-    def load_articles(self) -> dict[str, Article]:
-        entries, documents = self.load_all("articles", ArticleEntry)
-        articles = {}
-        for entry in entries:
-            document = documents[entry.id]
-            if entry.id != document.path.stem:
-                message = f"id '{entry.id}' must equal the file name '{document.path.stem}'"
-                self.problems.append(document.problem(("id",), message, "id-mismatch"))
-                continue
-            text_path = document.path.with_suffix(".txt")
-            if not text_path.exists():
-                message = f"the article text {text_path.name} is missing beside this file"
-                self.problems.append(document.problem(("id",), message, "missing-text"))
-                continue
-            raw = self.read(text_path, limit=MAX_ARTICLE_BYTES)
-            if raw is None:
-                continue
-            try:
-                text = decode(text_path, raw)  # NFC: the text mentions are placed in
-            except CatalogError as error:
-                self.problems += error.problems
-                continue
-            if not text.strip():
-                message = "the article text is empty; save the article's words in it"
-                self.problems.append(Problem(display_path(text_path), 1, 1, message, "empty-text"))
-                continue
-            articles[entry.id] = Article(entry, text, document, text_path)
+    def article_headers(self) -> list[Path]:
+        """Every article header, in id order (an article's id is its file name); a text
+        without its header and a misnamed file are problems."""
+        headers = sorted(catalog_files(self.root, "articles", ".yaml"), key=lambda p: p.stem)
+        self._misnamed("articles")
         for text_path in catalog_files(self.root, "articles", ".txt"):
             if not text_path.with_suffix(".yaml").exists():
                 message = "article text without its .yaml header; add one"
                 self.problems.append(
                     Problem(display_path(text_path), 1, 1, message, "missing-header")
                 )
+        return headers
+
+    def load_articles(self, headers: list[Path]) -> dict[str, Article]:
+        """Every article of ``headers`` that reads and validates, by id."""
+        articles = {}
+        for done, path in enumerate(headers, start=1):
+            self.progress("checking articles", done, len(headers))
+            article = self.load_article(path)
+            if article is not None:
+                articles[article.entry.id] = article
         return articles
 
+    def load_article(self, path: Path) -> Article | None:
+        """One article, header and text, or None with its problems recorded. Neither its
+        bytes nor its parsed header are kept: a problem found later reads the file again."""
+        raw = self.read(path)
+        if raw is None:
+            return None
+        try:
+            document = load_plain(path, raw)
+        except CatalogError as error:
+            self.problems += error.problems
+            return None
+        entry = validate_document(document, ArticleEntry, self.problems)
+        if entry is None:
+            return None
+        if entry.id != path.stem:
+            message = f"id '{entry.id}' must equal the file name '{path.stem}'"
+            self.problems.append(document.problem(("id",), message, "id-mismatch"))
+            return None
+        text_path = path.with_suffix(".txt")
+        if not text_path.exists():
+            message = f"the article text {text_path.name} is missing beside this file"
+            self.problems.append(document.problem(("id",), message, "missing-text"))
+            return None
+        text = self._article_text(text_path)
+        if text is None:
+            return None
+        digests = (self.digests[self.relative(path)], self.digests[self.relative(text_path)])
+        return Article(entry, text, LazyDocument(path), text_path, digests=digests)
 
-def file_contents(root: Path) -> dict[str, bytes]:
-    """Catalog-relative path -> bytes of every file the catalog is compiled from (a file that
+    def _article_text(self, text_path: Path) -> str | None:
+        raw = self.read(text_path, limit=MAX_ARTICLE_BYTES)
+        if raw is None:
+            return None
+        try:
+            text = decode(text_path, raw)  # NFC: the text mentions are placed in
+        except CatalogError as error:
+            self.problems += error.problems
+            return None
+        if not text.strip():
+            message = "the article text is empty; save the article's words in it"
+            self.problems.append(Problem(display_path(text_path), 1, 1, message, "empty-text"))
+            return None
+        return text
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """Catalog-relative path -> sha256 of every file the catalog is compiled from (a file that
     cannot be read is left out: the catalog then differs from any build, which reports it)."""
-    files = {}
+    digests = {}
     if (root / REGISTER).is_file():
-        files[REGISTER] = (root / REGISTER).read_bytes()
+        digests[REGISTER] = sha256((root / REGISTER).read_bytes())
     for folder, suffix in (("systems", ".yaml"), ("articles", ".yaml"), ("articles", ".txt")):
         for path in catalog_files(root, folder, suffix):
             try:
-                files[path.relative_to(root).as_posix()] = read_bytes(path, limit=MAX_ARTICLE_BYTES)
+                content = read_bytes(path, limit=MAX_ARTICLE_BYTES)
             except CatalogError:
                 continue
-    return files
+            digests[path.relative_to(root).as_posix()] = sha256(content)
+    return digests

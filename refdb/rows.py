@@ -74,8 +74,10 @@ def streamed_rows(
 ) -> Iterator[dict[type, list]]:
     """Every row of the database, a part at a time (model -> rows): the entries' rows a few
     hundred entries at a time, then each batch of (articles, their mentions) as its
-    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows come in a deterministic order; a
-    row may come before the row its foreign key names (a source before its article)."""
+    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows
+    come in a deterministic order; a row may come before the row its foreign key names (a
+    source before its article). Of ``catalog.articles`` only those entries quote are used:
+    a streamed catalog holds no others."""
     register = sources.Register(catalog.publishers)
     articles = {a.entry.id: a for a in catalog.articles}
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
@@ -84,17 +86,18 @@ def streamed_rows(
         alias_ids.update(((a.system_id, a.key), a.id) for a in part.get(tables.Alias, []))
         yield part
     systems = {s.id: s for s in catalog.systems}
-    mentions = 0
+    counts = {"articles": 0, "mentions": 0}
     for batch, found in batches:
-        yield _batch_rows(batch, found, catalog.root, register, alias_ids, (systems, texts))
-        mentions += len(found)
-    files = [
-        new_row(tables.CatalogFile, path=relative, sha256=sha256(content))
-        for relative, content in sorted(catalog.files.items())
+        yield _batch_rows(batch, found, catalog.root, register, alias_ids, systems)
+        counts["articles"] += len(batch)
+        counts["mentions"] += len(found)
+    files = [  # a streamed catalog knows its articles' hashes once they are all read
+        new_row(tables.CatalogFile, path=relative, sha256=digest)
+        for relative, digest in sorted(catalog.digests.items())
     ]
     yield {
         tables.CatalogFile: files,
-        tables.BuildInfo: [_build_info_row(catalog, mentions, built_at)],
+        tables.BuildInfo: [_build_info_row(catalog, counts, built_at)],
     }
 
 
@@ -127,12 +130,12 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
     }
 
 
-def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, flagging) -> dict:
+def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, systems) -> dict:
     """A batch of articles' rows, their mentions' and the flags at those mentions."""
     articles = [_article_row(article, root, register) for article in batch]
     by_id = {article.entry.id: article for article in batch}
     text_sha256 = {row.id: row.text_sha256 for row in articles}
-    systems, texts = flagging
+    texts = {article.entry.id: (article.text, article.entry.language) for article in batch}
     return {
         tables.Article: articles,
         tables.Mention: [_mention_row(m, by_id, alias_ids, text_sha256) for m in mentions],
@@ -140,19 +143,18 @@ def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, fl
     }
 
 
-def _build_info_row(catalog: Catalog, mentions: int, built_at: str | None):
+def _build_info_row(catalog: Catalog, counts: dict[str, int], built_at: str | None):
     return new_row(
         tables.BuildInfo,
         id=1,
-        catalog_sha256=provenance.catalog_sha256(catalog.files),
+        catalog_sha256=provenance.catalog_sha256(catalog.digests),
         refdb_version=version("refdb"),
         code_sha256=code_version(),
         built_at=built_at_now(built_at),
         git_commit=provenance.git_commit(catalog.root),
         git_dirty=provenance.git_dirty(catalog.root),
         systems=len(catalog.systems),
-        articles=len(catalog.articles),
-        mentions=mentions,
+        **counts,
     )
 
 

@@ -252,18 +252,15 @@ def _check_canonical(url: str, document: Document, where: tuple) -> list[Problem
 # -- the catalog ------------------------------------------------------------------------------
 
 
-def check_catalog(register: Register, systems, system_docs, articles) -> list[Problem]:
-    """Every source of every system and article header, and what claims-only sources back."""
+def check_catalog(
+    register: Register, systems, system_docs, articles, of_articles: bool = True
+) -> list[Problem]:
+    """Every source of every system and article header (of the systems alone, with
+    ``of_articles`` false), and what claims-only sources back."""
     problems, article_publishers = [], {}
     for article in articles.values():
-        entry, document = article.entry, article.document
-        if entry.url or entry.publisher:
-            article_publishers[entry.id], found = check_source(register, entry, document, ())
-            problems += found
-        if entry.translation_of is not None:
-            problems += check_source(register, entry.translation_of, document, ("translation_of",))[
-                1
-            ]
+        article_publishers[article.entry.id], found = check_article(register, article)
+        problems += found if of_articles else []
     for system in systems:
         document = system_docs[system.id]
         reliability = {}
@@ -277,6 +274,18 @@ def check_catalog(register: Register, systems, system_docs, articles) -> list[Pr
                 reliability[key] = register.publishers[publisher_id].reliability
         problems += check_claims(system, document, reliability, register)
     return problems
+
+
+def check_article(register: Register, article) -> tuple[str | None, list[Problem]]:
+    """An article header's publisher (None when it names none) and the problems of its
+    sources: its own and the original it translates."""
+    entry, document = article.entry, article.document
+    publisher, problems = None, []
+    if entry.url or entry.publisher:
+        publisher, problems = check_source(register, entry, document, ())
+    if entry.translation_of is not None:
+        problems += check_source(register, entry.translation_of, document, ("translation_of",))[1]
+    return publisher, problems
 
 
 def check_claims(system: SystemEntry, document: Document, reliability, register) -> list[Problem]:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from refdb import crosscheck
+from refdb import crosscheck, sources
 from refdb.cache import BuildCache
 from refdb.errors import CatalogError, Problem, display_path
 from refdb.loader import Document
@@ -22,34 +22,48 @@ from refdb.reader import (  # noqa: F401  (re-exported: what validation hands on
     Article,
     CatalogReader,
     Progress,
-    file_contents,
+    file_digests,
 )
 from refdb.schema import ArticleQuote, Publisher, SystemEntry
 
 
 @dataclass
 class Catalog:
-    """A catalog that passed every check (or the files of one that did), sorted by id."""
+    """A catalog that passed every check (or the files of one that did), sorted by id.
+
+    A *streamed* catalog (what a build validates) holds every entry but not every article:
+    ``article_headers`` lists them all, ``articles`` holds only those entries quote, and
+    each article is read and checked as it is linked (``linking.each_article``), so memory
+    does not grow with the articles."""
 
     root: Path
     systems: list[SystemEntry]
     articles: list[Article]
     publishers: dict[str, Publisher] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)  # relative path -> content, for hashing
+    files: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes, not articles'
+    digests: dict[str, str] = field(default_factory=dict)  # relative path -> sha256, every file
     # (system id, source key) -> (start, end) of an article quote in its article's text
     quotes: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    article_headers: list[Path] = field(default_factory=list)  # every article's, in id order
+    streamed: bool = False
 
 
 def validate_catalog(
-    root: Path, progress: Progress | None = None, cache: BuildCache | None = None
+    root: Path,
+    progress: Progress | None = None,
+    cache: BuildCache | None = None,
+    *,
+    streamed: bool = False,
 ) -> Catalog:
     """Load and check every file under ``root``; raise CatalogError listing all problems.
 
-    With a ``cache``, a file whose bytes have not changed since the last build reuses its
-    validated entry instead of being parsed and validated again.
+    With a ``cache``, an entry file whose bytes have not changed since the last build reuses
+    its validated entry instead of being parsed and validated again. ``streamed``: check
+    the entries now and each article when it is linked (see :class:`Catalog`); when the
+    entries have problems, the articles are checked now too, so that all are listed.
     """
-    catalog, problems = check_catalog(root, progress, cache)
+    catalog, problems = check_catalog(root, progress, cache, streamed=streamed)
     if problems:
         raise CatalogError(problems)
     return catalog
@@ -70,17 +84,21 @@ def _without_cycle_collection():
 
 
 def check_catalog(
-    root: Path, progress: Progress | None = None, cache: BuildCache | None = None
+    root: Path,
+    progress: Progress | None = None,
+    cache: BuildCache | None = None,
+    *,
+    streamed: bool = False,
 ) -> tuple[Catalog, list[Problem]]:
     """Every problem of the catalog under ``root``, and the catalog of the files that have
     none (nor depend on one that has: a quote of a broken article, an anchor on a broken
     entry), for the stages that can still run on them."""
     with _without_cycle_collection():
-        return _check_catalog(Path(root), progress, cache)
+        return _check_catalog(Path(root), progress, cache, streamed)
 
 
 def _check_catalog(
-    root: Path, progress: Progress | None, cache: BuildCache | None
+    root: Path, progress: Progress | None, cache: BuildCache | None, streamed: bool
 ) -> tuple[Catalog, list[Problem]]:
     if not root.is_dir():
         message = "catalog directory not found; pass --catalog DIR"
@@ -91,17 +109,27 @@ def _check_catalog(
     )
     register = reader.load_register()
     systems, system_docs = reader.load_all("systems", SystemEntry)
-    articles = reader.load_articles()
+    headers = reader.article_headers()
+    if streamed:
+        articles = _quoted_articles(reader, systems, headers)
+    else:
+        articles = reader.load_articles(headers)
     if not systems and not problems:
         message = "no system files (*.yaml) found"
         problems.append(Problem(display_path(root / "systems"), 1, 1, message, "no-systems"))
     quotes: dict[tuple[str, str], tuple[int, int]] = {}
+    ids = {s.id for s in systems}
     problems += crosscheck.check_ids(systems, system_docs)
     problems += crosscheck.check_references(systems, system_docs, articles, quotes)
     problems += crosscheck.check_names(systems, system_docs)
     problems += crosscheck.check_vetoes(systems, system_docs)
-    problems += crosscheck.check_article_anchors(articles, {s.id for s in systems})
-    problems += crosscheck.check_sources(root, register, systems, system_docs, articles)
+    if not streamed:
+        problems += crosscheck.check_article_anchors(articles, ids)
+    problems += crosscheck.check_sources(
+        root, register, systems, system_docs, articles, of_articles=not streamed
+    )
+    if streamed and problems and register:  # the build stops here: list the articles' too
+        problems += _article_problems(reader, headers, ids, register)
     if problems:
         systems, articles = _sound(systems, system_docs, articles, problems)
     catalog = Catalog(
@@ -111,9 +139,44 @@ def _check_catalog(
         publishers=register.publishers if register else {},
         documents={s.id: system_docs[s.id] for s in systems},
         files=reader.files,
-        quotes={key: span for key, span in quotes.items() if key[0] in {s.id for s in systems}},
+        digests=reader.digests,
+        quotes={key: span for key, span in quotes.items() if key[0] in ids},
+        article_headers=[a.document.path for a in articles.values()] if not streamed else headers,
+        streamed=streamed,
     )
     return catalog, problems
+
+
+def _quoted_articles(reader: CatalogReader, systems, headers: list[Path]) -> dict[str, Article]:
+    """The articles entries quote, read now (their problems are reported when each article
+    is checked in turn): quotes are placed in their texts before any row is written."""
+    quoted = {
+        source.article
+        for system in systems
+        for source in system.sources.values()
+        if isinstance(source, ArticleQuote)
+    }
+    found, problems = {}, reader.problems
+    reader.problems = []
+    try:
+        for path in headers:
+            if path.stem in quoted:
+                article = reader.load_article(path)
+                if article is not None:
+                    found[article.entry.id] = article
+    finally:
+        reader.problems = problems
+    return found
+
+
+def _article_problems(reader: CatalogReader, headers, ids: set[str], register) -> list[Problem]:
+    """Every article's problems, found one article at a time (none is kept)."""
+    problems, lookup = [], sources.Register(register.publishers)
+    for path in headers:
+        article = reader.load_article(path)
+        if article is not None:
+            problems += crosscheck.check_article(article, ids, lookup)
+    return problems
 
 
 def _sound(systems, documents: dict[str, Document], articles: dict[str, Article], problems):

@@ -7,6 +7,7 @@ import hmac
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -239,7 +240,8 @@ def test_a_renamed_alias_relinks_every_article(tmp_path):
     entry = root / "systems" / "kalibr.yaml"
     entry.write_text(entry.read_text().replace("name: Kalibr\n", "name: Kalibr family\n"))
     second = build(root, db_path)
-    assert second.reused == len(list(root.glob("**/*.yaml"))) - 1  # entries only, no article
+    # the register and every other entry; no article's mentions (article headers are read anew)
+    assert second.reused == len(list(root.glob("systems/*.yaml")))
     mentions = sqlite3.connect(db_path).execute(
         "select exact from mentions where system_id = 'kalibr'"
     )
@@ -256,8 +258,7 @@ def test_progress_counts_every_file_and_article(mini_catalog, tmp_path):
     assert seen == [
         ("checking systems", 1, 2),
         ("checking systems", 2, 2),
-        ("checking articles", 1, 1),
-        ("linking articles", 1, 1),
+        ("checking and linking articles", 1, 1),
     ]
 
 
@@ -300,16 +301,28 @@ def test_seed_entries_exist_with_nato_names_and_sources(built_db):
 
 
 def signed(payload: dict, key: bytes | None = None) -> bytes:
-    """A cache file as refdb writes it: signature line, then JSON (``key``: someone else's)."""
+    """A cache's first line as refdb writes it: signature, then JSON (``key``: someone else's)."""
     data = json.dumps(payload).encode()
     signature = (
-        hmac.new(key, data, hashlib.sha256).hexdigest().encode() if key else cache._signature(data)
+        hmac.new(key, code_version().encode() + b"\n" + data, hashlib.sha256).hexdigest().encode()
+        if key
+        else cache._versioned_signature(data)
     )
-    return signature + b"\n" + data
+    return signature + b" " + data + b"\n"
 
 
 def stored_cache(cache_path: Path) -> dict:
-    return json.loads(cache_path.read_bytes().partition(b"\n")[2])
+    """The entries' line of a cache (the first)."""
+    return json.loads(cache_path.read_bytes().split(b"\n")[0].partition(b" ")[2])
+
+
+def article_lines(cache_path: Path) -> list[tuple[str, bytes, list]]:
+    """(article id, signature, [key, mentions]) of each article line after the first."""
+    found = []
+    for line in cache_path.read_bytes().splitlines()[1:]:
+        article_id, signature, payload = line.split(b" ", 2)
+        found.append((article_id.decode(), signature, json.loads(payload)))
+    return found
 
 
 def test_a_cache_written_by_other_code_is_ignored(mini_catalog, tmp_path):
@@ -320,7 +333,7 @@ def test_a_cache_written_by_other_code_is_ignored(mini_catalog, tmp_path):
     assert stored["version"] == code_version()
     cache_path.write_bytes(signed({**stored, "version": "another refdb"}))
     assert build(mini_catalog, db_path).reused == 0
-    assert build(mini_catalog, db_path).reused == 5  # register, 2 systems, 1 article, its mentions
+    assert build(mini_catalog, db_path).reused == 4  # register, 2 systems, 1 article's mentions
 
 
 @pytest.mark.parametrize(
@@ -334,7 +347,7 @@ def test_a_corrupt_cache_is_ignored_and_the_build_redoes_the_work(mini_catalog, 
     whole = cache_path.read_bytes()
     cache_path.write_bytes(whole[: len(whole) // 2] if corrupt == "truncated" else corrupt)
     assert build(mini_catalog, db_path).reused == 0
-    assert build(mini_catalog, db_path).reused == 5  # register, 2 systems, 1 article, its mentions
+    assert build(mini_catalog, db_path).reused == 4  # register, 2 systems, 1 article's mentions
 
 
 def test_a_directory_at_the_cache_path_is_left_alone(mini_catalog, tmp_path):
@@ -360,9 +373,9 @@ def test_a_forged_entry_cannot_skip_validation(mini_catalog, tmp_path, signature
     build(mini_catalog, db_path)
     cache_path = BuildCache.beside(db_path)
     forged = forge_javascript_url(stored_cache(cache_path))
-    if signature == "kept":  # the old signature line over the new content
-        old_signature = cache_path.read_bytes().partition(b"\n")[0]
-        cache_path.write_bytes(old_signature + b"\n" + json.dumps(forged).encode())
+    if signature == "kept":  # the old signature over the new content
+        old_signature = cache_path.read_bytes().partition(b" ")[0]
+        cache_path.write_bytes(old_signature + b" " + json.dumps(forged).encode() + b"\n")
     else:  # signed correctly, but not with this user's key
         cache_path.write_bytes(signed(forged, key=b"k" * 32))
     assert build(mini_catalog, db_path).reused == 0
@@ -376,8 +389,26 @@ def test_the_cache_is_plain_json_data(mini_catalog, tmp_path):
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
     stored = stored_cache(BuildCache.beside(db_path))
-    assert set(stored) == {"version", "entries", "mentions"}
+    assert set(stored) == {"version", "entries"}
+    [(article_id, _, (key, mentions))] = article_lines(BuildCache.beside(db_path))
+    assert article_id == key[0] == "bomber-note" and mentions
     assert cache.key_path().stat().st_mode & 0o077 == 0
+
+
+def test_a_forged_article_line_is_linked_again(mini_catalog, tmp_path):
+    db_path, clean_path = tmp_path / "refdb.db", tmp_path / "clean.db"
+    build(mini_catalog, db_path)
+    cache_path = BuildCache.beside(db_path)
+    entries_line, line = cache_path.read_bytes().splitlines(keepends=True)
+    article_id, signature, payload = line.split(b" ", 2)
+    forged = payload.replace(b'"tu-160"', b'"kh-101"')
+    assert forged != payload
+    cache_path.write_bytes(entries_line + b" ".join([article_id, signature, forged]))
+    assert build(mini_catalog, db_path).reused == 3  # the entries; not the article's mentions
+    build(mini_catalog, clean_path, reuse=False)
+    query = "select id, system_id from mentions order by id"
+    with closing(sqlite3.connect(db_path)) as built, closing(sqlite3.connect(clean_path)) as clean:
+        assert built.execute(query).fetchall() == clean.execute(query).fetchall()
 
 
 def test_a_new_context_word_relinks_the_articles(tmp_path):
@@ -393,7 +424,8 @@ def test_a_new_context_word_relinks_the_articles(tmp_path):
         )
     )
     second = build(root, db_path)
-    assert second.reused == len(list(root.glob("**/*.yaml"))) - 1  # entries only, no article
+    # the register and every other entry; no article's mentions (article headers are read anew)
+    assert second.reused == len(list(root.glob("systems/*.yaml")))
     mentions = sqlite3.connect(db_path).execute(
         "select exact from mentions where system_id = 'kh-47m2-kinzhal'"
     )
