@@ -17,7 +17,8 @@ from syntok._segmentation_states import State
 
 from refdb.text import paragraphs
 
-# Abbreviations after which a full stop does not end a sentence (French and military text).
+# Abbreviations after which a full stop does not end a sentence (French and military text,
+# and ranks and "about" in the other languages of the catalog; none ends a sentence).
 ABBREVIATIONS = {
     "m",
     "mm",
@@ -87,6 +88,18 @@ ABBREVIATIONS = {
     "ltd",
     "co",
     "corp",
+    "ген",
+    "адм",
+    "лейт",
+    "ок",
+    "бл",
+    "płk",
+    "kpt",
+    "godz",
+    "aprox",
+    "sig",
+    "dott",
+    "magg",
 }
 _LAST_WORD = re.compile(r"([\w°-]+)\.\s*$")
 
@@ -226,7 +239,7 @@ def segmented(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans: list[list[int]] = []
     merge_next = False
     for first, last in _segments(text, start, end):
-        if spans and text[first] in _CLOSERS and spans[-1][1] <= first:
+        if spans and _closes(text, first) and spans[-1][1] <= first:
             spans[-1][1] = first + 1
             first += 1
             while first < last and text[first].isspace():
@@ -240,6 +253,12 @@ def segmented(text: str, start: int, end: int) -> list[tuple[int, int]]:
         word = _LAST_WORD.search(text[spans[-1][0] : spans[-1][1]])
         merge_next = bool(word) and word.group(1).lower() in ABBREVIATIONS
     return [_trim(text, first, last) for first, last in spans]
+
+
+def _closes(text: str, index: int) -> bool:
+    """Whether a sentence syntok starts at ``index`` opens with a quote or bracket that closes
+    the one before ("» Puis"), rather than one that opens its first word ('"We')."""
+    return text[index] in _CLOSERS and not text[index + 1 : index + 2].isalnum()
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -35,6 +35,11 @@ def split(text: str, language: str = "en", around=None) -> list[str]:
         ("en", ["Adm. Clark met Mr. Reed and Gen. Hale.", "They left at noon."]),
         ("de", ["Dr. Weber nannte ca. 500 km.", "Das Ministerium schwieg."]),
         ("es", ["El Gral. Ruiz habló con el Sr. Soto.", "Nadie lo confirmó."]),
+        ("es", ["El misil alcanza aprox. 2.000 km.", "La cifra es dudosa."]),
+        ("it", ["Il Sig. Bianchi e il Dott. Neri hanno visto il MiG-31.", "Fu smentito."]),
+        ("pl", ["Płk. Nowak przyleciał o godz. 10.30 do bazy.", "Odleciał wieczorem."]),
+        ("ru", ["Ген. Иванов осмотрел Ту-160.", "Дальность составляет ок. 2 тыс. км."]),
+        ("uk", ["Ген. Петренко назвав дальність бл. 1,5 тис. км.", "Так повідомили в ЗСУ."]),
     ],
 )
 def test_a_full_stop_after_an_abbreviation_does_not_end_the_sentence(language, expected):
@@ -48,6 +53,11 @@ def test_a_closing_quote_after_the_full_stop_stays_with_its_sentence():
         "Personne ne l’a cru.",
     ]
     assert split(" ".join(expected), "fr") == expected
+
+
+def test_an_opening_quote_starts_the_sentence_it_opens():
+    expected = ["The pilots landed.", '"We will fly again," one said.', "'Soon,' said another."]
+    assert split(" ".join(expected)) == expected
 
 
 def test_decimal_numbers_and_initials_do_not_end_a_sentence():
