@@ -1,7 +1,9 @@
 """Sentences of an article: where a mention's sentence starts and ends.
 
 syntok segments; two fixes for French and military text follow it. Segmenting is the costly
-part of linking, so only the paragraphs that hold a mention are segmented.
+part of linking, so only the text around a mention is segmented: a paragraph is first cut where
+syntok is certain to end a sentence, and a piece of it with no other terminal punctuation is
+one sentence without asking syntok at all.
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import bisect
 import re
 
+import regex
 import syntok.segmenter as syntok
+from syntok._segmentation_states import State
 
 from refdb.text import paragraphs
 
-# Abbreviations after which a full stop does not end a sentence (French and military text).
+# Abbreviations after which a full stop does not end a sentence (French and military text,
+# and ranks and "about" in the other languages of the catalog; none ends a sentence).
 ABBREVIATIONS = {
     "m",
     "mm",
@@ -83,11 +88,46 @@ ABBREVIATIONS = {
     "ltd",
     "co",
     "corp",
+    "ген",
+    "адм",
+    "лейт",
+    "ок",
+    "бл",
+    "płk",
+    "kpt",
+    "godz",
+    "aprox",
+    "sig",
+    "dott",
+    "magg",
 }
 _LAST_WORD = re.compile(r"([\w°-]+)\.\s*$")
 
 
 _CLOSERS = "»”’\"')]"
+
+# A word of two letters or more (whole, or after a hyphen inside a word), ".", "!" or "?", a
+# space, then a capital or an opening quote. syntok always ends a sentence there, as long as the
+# word is none of its abbreviations or Roman numerals and every bracket opened before it is
+# closed (see certain_ends). Spaces, letters and hyphens are syntok's tokenizer's own.
+_CERTAIN_END = regex.compile(
+    r"[.!?](?<=(?:(?<![^\s\u200b])|(?<=[\p{L}\p{Nd}][-\u2010\u2011]))"
+    r"(?P<word>\p{Lu}\p{Ll}+|\p{Ll}{2,}|\p{Lu}{2,})[.!?])"
+    r"(?=[\s\u200b]+(?P<next>[\p{Lu}«„“]))"
+)
+_NOT_AN_END = State.abbreviations | State.roman_numerals | {"no", "No", "NO"}
+_BRACKET = regex.compile(
+    "[" + regex.escape("".join(State.opening_brackets | State.closing_brackets)) + "]"
+)
+# Where syntok could end a sentence: a terminal or an opening bracket; and the zero-width
+# space, a space to syntok but not to str.isspace, which a piece that skips syntok must not hold.
+_MAY_END = regex.compile(
+    "["
+    + regex.escape("".join(t for t in State.terminals if len(t) == 1))
+    + regex.escape("".join(State.opening_brackets))
+    + r"\u200b]"
+)
+_TERMINALS = frozenset(t for t in State.terminals if len(t) == 1)
 
 
 def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -110,35 +150,115 @@ def sentences(
     syntok finds the sentences; two fixes follow it: a full stop after an abbreviation of
     French or military text ("Gén.", "M.", "env.") does not end a sentence, and a closing
     quote after the full stop ("« Bonjour. »") stays with its sentence. With ``around``, only
-    paragraphs holding one of those spans are segmented: segmenting is the costly part of
-    linking, and sentences are only needed where something is mentioned.
+    the sentences near those spans are found (at least every sentence one of them touches):
+    segmenting is the costly part of linking, and sentences are only needed where something
+    is mentioned.
     """
-    spans: list[list[int]] = []
-    wanted = sorted(start for start, _ in around) if around is not None else None
-    for paragraph in paragraphs(text):
-        if wanted is not None and not _any_within(wanted, *paragraph):
+    found: list[tuple[int, int]] = []
+    for (start, end), spans in _paragraphs_touched(paragraphs(text), around):
+        cuts = [start, *certain_ends(text, start, end), end]
+        for index in _pieces_touched(cuts, spans):
+            found.extend(_piece_sentences(text, cuts[index], cuts[index + 1]))
+    return sorted(set(found))
+
+
+def _paragraphs_touched(blocks: list[tuple[int, int]], around: list[tuple[int, int]] | None):
+    """Each paragraph one of the spans ``around`` touches, with those spans (every paragraph,
+    with None, when ``around`` is None); found by bisection, as articles may be long."""
+    if around is None:
+        return [(block, None) for block in blocks]
+    starts = [start for start, _ in blocks]
+    touched: dict[int, list[tuple[int, int]]] = {}
+    for start, end in around:
+        end = max(end, start + 1)
+        first = max(0, bisect.bisect_right(starts, start) - 1)
+        for index in range(first, bisect.bisect_left(starts, end)):
+            if blocks[index][1] > start:
+                touched.setdefault(index, []).append((start, end))
+    return [(blocks[index], touched[index]) for index in sorted(touched)]
+
+
+def _pieces_touched(cuts: list[int], spans: list[tuple[int, int]] | None) -> list[int]:
+    """Indexes of the pieces between ``cuts`` that one of ``spans`` touches (all with None)."""
+    if spans is None:
+        return list(range(len(cuts) - 1))
+    wanted = set()
+    for start, end in spans:
+        first = max(0, bisect.bisect_right(cuts, start) - 1)
+        last = min(len(cuts) - 2, bisect.bisect_left(cuts, end) - 1)
+        wanted.update(range(first, last + 1))
+    return sorted(wanted)
+
+
+def certain_ends(text: str, start: int, end: int) -> list[int]:
+    """Where a sentence surely starts in the paragraph ``text[start:end]``: syntok ends one
+    there, and neither fix joins it to the one before (no abbreviation, no closing quote).
+
+    syntok decides at a terminal from the word before it and the token after it, unless a
+    bracket it skips over swallows the terminal; so a cut is taken only where every bracket
+    opened earlier in the paragraph is closed. Segmenting between two such cuts gives the
+    sentences segmenting the whole paragraph gives there.
+    """
+    cuts, depth = [], 0
+    brackets = _BRACKET.finditer(text, start, end)
+    bracket = next(brackets, None)
+    for match in _CERTAIN_END.finditer(text, start, end):
+        while bracket is not None and bracket.start() < match.start("word"):
+            opens = bracket.group() in State.opening_brackets
+            depth = depth + 1 if opens else max(0, depth - 1)
+            bracket = next(brackets, None)
+        word = match.group("word")
+        if depth or word in _NOT_AN_END or word.lower() in ABBREVIATIONS:
             continue
-        merge_next = False
-        for start, end in _segments(text, *paragraph):
-            if spans and text[start] in _CLOSERS and spans[-1][1] <= start:
-                spans[-1][1] = start + 1
-                start += 1
-                while start < end and text[start].isspace():
-                    start += 1
-                if start >= end:
-                    continue
-            if merge_next and spans:
-                spans[-1][1] = end
-            else:
-                spans.append([start, end])
-            last = _LAST_WORD.search(text[spans[-1][0] : spans[-1][1]])
-            merge_next = bool(last) and last.group(1).lower() in ABBREVIATIONS
-    return [_trim(text, start, end) for start, end in spans]
+        last = _LAST_WORD.search(text, max(start, match.start() - 32), match.end())
+        if last and last.group(1).lower() in ABBREVIATIONS:
+            continue
+        cuts.append(match.start("next"))
+    return cuts
 
 
-def _any_within(sorted_starts: list[int], start: int, end: int) -> bool:
-    index = bisect.bisect_left(sorted_starts, start)
-    return index < len(sorted_starts) and sorted_starts[index] < end
+def _piece_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentences of ``text[start:end]``, a piece of a paragraph between certain ends.
+
+    A piece whose only terminal ends it is one sentence and needs no segmenter; most
+    sentences of news text are such pieces.
+    """
+    last = end
+    while last > start and text[last - 1].isspace():
+        last -= 1
+    if last > start and text[last - 1] in _TERMINALS:
+        last -= 1
+    if not _MAY_END.search(text, start, last):
+        return [_trim(text, start, end)]
+    return segmented(text, start, end)
+
+
+def segmented(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The sentences syntok and the two fixes find in ``text[start:end]``, a whole paragraph
+    or a piece of one, whatever is around it."""
+    spans: list[list[int]] = []
+    merge_next = False
+    for first, last in _segments(text, start, end):
+        if spans and _closes(text, first) and spans[-1][1] <= first:
+            spans[-1][1] = first + 1
+            first += 1
+            while first < last and text[first].isspace():
+                first += 1
+            if first >= last:
+                continue
+        if merge_next and spans:
+            spans[-1][1] = last
+        else:
+            spans.append([first, last])
+        word = _LAST_WORD.search(text[spans[-1][0] : spans[-1][1]])
+        merge_next = bool(word) and word.group(1).lower() in ABBREVIATIONS
+    return [_trim(text, first, last) for first, last in spans]
+
+
+def _closes(text: str, index: int) -> bool:
+    """Whether a sentence syntok starts at ``index`` opens with a quote or bracket that closes
+    the one before ("» Puis"), rather than one that opens its first word ('"We')."""
+    return text[index] in _CLOSERS and not text[index + 1 : index + 2].isalnum()
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
