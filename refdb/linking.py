@@ -24,7 +24,7 @@ from refdb.schema import SystemEntry
 PARALLEL_FROM = 500
 # Articles handed on at a time: enough to keep rows and writes fast, few enough that memory
 # stays flat however many articles the catalog holds.
-BATCH = 500
+BATCH = 250
 AHEAD = 2  # batches the workers may link ahead of the stages that take them
 _SHARED: _Shared | None = None  # what forked workers inherit
 
@@ -84,19 +84,21 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     article then has no mentions).
     """
     global _SHARED
-    headers = catalog.article_headers
-    _SHARED = _Shared(catalog, Linker(catalog.systems) if headers else None, cache)
-    offsets = (cache.offset_of(path.stem) if cache else None for path in headers)
-    linked = _map(_link_shared, enumerate(offsets), len(headers))
+    count = len(catalog.article_ids)
+    _SHARED = _Shared(catalog, Linker(catalog.systems) if count else None, cache)
+    offsets = (cache.offset_of(key) if cache else None for key in catalog.article_ids)
+    linked = _map(_link_shared, enumerate(offsets), count)
+    if catalog.streamed:
+        catalog.article_digests = [None] * count
     stage = "checking and linking articles" if catalog.streamed else "linking articles"
     try:
         for index, (article, mentions, problems, line, hit) in enumerate(linked):
             if not catalog.streamed and not problems:
                 article = catalog.articles[index]
             elif article is not None:
-                _record(catalog, article)
+                catalog.article_digests[index] = article.digests
             if progress:
-                progress(stage, index + 1, len(headers))
+                progress(stage, index + 1, count)
             if cache is not None:
                 cache.hits += hit
                 if line is not None:
@@ -105,13 +107,6 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     finally:
         linked.close()
         _SHARED = None
-
-
-def _record(catalog, article: Article) -> None:
-    """A streamed article's file hashes, for the catalog's version and its files' table."""
-    header = article.document.path.relative_to(catalog.root).as_posix()
-    text = article.text_path.relative_to(catalog.root).as_posix()
-    catalog.digests[header], catalog.digests[text] = article.digests
 
 
 def names_sha256(systems: list[SystemEntry]) -> str:
@@ -130,7 +125,7 @@ class _Shared:
 
     def __init__(self, catalog, automaton: Linker | None, cache) -> None:
         self.catalog, self.automaton, self.cache = catalog, automaton, cache
-        self.names = names_sha256(catalog.systems) if catalog.article_headers else ""
+        self.names = names_sha256(catalog.systems) if catalog.article_ids else ""
         self.ids = {system.id for system in catalog.systems}
         self.register = sources.Register(catalog.publishers)
 
@@ -140,7 +135,7 @@ class _Shared:
             return self.catalog.articles[index], []
         problems: list[Problem] = []
         reader = CatalogReader(self.catalog.root, lambda *_: None, None, problems)
-        article = reader.load_article(self.catalog.article_headers[index])
+        article = reader.load_article(self.catalog.article_header(index))
         if article is not None:
             problems += crosscheck.check_article(article, self.ids, self.register)
         return (article if not problems else None), problems
@@ -156,12 +151,12 @@ def _map(function, items: Iterator, count: int):
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             batches = iter(lambda: list(islice(items, BATCH)), [])
             pending = deque(
-                pool.map_async(function, b, chunksize=50) for b in islice(batches, AHEAD)
+                pool.map_async(function, b, chunksize=25) for b in islice(batches, AHEAD)
             )
             while pending:
                 done = pending.popleft().get()
                 pending.extend(
-                    pool.map_async(function, b, chunksize=50) for b in islice(batches, 1)
+                    pool.map_async(function, b, chunksize=25) for b in islice(batches, 1)
                 )
                 yield from done
     else:

@@ -7,6 +7,7 @@ what a build would write now.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -14,16 +15,27 @@ from pathlib import Path
 
 from refdb.cache import code_version
 from refdb.reader import file_digests
-from refdb.text import sha256
 
 
 def catalog_sha256(digests: dict[str, str]) -> str:
     """The catalog's version: one hash over every file's path and content (its sha256)."""
-    parts = [
-        relative.encode() + b"\0" + bytes.fromhex(digest)
-        for relative, digest in sorted(digests.items())
-    ]
-    return sha256(b"".join(parts))
+    version = CatalogVersion()
+    for relative, digest in sorted(digests.items()):
+        version.add(relative, digest)
+    return version.hexdigest()
+
+
+class CatalogVersion:
+    """:func:`catalog_sha256` fed one file at a time, in path order (no dict of them all)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def add(self, relative: str, digest: str) -> None:
+        self._hash.update(relative.encode() + b"\0" + bytes.fromhex(digest))
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:

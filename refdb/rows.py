@@ -91,14 +91,16 @@ def streamed_rows(
         yield _batch_rows(batch, found, catalog.root, register, alias_ids, systems)
         counts["articles"] += len(batch)
         counts["mentions"] += len(found)
-    files = [  # a streamed catalog knows its articles' hashes once they are all read
-        new_row(tables.CatalogFile, path=relative, sha256=digest)
-        for relative, digest in sorted(catalog.digests.items())
-    ]
-    yield {
-        tables.CatalogFile: files,
-        tables.BuildInfo: [_build_info_row(catalog, counts, built_at)],
-    }
+    version = provenance.CatalogVersion()  # a streamed catalog's, once its articles are read
+    files: list = []
+    for relative, digest in catalog.file_digests():
+        version.add(relative, digest)
+        files.append(new_row(tables.CatalogFile, path=relative, sha256=digest))
+        if len(files) == 5000:
+            yield {tables.CatalogFile: files}
+            files = []
+    info = _build_info_row(catalog, version.hexdigest(), counts, built_at)
+    yield {tables.CatalogFile: files, tables.BuildInfo: [info]}
 
 
 def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 500):
@@ -143,11 +145,11 @@ def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, sy
     }
 
 
-def _build_info_row(catalog: Catalog, counts: dict[str, int], built_at: str | None):
+def _build_info_row(catalog: Catalog, catalog_sha256: str, counts: dict, built_at: str | None):
     return new_row(
         tables.BuildInfo,
         id=1,
-        catalog_sha256=provenance.catalog_sha256(catalog.digests),
+        catalog_sha256=catalog_sha256,
         refdb_version=version("refdb"),
         code_sha256=code_version(),
         built_at=built_at_now(built_at),

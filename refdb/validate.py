@@ -9,6 +9,7 @@ holds, and every article quote and curator anchor still finds its words.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ class Catalog:
     """A catalog that passed every check (or the files of one that did), sorted by id.
 
     A *streamed* catalog (what a build validates) holds every entry but not every article:
-    ``article_headers`` lists them all, ``articles`` holds only those entries quote, and
+    ``article_ids`` lists them all, ``articles`` holds only those entries quote, and
     each article is read and checked as it is linked (``linking.each_article``), so memory
     does not grow with the articles."""
 
@@ -45,8 +46,32 @@ class Catalog:
     digests: dict[str, str] = field(default_factory=dict)  # relative path -> sha256, every file
     # (system id, source key) -> (start, end) of an article quote in its article's text
     quotes: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
-    article_headers: list[Path] = field(default_factory=list)  # every article's, in id order
+    article_ids: list[str] = field(default_factory=list)  # every article's, in order
     streamed: bool = False
+    # a streamed catalog's (header, text) sha256 of each article, as each is read
+    article_digests: list[tuple[str, str] | None] = field(default_factory=list)
+
+    def article_header(self, index: int) -> Path:
+        return self.root / "articles" / f"{self.article_ids[index]}.yaml"
+
+    def file_digests(self) -> Iterator[tuple[str, str]]:
+        """(relative path, sha256) of every file, in path order (a streamed catalog's once
+        every article is read): what the catalog's version and its files' table are made of."""
+        if not self.streamed:
+            yield from sorted(self.digests.items())
+            return
+        own = {path: d for path, d in self.digests.items() if not path.startswith("articles/")}
+        paths = sorted(
+            [*own, *(f"articles/{i}.{s}" for i in self.article_ids for s in ("yaml", "txt"))]
+        )
+        index = {article_id: n for n, article_id in enumerate(self.article_ids)}
+        for path in paths:
+            if path in own:
+                yield path, own[path]
+                continue
+            stem, suffix = path[len("articles/") :].rsplit(".", 1)
+            digests = self.article_digests[index[stem]]
+            yield path, digests[0 if suffix == "yaml" else 1]
 
 
 def validate_catalog(
@@ -141,7 +166,7 @@ def _check_catalog(
         files=reader.files,
         digests=reader.digests,
         quotes={key: span for key, span in quotes.items() if key[0] in ids},
-        article_headers=[a.document.path for a in articles.values()] if not streamed else headers,
+        article_ids=[path.stem for path in headers] if streamed else list(articles),
         streamed=streamed,
     )
     return catalog, problems
