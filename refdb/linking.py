@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 from refdb import crosscheck, sources
-from refdb.errors import CatalogError, Problem
+from refdb.errors import CatalogError, Problem, display_path
 from refdb.linker import AnchorError, Linker, Mention, link_article, names_of
 from refdb.reader import Article, CatalogReader
 from refdb.schema import SystemEntry
@@ -90,6 +90,7 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     linked = _map(_link_shared, enumerate(offsets), count)
     if catalog.streamed:
         catalog.article_digests = [None] * count
+    quoted = {a.entry.id: a.digests for a in catalog.articles} if catalog.streamed else {}
     stage = "checking and linking articles" if catalog.streamed else "linking articles"
     try:
         for index, (article, mentions, problems, line, hit) in enumerate(linked):
@@ -97,6 +98,7 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
                 article = catalog.articles[index]
             elif article is not None:
                 catalog.article_digests[index] = article.digests
+                problems = problems + _changed_since_quoted(quoted, article)
             if progress:
                 progress(stage, index + 1, count)
             if cache is not None:
@@ -107,6 +109,15 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     finally:
         linked.close()
         _SHARED = None
+
+
+def _changed_since_quoted(quoted: dict[str, tuple], article: Article) -> list[Problem]:
+    """An article entries quote is read twice in a streamed build (its quotes are placed
+    before it is linked); both reads must have found the same files."""
+    if quoted.get(article.entry.id, article.digests) == article.digests:
+        return []
+    message = "this article changed while the build read it; build again"
+    return [Problem(display_path(article.document.path), 1, 1, message, "changed-during-build")]
 
 
 def names_sha256(systems: list[SystemEntry]) -> str:
