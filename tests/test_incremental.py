@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from refdb import patching
 from refdb.compiler import build
 from refdb.errors import CatalogError
 from refdb.tables import SQLModel
+from refdb.text import compact
 
 from conftest import CATALOG
 
@@ -359,3 +363,25 @@ def test_an_entry_removed_in_a_git_checkout_is_patched_and_keeps_its_history(
             "select kind from entry_changes where system_id = 'tu-160' order by sequence"
         ).fetchall()
     assert kinds == [("added",), ("removed",)]
+
+
+# What the press prints around names: letters of the scripts the code pages write and of
+# others, capitals that fold (the Kelvin sign, a dotted I), every separator and mark that
+# compact text drops.
+PRINTED = "aAbBkK1260 -'’‐–—\u00a0\u00ad\u0301\u200béÉłŁśżčÇдДёЁіїєґσΣİßœ中\u212a"
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(PRINTED, max_size=40), min_size=1, max_size=6), data=st.data())
+def test_a_changed_spelling_is_sought_in_exactly_the_texts_whose_compact_form_holds_it(texts, data):
+    """Whichever code page writes a text (or none), the search for a new spelling finds the
+    texts the linker would find it in, and only those."""
+    assert all(patching._code_page(codec) for codec in patching._CODE_PAGES)
+    compacts = [compact(text) for text in texts]
+    spellings = st.text(PRINTED, min_size=1, max_size=4).map(compact).filter(bool)
+    keys = set(data.draw(st.lists(spellings, max_size=20)))
+    for compacted in compacts:
+        start = data.draw(st.integers(0, len(compacted)))
+        keys.add(compacted[start : data.draw(st.integers(start, len(compacted)))] or "k")
+    expected = {i for i, compacted in enumerate(compacts) if any(k in compacted for k in keys)}
+    assert patching._containing(keys, enumerate(texts)) == expected
