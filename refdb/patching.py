@@ -28,6 +28,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 from contextlib import closing
@@ -199,9 +200,11 @@ class Previous:
             0
         ]
 
-    def texts(self, skip: set[str]):
-        """(id, text) of every article but those of ``skip``."""
-        for article_id, text in self.db.execute("select id, text from articles"):
+    def texts(self, skip: set[str], only: set[str] | None = None):
+        """(id, text) of every article (or of those of ``only``) but those of ``skip``."""
+        sql = "select id, text from articles"
+        found = self.db.execute(sql) if only is None else _rows(self.db, sql, "id", only)
+        for article_id, text in found:
             if article_id not in skip:
                 yield article_id, text
 
@@ -394,7 +397,7 @@ def to_relink(
     if letters:
         sought |= _followed_by(previous, checked, diff.added_systems, letters)
     skip = diff.articles | diff.removed_articles
-    found = _containing(sought, previous.texts(skip))
+    found = _containing(sought, previous.texts(skip, _may_hold(sought, diff.files)))
     found |= _mentioning(previous.db, changed)
     found |= _anchoring(root, diff, checked.renamed | gone)
     found -= skip
@@ -485,6 +488,30 @@ def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
     return found
 
 
+def _may_hold(keys: set[str], files: dict[str, bytes]) -> set[str] | None:
+    """The articles that can hold one of ``keys``, as far as their digits tell: in a text
+    whose compact form holds a key, the key's digits stand together once separators and all
+    but ASCII are left out. None (all of them) when a key has no digit."""
+    runs = set()
+    for key in keys:
+        digits = re.findall(r"[0-9]+", key)
+        if not digits:
+            return None
+        runs.add(max(digits, key=len).encode())
+    found = set()
+    for path, content in files.items():
+        if path.startswith("articles/") and path.endswith(".txt"):
+            skeleton = content.translate(None, _NOT_IN_SKELETON)
+            if any(run in skeleton for run in runs):
+                found.add(path[len("articles/") : -len(".txt")])
+    return found
+
+
+# What a text's digits skeleton leaves out: every byte of a character beyond ASCII, and the
+# ASCII characters compact text drops (spaces, hyphens, apostrophes).
+_NOT_IN_SKELETON = bytes(b for b in range(256) if b > 0x7F or not compact(chr(b)))
+
+
 # Single-byte code pages most press text is written in. A text one of them encodes is
 # compacted by one ``bytes.translate`` (the compact form of each of its characters is one
 # character of the same code page, or nothing), far faster than character by character.
@@ -570,33 +597,55 @@ def _finder(keys: set[str], codec: str | None):
     return holds
 
 
-def variant_letters(db, diff: Difference, checked: Checked) -> tuple[set[str], set[str]]:
+def variant_letters(previous: Previous, diff: Difference, checked: Checked):
     """The variant letters the catalog's designations end with now, as the whole catalog's
-    linker knows them (from the ``forms`` table, and from the entries renamed or added), and
-    those that were or are such letters but are not both: wherever an article writes them
-    after a designation and a space, the linker reads them otherwise."""
-    kept, gone = [], []
-    for owner, text in db.execute("select system_id, text from forms"):
-        if owner in diff.removed_systems:
-            gone.append(text)
-        elif owner not in checked.renamed:
-            kept.append(text)
-    letters = _variant_letters(kept)
+    linker knows them, and those that were or are such letters but are not both: wherever
+    an article writes them after a designation and a space, the linker reads them otherwise."""
+    replaced = checked.renamed | diff.removed_systems
     new = [checked.systems[key] for key in checked.renamed | diff.added_systems]
-    now = letters | _variant_letters(form.text for entry in new for form in linker.forms_of(entry))
-    old = [checked.before[key] for key in checked.renamed]
-    then = letters | _variant_letters(gone)
-    then |= _variant_letters(form.text for entry in old for form in linker.forms_of(entry))
-    return now, now ^ then
+    now = VariantLetters(previous.db, replaced, _letters_of(new))
+    old = _letters_of(checked.before[key] for key in checked.renamed)
+    gone = _rows(previous.db, "select text from forms", "system_id", diff.removed_systems)
+    old |= {suffix for (text,) in gone if (suffix := _variant(text))}
+    moved = {letters for letters in old ^ now.new if not now.elsewhere(letters)}
+    return now, moved
 
 
-def _variant_letters(texts) -> set[str]:
-    found = set()
-    for text in texts:
-        suffix = linker._FORM_SUFFIX.search(text)
-        if suffix:
-            found.add(suffix.group(1))
-    return found
+class VariantLetters:
+    """The variant letters of every catalogued designation, each looked up when the linker
+    asks (``letters in``): in the ``forms`` table, the rows of the ``replaced`` entries aside,
+    and among the ``new`` entries' letters. Reading every form for them cost more than the
+    few questions a patch's articles ask."""
+
+    def __init__(self, db, replaced: set[str], new: set[str]):
+        self.db, self.replaced, self.new = db, sorted(replaced), new
+        self.asked: dict[str, bool] = {}
+
+    def __contains__(self, letters: str) -> bool:
+        return letters in self.new or self.elsewhere(letters)
+
+    def elsewhere(self, letters: str) -> bool:
+        """Whether a form of an entry not replaced ends with a digit and these letters, as
+        ``linker._FORM_SUFFIX`` reads a form's variant."""
+        if letters not in self.asked:
+            found = self.db.execute(  # "$" matches before a final newline too
+                f"select 1 from forms where (text glob ? or text glob ?) and system_id not in "
+                f"({_marks(self.replaced)}) limit 1",
+                [f"*[0-9]{letters}", f"*[0-9]{letters}\n", *self.replaced],
+            )
+            self.asked[letters] = found.fetchone() is not None
+        return self.asked[letters]
+
+
+def _letters_of(entries) -> set[str]:
+    return {
+        suffix for entry in entries for f in linker.forms_of(entry) if (suffix := _variant(f.text))
+    }
+
+
+def _variant(text: str) -> str | None:
+    suffix = linker._FORM_SUFFIX.search(text)
+    return suffix.group(1) if suffix else None
 
 
 # --- linking ------------------------------------------------------------------------------
@@ -686,9 +735,7 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
                 diff = difference(root, db)
                 checked = validate(root, diff, previous, [])
             with timed("link"):
-                letters, moved = (
-                    variant_letters(db, diff, checked) if _links(diff, checked) else (set(), set())
-                )
+                letters, moved = variant_letters(previous, diff, checked)
                 relinked = to_relink(root, diff, checked, previous, moved)
                 linked = diff.articles | relinked
                 mentions = link(previous, diff, checked, linked, letters)
@@ -709,11 +756,6 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
     except (Fallback, sqlite3.IntegrityError):
         return None
     return summary
-
-
-def _links(diff: Difference, checked: Checked) -> bool:
-    """Whether the difference touches linking: articles, or entries' names."""
-    return bool(diff.articles or checked.renamed or diff.added_systems or diff.removed_systems)
 
 
 def _marks(values) -> str:

@@ -282,6 +282,22 @@ def test_a_removed_system_is_patched_away_with_its_mentions_and_derived_relation
         assert db.execute("select count(*) from relations").fetchone() == (0,)
 
 
+def test_an_entry_with_new_variant_letters_relinks_every_designation_written_with_them(
+    mini_catalog, tmp_path
+):
+    """Letters after a designation and a space count as its variant once a catalogued
+    designation ends with them: "Kh-101 MT" is then one mention, wherever it is printed."""
+    write_article(mini_catalog, "variant-note", "A Kh-101 MT was fired from the sea.")
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert mentioned(db_path, "variant-note") == [("Kh-101", "kh-101")]
+    entry = _yaml(mini_catalog / "systems" / "kh-101.yaml")
+    entry |= {"id": "kh-55", "name": "Kh-55", "designations": ["Kh-55MT"], "aliases": []}
+    _write(mini_catalog / "systems" / "kh-55.yaml", entry)
+    assert patched_equals_clean(mini_catalog, db_path, tmp_path)
+    assert mentioned(db_path, "variant-note") == [("Kh-101 MT", "kh-101")]
+
+
 @pytest.mark.parametrize(
     ("edit", "code"),
     [
