@@ -10,16 +10,16 @@ Articles are linked again only where a change can move a mention: an added or ed
 and an unchanged one where an entry's names changed (an entry renamed, added or removed, an
 alias or a form gone or new). That one is found through the previous database: its mentions
 under a spelling that changed, its curator anchors on the entry, or its text holding one of
-the entry's new spellings (one pass over every article's compact text). Each such article is
-linked against every system one of whose forms occurs in it, which gives the same mentions as
-the whole catalog's linker.
+the entry's new spellings (one pass over the articles' compact text). Each such article is
+linked against every system a spelling of which begins a word in it, which gives the same
+mentions as the whole catalog's linker.
 
 Whatever this module cannot apply exactly raises ``Fallback`` and the build takes the clean
-path: a catalog with a problem (a name claimed twice, a relation onto a removed entry...: the
-clean path reports them all), the variant letters after designations changed (every article
-may link otherwise), the publisher register changed, a git commit made since the last build.
-The result equals a clean build's content; the atomic write is the same (a temporary copy,
-checked, renamed).
+path: a catalog with a problem, among the changed files or between them and the rest (a name
+claimed twice, a redirect id taken, a relation or a curator anchor onto a removed entry...:
+the clean path reports them all), the publisher register changed, a git commit made since the
+last build, more than ``AT_MOST`` files changed. The result equals a clean build's content;
+the atomic write is the same (a temporary copy, checked, renamed).
 """
 
 from __future__ import annotations
@@ -491,13 +491,16 @@ def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
 def _may_hold(keys: set[str], files: dict[str, bytes]) -> set[str] | None:
     """The articles that can hold one of ``keys``, as far as their digits tell: in a text
     whose compact form holds a key, the key's digits stand together once separators and all
-    but ASCII are left out. None (all of them) when a key has no digit."""
+    but ASCII are left out. None (all of them) when a key has no digit, or when so many are
+    sought that an automaton's one pass is quicker."""
     runs = set()
     for key in keys:
         digits = re.findall(r"[0-9]+", key)
         if not digits:
             return None
         runs.add(max(digits, key=len).encode())
+    if len(runs) >= FEW_KEYS:
+        return None
     found = set()
     for path, content in files.items():
         if path.startswith("articles/") and path.endswith(".txt"):
