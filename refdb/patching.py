@@ -282,6 +282,8 @@ def validate(root: Path, diff: Difference, previous: Previous, problems: list[Pr
             root, path, diff.files[path], SystemEntry, problems
         )
     _problems(problems)
+    if any(entry.id != system_id for system_id, entry in systems.items()):
+        raise Fallback("an entry's id is not its file's name: the clean path reports it")
     ids = (previous.ids() - diff.removed_systems) | diff.added_systems
     if not ids:
         raise Fallback("no system left: the clean path reports it")

@@ -304,6 +304,7 @@ def test_an_entry_with_new_variant_letters_relinks_every_designation_written_wit
         ("the target of a relation removed", "dangling-target"),
         ("another entry's name taken", "duplicate-alias"),
         ("an exclusion left with nothing to exclude", "stale-anchor"),
+        ("the id changed, not the file name", "id-mismatch"),
     ],
 )
 def test_a_problem_between_entries_is_reported_and_the_database_kept(
@@ -322,6 +323,8 @@ def test_a_problem_between_entries_is_reported_and_the_database_kept(
         (mini_catalog / "systems" / "kh-101.yaml").unlink()
     elif edit == "another entry's name taken":
         data["aliases"].append({"text": "X-101", "lang": "en", "kind": "misnomer"})
+    elif edit == "the id changed, not the file name":
+        data["id"] = "tu-160-blackjack"
     else:
         data |= {"name": "Tupolev bomber", "designations": ["Izdeliye 70"], "aliases": []}
     _write(tu_160, data)
