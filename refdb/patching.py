@@ -474,12 +474,15 @@ def _mentioning(db, changed: dict[str, set[str]]) -> set[str]:
 
 def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
     """Unchanged articles whose curator anchors name one of these entries. Only headers that
-    can hold anchors are read (they write ``mentions``, or an escape that could spell it)."""
+    can are read: they write ``mentions`` and one of the ids, or an escape that could spell
+    them (YAML folds a scalar's lines with a space, so an id is never split)."""
+    ids = [system_id.encode() for system_id in system_ids]
     found = set()
     for path, raw in diff.files.items():
         if not (path.startswith("articles/") and path.endswith(".yaml")):
             continue
-        if b"mentions" not in raw and b"\\" not in raw:
+        named = b"mentions" in raw and any(system_id in raw for system_id in ids)
+        if not (named or b"\\" in raw):
             continue
         entry, _ = _load(root, path, raw, ArticleEntry, [])
         corrections = entry.mentions if entry else None
