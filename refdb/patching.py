@@ -2,23 +2,33 @@
 
 When the previous database was built by this code from a catalog that differs in a few files
 (``catalog_files`` and ``build_info`` say which), only those files are validated and only
-their rows are replaced: the changed entries' rows in every table keyed by them, the inverse
-relations derived from or onto them, the changed articles' rows and mentions, the flags and
-history rows of both, and the full-text rows of what changed. An added or edited article is
-linked against the systems whose forms occur in it (found through one automaton over the
-``forms`` table), which gives the same mentions as the whole catalog's linker.
+their rows are replaced: the rows of every entry edited, added or removed (with the inverse
+relations derived from or onto it, its flags and history rows), the changed articles' rows,
+and the full-text rows of what changed.
 
-Whatever this module cannot apply exactly (a system added, removed or renamed, a name
-changed, the publisher register changed, a catalog with a problem, a git commit made since
-the last build...) raises ``Fallback`` and the build takes the clean path. The result equals a
-clean build's content; the atomic write is the same (a temporary copy, checked, renamed).
+Articles are linked again only where a change can move a mention: an added or edited article,
+and an unchanged one where an entry's names changed (an entry renamed, added or removed, an
+alias or a form gone or new). That one is found through the previous database: its mentions
+under a spelling that changed, its curator anchors on the entry, or its text holding one of
+the entry's new spellings (one pass over the articles' compact text). Each such article is
+linked against every system a spelling of which begins a word in it, which gives the same
+mentions as the whole catalog's linker.
+
+Whatever this module cannot apply exactly raises ``Fallback`` and the build takes the clean
+path: a catalog with a problem, among the changed files or between them and the rest (a name
+claimed twice, a redirect id taken, a relation or a curator anchor onto a removed entry...:
+the clean path reports them all), the publisher register changed, a git commit made since the
+last build, more than ``AT_MOST`` files changed. The result equals a clean build's content;
+the atomic write is the same (a temporary copy, checked, renamed).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 from contextlib import closing
@@ -35,7 +45,7 @@ from refdb.loader import MAX_FILE_BYTES, decode, load_yaml
 from refdb.pydantic_problems import validate_document
 from refdb.reader import MAX_ARTICLE_BYTES, REGISTER, Article
 from refdb.schema import ArticleEntry, ArticleQuote, PublisherRegister, SystemEntry
-from refdb.text import CompactText
+from refdb.text import compact
 
 AT_MOST = 200  # changed files beyond which the clean path (with its cache) is as quick
 
@@ -49,10 +59,18 @@ class Difference:
     """What the catalog on disk changes against the previous database."""
 
     files: dict[str, bytes]  # every catalog file now
+    hashes: dict[str, str]  # the SHA-256 of each of them
     changed: set[str]  # paths added, changed or removed
-    systems: set[str] = field(default_factory=set)  # ids of changed entries
+    systems: set[str] = field(default_factory=set)  # ids of edited entries
+    added_systems: set[str] = field(default_factory=set)
+    removed_systems: set[str] = field(default_factory=set)
     articles: set[str] = field(default_factory=set)  # ids of added or changed articles
     removed_articles: set[str] = field(default_factory=set)
+
+    @property
+    def written_systems(self) -> set[str]:
+        """The entries whose rows are written anew: edited or added."""
+        return self.systems | self.added_systems
 
 
 def scan(root: Path) -> dict[str, bytes]:
@@ -71,8 +89,7 @@ def scan(root: Path) -> dict[str, bytes]:
                 if suffix not in suffixes or not entry.is_file(follow_symlinks=False):
                     raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
                 limit = MAX_ARTICLE_BYTES if suffix == ".txt" else MAX_FILE_BYTES
-                with open(entry.path, "rb") as handle:
-                    content = handle.read(limit + 1)
+                content = _read(entry.path, limit)
                 if len(content) > limit:
                     raise Fallback(f"{folder}/{entry.name} is too large")
                 files[f"{folder}/{entry.name}"] = content
@@ -81,6 +98,27 @@ def scan(root: Path) -> dict[str, bytes]:
     if stems[".yaml"] != stems[".txt"]:
         raise Fallback("an article without its text or header")
     return files
+
+
+_BLOCK = 1 << 16
+
+
+def _read(path: str, limit: int) -> bytes:
+    """A file's bytes (``limit + 1`` at most), a block at a time: asking for the whole
+    allowance at once makes a buffer that large for every file, a megabyte per article,
+    which cost four times the reading itself."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        parts, size = [], 0
+        while size <= limit:
+            part = os.read(descriptor, _BLOCK)
+            if not part:
+                break
+            parts.append(part)
+            size += len(part)
+        return b"".join(parts)
+    finally:
+        os.close(descriptor)
 
 
 def difference(root: Path, previous: sqlite3.Connection) -> Difference:
@@ -92,21 +130,25 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
         raise Fallback("the catalog's git commit moved")
     built = dict(previous.execute("select path, sha256 from catalog_files"))
     files = scan(root)
-    changed = {p for p in files.keys() | built.keys() if built.get(p) != _sha(files.get(p))}
+    hashes = {path: _sha(content) for path, content in files.items()}
+    changed = {p for p in files.keys() | built.keys() if built.get(p) != hashes.get(p)}
     if not changed:  # a rebuild of the same catalog redoes the work through the build cache
         raise Fallback("nothing changed")
     if len(changed) > AT_MOST:
         raise Fallback("too many files changed")
     if REGISTER in changed:
         raise Fallback("the publisher register changed")
-    found = Difference(files, changed)
+    found = Difference(files, hashes, changed)
     for path in changed:
         folder, name = path.split("/", 1)
         stem = name.rsplit(".", 1)[0]
         if folder == "systems":
-            if path not in files or path not in built:
-                raise Fallback("a system was added or removed")
-            found.systems.add(stem)
+            if path not in built:
+                found.added_systems.add(stem)
+            elif path not in files:
+                found.removed_systems.add(stem)
+            else:
+                found.systems.add(stem)
         elif f"articles/{stem}.yaml" in files:
             found.articles.add(stem)
         else:
@@ -152,6 +194,26 @@ class Previous:
             0
         ]
 
+    def texts(self, skip: set[str], only: set[str] | None = None):
+        """(id, text) of every article (or of those of ``only``) but those of ``skip``."""
+        sql = "select id, text from articles"
+        found = self.db.execute(sql) if only is None else _rows(self.db, sql, "id", only)
+        for article_id, text in found:
+            if article_id not in skip:
+                yield article_id, text
+
+    def form_keys(self) -> set[str]:
+        """The compact spelling of every form of every system."""
+        return {key for (key,) in self.db.execute("select key from forms") if key}
+
+    def owners(self, keys: set[str], skip: set[str]) -> dict[str, list[str]]:
+        """Compact key -> the systems (but those of ``skip``) that have a form of that key."""
+        found: dict[str, list[str]] = {}
+        for system_id, key in _rows(self.db, "select system_id, key from forms", "key", keys):
+            if system_id not in skip:
+                found.setdefault(key, []).append(system_id)
+        return found
+
 
 def _problems(problems: list[Problem]) -> None:
     if problems:
@@ -179,27 +241,49 @@ def load_articles(root: Path, files: dict[str, bytes], article_ids, problems) ->
     return articles
 
 
-def validate(root: Path, diff: Difference, previous: Previous, problems: list[Problem]):
+# --- validation ---------------------------------------------------------------------------
+
+
+@dataclass
+class Checked:
+    """The changed files, validated against the rest of the catalog."""
+
+    publishers: dict
+    systems: dict[str, SystemEntry]  # edited and added entries, as they are now
+    documents: dict
+    articles: dict[str, Article]  # the articles later stages need
+    quotes: dict
+    before: dict[str, SystemEntry]  # edited entries as the previous build had them
+    renamed: set[str]  # edited entries whose names, forms or redirect ids changed
+    ids: set[str]  # every system id of the catalog now
+
+
+def validate(root: Path, diff: Difference, previous: Previous, problems: list[Problem]) -> Checked:
     """The changed entries and articles, checked against the rest of the catalog; the
     entries and articles later stages need (also those quoting a changed article)."""
     if diff.removed_articles and previous.quoting(diff.removed_articles):
         raise Fallback("a removed article is quoted")
-    diff.systems |= previous.quoting(diff.articles)
+    diff.systems |= previous.quoting(diff.articles) - diff.removed_systems
     register_raw = diff.files[REGISTER]
     register, register_doc = _load(root, REGISTER, register_raw, PublisherRegister, problems)
     _problems(problems)
     publishers = dict(register.root)
     before = previous.entries(diff.systems)
     systems, documents = {}, {}
-    for system_id in sorted(diff.systems):
+    for system_id in sorted(diff.written_systems):
         path = f"systems/{system_id}.yaml"
         systems[system_id], documents[system_id] = _load(
             root, path, diff.files[path], SystemEntry, problems
         )
     _problems(problems)
-    for system_id, entry in systems.items():
-        if _linking_view(entry) != _linking_view(before[system_id]):
-            raise Fallback("names changed")
+    if any(entry.id != system_id for system_id, entry in systems.items()):
+        raise Fallback("an entry's id is not its file's name: the clean path reports it")
+    ids = (previous.ids() - diff.removed_systems) | diff.added_systems
+    if not ids:
+        raise Fallback("no system left: the clean path reports it")
+    renamed = {
+        key for key in diff.systems if _linking_view(systems[key]) != _linking_view(before[key])
+    }
     quoted = {
         source.article
         for entry in systems.values()
@@ -208,11 +292,12 @@ def validate(root: Path, diff: Difference, previous: Previous, problems: list[Pr
     }
     articles = load_articles(root, diff.files, diff.articles | quoted, problems)
     _problems(problems)
-    ids = previous.ids()
-    listed = list(systems.values())
+    listed = [systems[key] for key in sorted(systems)]
+    named = [systems[key] for key in sorted(renamed | diff.added_systems)]
     quotes: dict = {}
     problems += crosscheck.check_ids(listed, documents)
     problems += crosscheck.check_references(listed, documents, articles, quotes, ids)
+    problems += crosscheck.check_names(named, documents)
     problems += crosscheck.check_vetoes(listed, documents)
     changed_articles = {key: articles[key] for key in diff.articles}
     problems += crosscheck.check_article_anchors(changed_articles, ids)
@@ -220,7 +305,9 @@ def validate(root: Path, diff: Difference, previous: Previous, problems: list[Pr
     lookup = sources.Register(publishers)
     problems += sources.check_catalog(lookup, listed, documents, articles)
     _problems(problems)
-    return publishers, systems, documents, articles, quotes
+    checked = Checked(publishers, systems, documents, articles, quotes, before, renamed, ids)
+    _against_the_rest(previous.db, diff, checked)
+    return checked
 
 
 def _linking_view(entry: SystemEntry) -> tuple:
@@ -228,48 +315,409 @@ def _linking_view(entry: SystemEntry) -> tuple:
     return (linker.names_of(entry), linker.forms_of(entry), entry.redirect_ids)
 
 
+def _against_the_rest(db, diff: Difference, checked: Checked) -> None:
+    """What the whole catalog's checks would find between the entries renamed, added or
+    removed and the others: a name claimed twice, a redirect id taken, a relation onto a
+    removed entry. The clean path reports each of them."""
+    named = checked.renamed | diff.added_systems
+    replaced = sorted(checked.renamed | diff.removed_systems)
+    if named and _names_taken(db, [checked.systems[key] for key in sorted(named)], replaced):
+        raise Fallback("a new name is another entry's: the clean path reports it")
+    others = {
+        redirect: owner
+        for redirect, owner in db.execute("select id, system_id from redirects")
+        if owner not in replaced
+    }
+    redirects = [r for key in sorted(named) for r in checked.systems[key].redirect_ids]
+    if (
+        len(set(redirects)) != len(redirects)
+        or set(redirects) & (checked.ids | others.keys())
+        or diff.added_systems & others.keys()
+    ):
+        raise Fallback("a redirect id collides with an id: the clean path reports it")
+    gone = sorted(diff.removed_systems)
+    if gone:
+        onto = db.execute(
+            f"select system_id from relations where not derived and target_id in ({_marks(gone)})",
+            gone,
+        )
+        if {row[0] for row in onto} - diff.written_systems - diff.removed_systems:
+            raise Fallback("an entry relates to a removed one: the clean path reports it")
+
+
+def _names_taken(db, entries: list[SystemEntry], replaced: list[str]) -> bool:
+    """Whether a name of ``entries`` is, as the one-name-per-entry check compares names, a
+    name of another entry than those (or those of ``replaced``, whose names are going).
+    The aliases table holds every name; an ASCII name's key is its compact form, others'
+    are worked out (look-alike letters)."""
+    claimed = {crosscheck.name_key(name.text) for e in entries for name in linker.names_of(e)}
+    skip = replaced + [entry.id for entry in entries]
+    listed = sorted(claimed)
+    found = db.execute(
+        f"select text from aliases where system_id not in ({_marks(skip)}) "
+        f"and (key in ({_marks(listed)}) or text glob '*[^ -~]*')",
+        skip + listed,
+    )
+    return any(crosscheck.name_key(text) in claimed for (text,) in found)
+
+
+# --- which articles to link again ---------------------------------------------------------
+
+
+def to_relink(
+    root: Path, diff: Difference, checked: Checked, previous: Previous, letters: set[str]
+) -> set[str]:
+    """The unchanged articles whose mentions the renamed, added or removed entries can
+    change, loaded into ``checked.articles`` with their curator anchors resolved.
+
+    A spelling an entry keeps with the same forms links as before. One it gains, or whose
+    forms change, can link wherever an article's compact text holds it; one it loses
+    unlinks its mentions, and, where another entry has a form of the same spelling, lets
+    that one link where it was beaten before; a curator anchor on the entry may go stale.
+    Variant ``letters`` that became or ceased to be a catalogued variant's change how any
+    designation followed by them links."""
+    gone = diff.removed_systems
+    if not (checked.renamed or diff.added_systems or gone):
+        return set()
+    changed = _changed_keys(checked, diff.added_systems)
+    for system_id, key in _rows(previous.db, "select system_id, key from forms", "system_id", gone):
+        changed.setdefault(system_id, set()).add(key)
+    sought = {
+        key
+        for system_id, keys in changed.items()
+        if system_id in checked.systems
+        for key in keys & _patterns(checked.systems[system_id]).keys()
+    }
+    lost = {key for keys in changed.values() for key in keys} - sought
+    sought |= _shared(previous.db, lost, checked.renamed | gone)
+    if letters:
+        sought |= _followed_by(previous, checked, diff.added_systems, letters)
+    skip = diff.articles | diff.removed_articles
+    found = _containing(sought, previous.texts(skip, _may_hold(sought, diff.files)))
+    found |= _mentioning(previous.db, changed)
+    found |= _anchoring(root, diff, checked.renamed | gone)
+    found -= skip
+    problems: list[Problem] = []
+    relinked = load_articles(root, diff.files, found, problems)
+    problems += crosscheck.check_article_anchors(relinked, checked.ids)
+    _problems(problems)
+    checked.articles |= relinked
+    return found
+
+
+def _patterns(entry: SystemEntry) -> dict[str, tuple]:
+    """Compact key -> the entry's forms of that spelling, in order: what the whole catalog's
+    automaton holds of this entry under that key."""
+    found: dict[str, list] = {}
+    for form in linker.forms_of(entry):
+        key = compact(form.text)
+        if key:
+            found.setdefault(key, []).append(form)
+    return {key: tuple(forms) for key, forms in found.items()}
+
+
+def _changed_keys(checked: Checked, added: set[str]) -> dict[str, set[str]]:
+    """Entry id -> the spellings whose forms differ between the previous build and now."""
+    changed = {}
+    for system_id in checked.renamed | added:
+        old = _patterns(checked.before[system_id]) if system_id in checked.before else {}
+        new = _patterns(checked.systems[system_id])
+        changed[system_id] = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    return changed
+
+
+def _followed_by(previous: Previous, checked: Checked, added, letters: set[str]) -> set[str]:
+    """Every designation's spelling (then or now) followed by one of ``letters``, compacted:
+    what an article holds where a designation is followed by them, spaced or not."""
+    keys = previous.form_keys()
+    for system_id in checked.renamed | added:
+        keys |= _patterns(checked.systems[system_id]).keys()
+    tails = {compact(text) for text in letters}
+    return {key + tail for key in keys if any(ch.isdigit() for ch in key) for tail in tails}
+
+
+def _rows(db, select: str, column: str, values, batch: int = 10_000) -> list[tuple]:
+    """``select`` restricted to rows whose ``column`` is one of ``values`` (asked a batch at
+    a time: SQLite bounds the parameters of a statement)."""
+    values = sorted(values)
+    found = []
+    for start in range(0, len(values), batch):
+        part = values[start : start + batch]
+        found += db.execute(f"{select} where {column} in ({_marks(part)})", part).fetchall()
+    return found
+
+
+def _shared(db, keys: set[str], skip: set[str]) -> set[str]:
+    """Those of ``keys`` that a form of another entry (not of ``skip``) has too."""
+    return {
+        key
+        for system_id, key in _rows(db, "select system_id, key from forms", "key", keys)
+        if system_id not in skip
+    }
+
+
+def _mentioning(db, changed: dict[str, set[str]]) -> set[str]:
+    """Articles with a mention of these entries under a changed spelling (or by a curator)."""
+    found = set()
+    sql = "select article_id, system_id, form from mentions"
+    for article_id, system_id, form in _rows(db, sql, "system_id", changed):
+        if form is None or compact(form) in changed[system_id]:
+            found.add(article_id)
+    return found
+
+
+def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
+    """Unchanged articles whose curator anchors name one of these entries. Only headers that
+    can are read: they write ``mentions`` and one of the ids, or an escape that could spell
+    them (YAML folds a scalar's lines with a space, so an id is never split)."""
+    ids = [system_id.encode() for system_id in system_ids]
+    found = set()
+    for path, raw in diff.files.items():
+        if not (path.startswith("articles/") and path.endswith(".yaml")):
+            continue
+        named = b"mentions" in raw and any(system_id in raw for system_id in ids)
+        if not (named or b"\\" in raw):
+            continue
+        entry, _ = _load(root, path, raw, ArticleEntry, [])
+        corrections = entry.mentions if entry else None
+        if corrections and any(
+            anchor.system in system_ids for anchor in (*corrections.include, *corrections.exclude)
+        ):
+            found.add(entry.id)
+    return found
+
+
+def _may_hold(keys: set[str], files: dict[str, bytes]) -> set[str] | None:
+    """The articles that can hold one of ``keys``, as far as their digits tell: in a text
+    whose compact form holds a key, the key's digits stand together once separators and all
+    but ASCII are left out. None (all of them) when a key has no digit, or when so many are
+    sought that an automaton's one pass is quicker."""
+    runs = set()
+    for key in keys:
+        digits = re.findall(r"[0-9]+", key)
+        if not digits:
+            return None
+        runs.add(max(digits, key=len).encode())
+    if len(runs) >= FEW_KEYS:
+        return None
+    found = set()
+    for path, content in files.items():
+        if path.startswith("articles/") and path.endswith(".txt"):
+            skeleton = content.translate(None, _NOT_IN_SKELETON)
+            if any(run in skeleton for run in runs):
+                found.add(path[len("articles/") : -len(".txt")])
+    return found
+
+
+# What a text's digits skeleton leaves out: every byte of a character beyond ASCII, and the
+# ASCII characters compact text drops (spaces, hyphens, apostrophes).
+_NOT_IN_SKELETON = bytes(b for b in range(256) if b > 0x7F or not compact(chr(b)))
+
+
+# Single-byte code pages most press text is written in. A text one of them encodes is
+# compacted by one ``bytes.translate`` (the compact form of each of its characters is one
+# character of the same code page, or nothing), far faster than character by character.
+_CODE_PAGES = ("cp1252", "cp1251", "cp1250")
+
+
+@functools.cache
+def _code_page(codec: str) -> tuple[bytes, bytes] | None:
+    """The byte table and the bytes to delete that compact a text encoded in ``codec``; None
+    when a character of it compacts to something the code page cannot write."""
+    table, dropped = bytearray(range(256)), bytearray()
+    for byte in range(256):
+        try:
+            kept = compact(bytes([byte]).decode(codec))
+        except UnicodeDecodeError:
+            continue  # no character encodes to it
+        try:
+            written = kept.encode(codec)
+        except UnicodeEncodeError:
+            return None
+        if len(written) > 1:
+            return None
+        if written:
+            table[byte] = written[0]
+        else:
+            dropped.append(byte)
+    return bytes(table), bytes(dropped)
+
+
+def _compacted(text: str) -> tuple[str | None, bytes | str]:
+    """(code page, the compact text written in it), or (None, the compact text) when no code
+    page writes the whole text."""
+    for codec in _CODE_PAGES:
+        tables = _code_page(codec)
+        if tables is None:
+            continue
+        try:
+            encoded = text.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        return codec, encoded.translate(*tables)
+    return None, compact(text)
+
+
+def _containing(keys: set[str], texts) -> set[str]:
+    """Ids of the ``(id, text)`` whose compact text holds one of ``keys``."""
+    if not keys:
+        return set()
+    finders: dict = {}
+    found = set()
+    for text_id, text in texts:
+        codec, compacted = _compacted(text)
+        if codec not in finders:
+            finders[codec] = _finder(keys, codec)
+        if finders[codec](compacted):
+            found.add(text_id)
+    return found
+
+
+FEW_KEYS = 16  # below this many, one search per key beats an automaton's pass
+
+
+def _finder(keys: set[str], codec: str | None):
+    """Whether a text ``_compacted`` wrote in ``codec`` holds one of ``keys`` (one it cannot
+    write cannot occur in a text it writes)."""
+    written = []
+    for key in sorted(keys):
+        try:
+            written.append(key if codec is None else key.encode(codec))
+        except UnicodeEncodeError:
+            continue
+    if len(written) < FEW_KEYS:
+        return lambda compacted: any(key in compacted for key in written)
+    automaton = ahocorasick.Automaton()
+    for key in written:
+        automaton.add_word(key if codec is None else key.decode("latin-1"), key)
+    automaton.make_automaton()
+
+    def holds(compacted) -> bool:
+        text = compacted if codec is None else compacted.decode("latin-1")
+        return next(automaton.iter(text), None) is not None
+
+    return holds
+
+
+def variant_letters(previous: Previous, diff: Difference, checked: Checked):
+    """The variant letters the catalog's designations end with now, as the whole catalog's
+    linker knows them, and those that were or are such letters but are not both: wherever
+    an article writes them after a designation and a space, the linker reads them otherwise."""
+    replaced = checked.renamed | diff.removed_systems
+    new = [checked.systems[key] for key in checked.renamed | diff.added_systems]
+    now = VariantLetters(previous.db, replaced, _letters_of(new))
+    old = _letters_of(checked.before[key] for key in checked.renamed)
+    gone = _rows(previous.db, "select text from forms", "system_id", diff.removed_systems)
+    old |= {suffix for (text,) in gone if (suffix := _variant(text))}
+    moved = {letters for letters in old ^ now.new if not now.elsewhere(letters)}
+    return now, moved
+
+
+class VariantLetters:
+    """The variant letters of every catalogued designation, each looked up when the linker
+    asks (``letters in``): in the ``forms`` table, the rows of the ``replaced`` entries aside,
+    and among the ``new`` entries' letters. Reading every form for them cost more than the
+    few questions a patch's articles ask."""
+
+    def __init__(self, db, replaced: set[str], new: set[str]):
+        self.db, self.replaced, self.new = db, sorted(replaced), new
+        self.asked: dict[str, bool] = {}
+
+    def __contains__(self, letters: str) -> bool:
+        return letters in self.new or self.elsewhere(letters)
+
+    def elsewhere(self, letters: str) -> bool:
+        """Whether a form of an entry not replaced ends with a digit and these letters, as
+        ``linker._FORM_SUFFIX`` reads a form's variant."""
+        if letters not in self.asked:
+            found = self.db.execute(  # "$" matches before a final newline too
+                f"select 1 from forms where (text glob ? or text glob ?) and system_id not in "
+                f"({_marks(self.replaced)}) limit 1",
+                [f"*[0-9]{letters}", f"*[0-9]{letters}\n", *self.replaced],
+            )
+            self.asked[letters] = found.fetchone() is not None
+        return self.asked[letters]
+
+
+def _letters_of(entries) -> set[str]:
+    return {
+        suffix for entry in entries for f in linker.forms_of(entry) if (suffix := _variant(f.text))
+    }
+
+
+def _variant(text: str) -> str | None:
+    suffix = linker._FORM_SUFFIX.search(text)
+    return suffix.group(1) if suffix else None
+
+
 # --- linking ------------------------------------------------------------------------------
 
 
-def link(previous: Previous, articles: dict[str, Article], system_ids: set[str], systems):
-    """The mentions of the changed articles, linked against the systems whose forms occur in
-    them: exactly what the whole catalog's linker finds there (other systems have no form
-    that could match, and a form's patterns come in the catalog's order)."""
-    if not articles:
+def link(previous: Previous, diff: Difference, checked: Checked, article_ids, letters):
+    """The mentions of these articles, linked against the systems one of whose forms begins a
+    word in them: exactly what the whole catalog's linker finds there (other systems have no
+    form that could match, and a spelling's forms come in the catalog's order). ``letters``
+    are the variant letters of every catalogued designation."""
+    if not article_ids:
         return []
-    automaton = ahocorasick.Automaton()
-    for system_id, key in previous.db.execute("select system_id, key from forms"):
-        if key:
-            automaton.add_word(key, automaton.get(key, ()) + (system_id,))
-    automaton.make_automaton()
-    candidates = set()
-    for article in articles.values():
-        for _, owners in automaton.iter(CompactText(article.text).compact):
-            candidates.update(owners)
-    entries = previous.entries(candidates - systems.keys())
-    entries |= {key: systems[key] for key in candidates & systems.keys()}
-    automaton_of_them = linker.Linker([entries[key] for key in sorted(entries)])
-    automaton_of_them.suffixes = _suffixes(previous)
+    keys = previous.form_keys()
+    new = {key: _patterns(checked.systems[key]) for key in checked.renamed | diff.added_systems}
+    keys |= {key for patterns in new.values() for key in patterns}
+    lengths = sorted({len(key) for key in keys})
+    found = set()
+    for article_id in article_ids:
+        found |= _spelled_in(checked.articles[article_id].text, keys, lengths)
+    candidates = {
+        system_id
+        for owners in previous.owners(found, checked.renamed | diff.removed_systems).values()
+        for system_id in owners
+    }
+    candidates |= {system_id for system_id, patterns in new.items() if found & patterns.keys()}
+    entries = previous.entries(candidates - checked.systems.keys())
+    entries |= {key: checked.systems[key] for key in candidates & checked.systems.keys()}
+    automaton = linker.Linker([entries[key] for key in sorted(entries)])
+    automaton.suffixes = letters
     mentions = []
-    for article_id in sorted(articles):
-        article = articles[article_id]
+    for article_id in sorted(article_ids):
+        article = checked.articles[article_id]
         try:
-            mentions += linker.link_article(
-                automaton_of_them, article.entry, article.text, article.anchors
-            )
+            mentions += linker.link_article(automaton, article.entry, article.text, article.anchors)
         except linker.AnchorError as error:
-            raise Fallback("a stale anchor") from error
+            raise Fallback("a stale anchor: the clean path reports it") from error
     return mentions
 
 
-def _suffixes(previous: Previous) -> set[str]:
-    """The variant letters of every catalogued designation, as the whole linker knows them."""
+def _spelled_in(text: str, keys: set[str], lengths: list[int]) -> set[str]:
+    """Those of ``keys`` (of these ``lengths``) that begin a word of ``text`` once compacted:
+    the spellings under which the linker can find a system there."""
+    compacted, starts = _word_starts(text)
     found = set()
-    for (text,) in previous.db.execute("select text from forms"):
-        suffix = linker._FORM_SUFFIX.search(text)
-        if suffix:
-            found.add(suffix.group(1))
+    for start in starts:
+        for length in lengths:
+            key = compacted[start : start + length]
+            if len(key) < length:
+                break
+            if key in keys:
+                found.add(key)
     return found
+
+
+def _word_starts(text: str) -> tuple[str, list[int]]:
+    """The compact text, and the offsets in it of the characters that no letter or digit
+    precedes in ``text``: where the linker lets a name begin."""
+    kept, starts, after_alnum = 0, [], False
+    for char in text:
+        if _kept(char):
+            if not after_alnum:
+                starts.append(kept)
+            kept += 1
+        after_alnum = char.isalnum()
+    return compact(text), starts
+
+
+@functools.cache
+def _kept(char: str) -> bool:
+    return bool(compact(char))
 
 
 # --- applying the difference --------------------------------------------------------------
@@ -284,15 +732,15 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
         return None
     try:
         with closing(sqlite3.connect(provenance.read_only_uri(db_path), uri=True)) as db:
+            previous = Previous(db)
             with timed("load and validate"):
                 diff = difference(root, db)
-                problems: list[Problem] = []
-                validated = validate(root, diff, Previous(db), problems)
+                checked = validate(root, diff, previous, [])
             with timed("link"):
-                mentions = link(
-                    Previous(db), _changed(diff, validated[3]), diff.systems, validated[1]
-                )
-
+                letters, moved = variant_letters(previous, diff, checked)
+                relinked = to_relink(root, diff, checked, previous, moved)
+                linked = diff.articles | relinked
+                mentions = link(previous, diff, checked, linked, letters)
     except (Fallback, CatalogError, sqlite3.DatabaseError, OSError, ValueError):
         return None
     summary: dict = {}
@@ -301,7 +749,7 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
         shutil.copyfile(db_path, temporary)
         with closing(sqlite3.connect(temporary, isolation_level=None)) as patched:
             with timed("write"):
-                _apply(patched, root, diff, validated, mentions, built_at, summary)
+                _apply(patched, root, diff, checked, relinked, mentions, built_at, summary)
             with timed("check"):
                 _check(patched)
 
@@ -312,46 +760,41 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
     return summary
 
 
-def _changed(diff: Difference, articles: dict[str, Article]) -> dict[str, Article]:
-    return {key: articles[key] for key in diff.articles}
-
-
 def _marks(values) -> str:
     return ",".join("?" * len(values))
 
 
-def _apply(db, root, diff: Difference, validated, mentions, built_at, summary) -> None:
-    publishers, systems, documents, articles, quotes = validated
-    register = sources.Register(publishers)
+def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, built_at, summary):
+    register = sources.Register(checked.publishers)
     db.execute("PRAGMA foreign_keys = OFF")  # rows are replaced in place; checked after
     db.execute("BEGIN")
     out: dict[type, list] = {model: [] for model in _MODELS}
-    system_ids = sorted(diff.systems)
-    catalog = SimpleNamespace(root=root, documents=documents, files=diff.files, quotes=quotes)
+    system_ids = sorted(diff.written_systems)
+    doomed = sorted(diff.written_systems | diff.removed_systems)  # whose rows go
+    catalog = SimpleNamespace(
+        root=root, documents=checked.documents, files=diff.files, quotes=checked.quotes
+    )
     modified = provenance.git_dates(root) if system_ids else {}
     for system_id in system_ids:
-        rows._system_rows(systems[system_id], catalog, articles, out, register)
+        rows._system_rows(checked.systems[system_id], catalog, checked.articles, out, register)
         out[tables.System][-1].modified = modified.get(out[tables.System][-1].file)
-    _delete_systems(db, system_ids)
-    _derived_relations(db, system_ids, out)
-    if system_ids:
-        changed_files = {
-            f"systems/{key}.yaml": diff.files[f"systems/{key}.yaml"] for key in system_ids
-        }
-        sub = SimpleNamespace(
-            root=root, systems=[systems[k] for k in system_ids], files=changed_files
-        )
-        out |= history.history_rows(sub, None, rows.new_row, reuse=False, only=set(system_ids))
+    kept_mentions = _kept_mentions(db, checked.renamed, diff.articles | relinked)
+    _delete_systems(db, doomed)
+    _derived_relations(db, doomed, out)
+    out |= _history(root, diff, checked, doomed)
     article_ids = sorted(diff.articles | diff.removed_articles)
     _delete_articles(db, article_ids)
+    _delete_mentions(db, sorted(relinked))
     for article_id in sorted(diff.articles):
-        out[tables.Article].append(rows._article_row(articles[article_id], root, register))
+        out[tables.Article].append(rows._article_row(checked.articles[article_id], root, register))
     _insert_all(db, out)
-    _insert_mentions(db, mentions, articles)
-    _flags(db, system_ids, article_ids, systems, articles, quotes)
+    _insert_mentions(db, mentions, checked.articles)
+    _realias(db, kept_mentions, out[tables.Alias])
+    _flags(db, system_ids, doomed, article_ids + sorted(relinked), checked)
     _fts(db, "systems", "id", system_ids, "insert")
-    _fts(db, "mentions", "article_id", sorted(diff.articles), "insert")
+    _fts(db, "mentions", "article_id", sorted(diff.articles | relinked), "insert")
     _catalog_files(db, root, diff, built_at, summary)
+    summary["reused"] -= len(relinked)  # unchanged files, less the articles linked again
     db.execute("COMMIT")
 
 
@@ -361,6 +804,17 @@ _MODELS = [
     tables.RelationSource, tables.EntryVersion, tables.EntryChange, tables.Article,
     tables.Mention, tables.Flag,
 ]  # fmt: skip
+
+
+def _history(root: Path, diff: Difference, checked: Checked, doomed: list[str]) -> dict:
+    """The history rows of the entries edited, added or removed (a removed entry keeps the
+    versions git holds, and its removal)."""
+    if not doomed:
+        return {}
+    written = sorted(diff.written_systems)
+    files = {f"systems/{key}.yaml": diff.files[f"systems/{key}.yaml"] for key in written}
+    sub = SimpleNamespace(root=root, systems=[checked.systems[k] for k in written], files=files)
+    return history.history_rows(sub, None, rows.new_row, reuse=False, only=set(doomed))
 
 
 def _fts(db, table: str, column: str, keys: list[str], action: str) -> None:
@@ -476,6 +930,18 @@ def _delete_articles(db, article_ids: list[str]) -> None:
     db.execute(f"delete from articles where id in ({marks})", article_ids)
 
 
+def _delete_mentions(db, article_ids: list[str]) -> None:
+    """The mentions of unchanged articles linked again, and the flags at them."""
+    if not article_ids:
+        return
+    marks = _marks(article_ids)
+    _fts(db, "mentions", "article_id", article_ids, "delete")
+    db.execute(
+        f"delete from flags where mention_id is not null and article_id in ({marks})", article_ids
+    )
+    db.execute(f"delete from mentions where article_id in ({marks})", article_ids)
+
+
 def _insert_mentions(db, mentions, articles) -> None:
     if not mentions:
         return
@@ -492,12 +958,43 @@ def _insert_mentions(db, mentions, articles) -> None:
     _insert_all(db, {tables.Mention: found})
 
 
-def _flags(db, system_ids, article_ids, systems, articles, quotes) -> None:
-    """The flags of the changed entries and articles, found again."""
-    if system_ids:
-        db.execute(f"delete from flags where system_id in ({_marks(system_ids)})", system_ids)
+def _kept_mentions(db, renamed: set[str], relinked: set[str]) -> list[tuple[str, str, str]]:
+    """(mention id, system id, key of its name) of the renamed entries' mentions that stay
+    as they are (under a spelling whose forms did not change): only their alias id, which
+    the entry's names number, may move."""
+    sql = (
+        "select m.id, m.article_id, m.system_id, a.key from mentions m "
+        "join aliases a on a.id = m.alias_id"
+    )
+    return [
+        (mention_id, system_id, key)
+        for mention_id, article_id, system_id, key in _rows(db, sql, "m.system_id", renamed)
+        if article_id not in relinked
+    ]
+
+
+def _realias(db, kept: list[tuple[str, str, str]], aliases: list) -> None:
+    """Point the kept mentions at their names' new alias ids (the last name of a key, as
+    ``rows._alias_rows`` numbers them)."""
+    alias_ids = {(alias.system_id, alias.key): alias.id for alias in aliases}
+    db.executemany(
+        "update mentions set alias_id = ? where id = ?",
+        [(alias_ids.get((system_id, key)), mention_id) for mention_id, system_id, key in kept],
+    )
+
+
+def _flags(db, system_ids: list[str], doomed: list[str], article_ids: list[str], checked) -> None:
+    """The flags of the entries written and of the articles changed or linked again, found
+    again (those of the removed entries go)."""
+    if doomed:
+        db.execute(f"delete from flags where system_id in ({_marks(doomed)})", doomed)
+    articles = checked.articles
     texts = {key: (a.text, a.entry.language) for key, a in articles.items()}
-    flags = [f for key in system_ids for f in consistency.check_quotes(systems[key], texts, quotes)]
+    flags = [
+        flag
+        for key in system_ids
+        for flag in consistency.check_quotes(checked.systems[key], texts, checked.quotes)
+    ]
     keys = system_ids + article_ids
     where = f"system_id in ({_marks(system_ids)}) or article_id in ({_marks(article_ids)})"
     mentions = [
@@ -525,15 +1022,13 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
     db.execute(f"delete from catalog_files where path in ({_marks(changed)})", changed)
     db.executemany(
         "insert into catalog_files (path, sha256) values (?, ?)",
-        [(path, _sha(diff.files[path])) for path in changed if path in diff.files],
+        [(path, diff.hashes[path]) for path in changed if path in diff.files],
     )
     counts = {
         table: db.execute(f"select count(*) from {table}").fetchone()[0]
         for table in ("systems", "articles", "mentions")
     }
-    catalog_sha256 = provenance.catalog_sha256(
-        {path: _sha(content) for path, content in diff.files.items()}
-    )
+    catalog_sha256 = provenance.catalog_sha256(diff.hashes)
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
     summary.update(counts, catalog_sha256=catalog_sha256, reused=reused)
     db.execute(

@@ -1,7 +1,8 @@
 """The incremental build equals a clean build, table by table, row by row.
 
 After each random edit of a copy of the catalog (an entry's description, spec, category
-or relation, a name, an article's text, an article added or removed, a publisher record), the database
+or relation, a name, an alias or a designation renamed, an alias removed, an entry added or
+removed, an article's text, an article added or removed, a publisher record), the database
 patched from the previous build is compared with a clean build of the same files.
 """
 
@@ -15,10 +16,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from refdb import patching
 from refdb.compiler import build
 from refdb.errors import CatalogError
 from refdb.tables import SQLModel
+from refdb.text import compact
 
 from conftest import CATALOG
 
@@ -40,7 +45,7 @@ def content(db_path: Path) -> dict[str, list[tuple]]:
 def search(db_path: Path, table: str, word: str) -> list:
     with closing(sqlite3.connect(db_path)) as db:
         sql = f"select {table}.id from {table}_fts join {table} on {table}.rowid = {table}_fts.rowid where {table}_fts match ? order by {table}.id"
-        return db.execute(sql, (word,)).fetchall()
+        return db.execute(sql, (f'"{word}"',)).fetchall()
 
 
 def _yaml(path: Path) -> dict:
@@ -70,6 +75,61 @@ def edit_entry(root: Path, rng: random.Random) -> None:
     elif what == "name":
         data["name"] = data["name"] + " Renamed"
     _write(path, data)
+
+
+def article_words(root: Path) -> list[str]:
+    """Capitalised words of the catalog's articles that no entry is named by: names that,
+    given to an entry, link it where the articles print them."""
+    words = {
+        word.strip(".,;:«»()’'\"")
+        for path in sorted((root / "articles").glob("*.txt"))
+        for word in path.read_text().split()
+    }
+    return sorted(w for w in words if len(w) > 4 and w[0].isupper() and w.isalpha())
+
+
+def rename_entry(root: Path, rng: random.Random) -> None:
+    """A name, a designation or an alias given another spelling (often one an article
+    prints), or an alias removed."""
+    path = rng.choice(sorted((root / "systems").glob("*.yaml")))
+    data = _yaml(path)
+    word = rng.choice(article_words(root))
+    what = rng.choice(["name", "designation", "alias", "alias removed"])
+    if what == "name":
+        data["name"] = f"{data['name']} {word}"
+    elif what == "designation" and data.get("designations"):
+        data["designations"][rng.randrange(len(data["designations"]))] = (
+            f"{word}-{rng.randint(1, 99)}"
+        )
+    elif what == "alias" and data.get("aliases"):
+        rng.choice(data["aliases"])["text"] = word
+    elif data.get("aliases"):
+        data["aliases"].pop(rng.randrange(len(data["aliases"])))
+    _write(path, data)
+
+
+def add_system(root: Path, rng: random.Random, number: int) -> None:
+    """An entry made from another (its facts, sources and relations), under names of its own,
+    one of them a word the articles print."""
+    data = _yaml(rng.choice(sorted((root / "systems").glob("*.yaml"))))
+    word = rng.choice(article_words(root))
+    for field in ("nato_reporting_name", "redirect_ids", "vetoed_forms"):
+        data.pop(field, None)
+    system_id = f"added-system-{number}"
+    data |= {
+        "id": system_id,
+        "name": f"Added System {number}",
+        "designations": [f"AS-{number}"],
+        "aliases": [{"text": word, "lang": "fr", "kind": "nickname"}],
+    }
+    _write(root / "systems" / f"{system_id}.yaml", data)
+
+
+def remove_system(root: Path, rng: random.Random) -> None:
+    """An entry no other entry relates to removed (it may still be a curator's anchor)."""
+    paths = sorted((root / "systems").glob("*.yaml"))
+    targets = {r["target"] for p in paths for r in _yaml(p).get("relations", [])}
+    rng.choice([p for p in paths if p.stem not in targets]).unlink()
 
 
 def some_name(root: Path, rng: random.Random) -> str:
@@ -114,14 +174,18 @@ def test_incremental_build_equals_a_clean_build_after_random_edits(tmp_path, see
     patched_db, clean_db = tmp_path / "patched.db", tmp_path / "clean.db"
     build(root, patched_db, built_at=BUILT_AT)
     rng = random.Random(seed)
-    steps = [edit_entry, edit_entry, add_article, edit_article, remove_article, edit_publisher]
+    steps = [
+        edit_entry, rename_entry, rename_entry, add_system, remove_system,
+        add_article, edit_article, remove_article, edit_publisher,
+    ]  # fmt: skip
+    numbered = (add_article, add_system)
     patched = 0
     for number in range(14):
         snapshot = tmp_path / "before"
         shutil.rmtree(snapshot, ignore_errors=True)
         shutil.copytree(root, snapshot)
         step = rng.choice(steps)
-        step(root, rng, number) if step is add_article else step(root, rng)
+        step(root, rng, number) if step in numbered else step(root, rng)
         try:
             build(root, clean_db, built_at=BUILT_AT, reuse=False)
         except CatalogError:
@@ -135,8 +199,9 @@ def test_incremental_build_equals_a_clean_build_after_random_edits(tmp_path, see
         result = build(root, patched_db, built_at=BUILT_AT)
         patched += result.patched
         assert content(patched_db) == content(clean_db), f"after {step.__name__}"
-        for table, word in (("systems", "tupolev"), ("mentions", "missile")):
-            assert search(patched_db, table, word) == search(clean_db, table, word)
+        for word in ["tupolev", "missile", *article_words(root)]:
+            for table in ("systems", "mentions"):
+                assert search(patched_db, table, word) == search(clean_db, table, word), word
     assert patched >= 4  # the patch path really ran, not only the clean one
 
 
@@ -154,14 +219,119 @@ def test_one_edited_entry_is_patched_in_place_of_a_rebuild(mini_catalog, tmp_pat
     assert described == ("Edited for the test.",)
 
 
-def test_a_renamed_entry_takes_the_clean_path(mini_catalog, tmp_path):
+def write_article(root: Path, article_id: str, text: str, **header) -> None:
+    (root / "articles" / f"{article_id}.txt").write_text(text)
+    fields = {"id": article_id, "title": article_id, "date": "2024-02", "language": "en"}
+    _write(root / "articles" / f"{article_id}.yaml", fields | header)
+
+
+def mentioned(db_path: Path, article_id: str) -> list[tuple]:
+    with closing(sqlite3.connect(db_path)) as db:
+        sql = "select exact, system_id from mentions where article_id = ? order by start"
+        return db.execute(sql, (article_id,)).fetchall()
+
+
+def patched_equals_clean(root: Path, db_path: Path, tmp_path: Path) -> bool:
+    """Patch ``db_path`` for ``root`` (asserting it is patched) and compare with a clean build."""
+    assert build(root, db_path, built_at=BUILT_AT).patched
+    clean = tmp_path / "clean.db"
+    build(root, clean, built_at=BUILT_AT, reuse=False)
+    return content(db_path) == content(clean)
+
+
+def test_a_renamed_entry_is_patched_and_the_articles_naming_it_relinked(mini_catalog, tmp_path):
+    write_article(mini_catalog, "swan-note", "The White Swan flew north with a Tou-160 escort.")
     db_path = tmp_path / "refdb.db"
-    build(mini_catalog, db_path)
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert mentioned(db_path, "swan-note") == [("Tou-160", "tu-160")]
     entry = mini_catalog / "systems" / "tu-160.yaml"
     data = _yaml(entry)
-    data["name"] = "Tupolev Tu-160 Renamed"
-    _write(entry, data)
-    assert not build(mini_catalog, db_path).patched
+    data["aliases"] = [{"text": "White Swan", "lang": "en", "kind": "nickname"}]
+    _write(entry, data)  # "Tou-160" and "Ту-160" gone, "White Swan" new
+    assert patched_equals_clean(mini_catalog, db_path, tmp_path)
+    assert mentioned(db_path, "swan-note") == [("White Swan", "tu-160")]
+    assert mentioned(db_path, "bomber-note")[0] == ("Tu-160", "tu-160")
+
+
+def test_an_added_system_is_patched_and_linked_where_the_articles_name_it(mini_catalog, tmp_path):
+    write_article(mini_catalog, "dagger-note", "A MiG-31K took off with a Kinzhal under it.")
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert mentioned(db_path, "dagger-note") == []
+    entry = _yaml(mini_catalog / "systems" / "kh-101.yaml")
+    entry |= {"id": "kh-47m2", "name": "Kh-47M2 Kinzhal", "designations": ["Kh-47M2"]}
+    entry["aliases"] = [{"text": "Kinzhal", "lang": "en", "kind": "nickname"}]
+    entry["relations"] = [{"type": "carried-by", "target": "tu-160", "sources": ["wiki-en"]}]
+    _write(mini_catalog / "systems" / "kh-47m2.yaml", entry)
+    assert patched_equals_clean(mini_catalog, db_path, tmp_path)
+    assert mentioned(db_path, "dagger-note") == [("Kinzhal", "kh-47m2")]
+    with closing(sqlite3.connect(db_path)) as db:
+        derived = db.execute("select id from relations where derived").fetchall()
+    assert ("tu-160--carries--kh-47m2",) in derived
+
+
+def test_a_removed_system_is_patched_away_with_its_mentions_and_derived_relations(
+    mini_catalog, tmp_path
+):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    (mini_catalog / "systems" / "tu-160.yaml").unlink()
+    assert patched_equals_clean(mini_catalog, db_path, tmp_path)
+    assert mentioned(db_path, "bomber-note") == [("Kh-101", "kh-101")]
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("select count(*) from relations").fetchone() == (0,)
+
+
+def test_an_entry_with_new_variant_letters_relinks_every_designation_written_with_them(
+    mini_catalog, tmp_path
+):
+    """Letters after a designation and a space count as its variant once a catalogued
+    designation ends with them: "Kh-101 MT" is then one mention, wherever it is printed."""
+    write_article(mini_catalog, "variant-note", "A Kh-101 MT was fired from the sea.")
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert mentioned(db_path, "variant-note") == [("Kh-101", "kh-101")]
+    entry = _yaml(mini_catalog / "systems" / "kh-101.yaml")
+    entry |= {"id": "kh-55", "name": "Kh-55", "designations": ["Kh-55MT"], "aliases": []}
+    _write(mini_catalog / "systems" / "kh-55.yaml", entry)
+    assert patched_equals_clean(mini_catalog, db_path, tmp_path)
+    assert mentioned(db_path, "variant-note") == [("Kh-101 MT", "kh-101")]
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        ("the target of a relation removed", "dangling-target"),
+        ("another entry's name taken", "duplicate-alias"),
+        ("an exclusion left with nothing to exclude", "stale-anchor"),
+        ("the id changed, not the file name", "id-mismatch"),
+    ],
+)
+def test_a_problem_between_entries_is_reported_and_the_database_kept(
+    mini_catalog, tmp_path, edit, code
+):
+    """The patch path does not hide what the whole catalog's checks would find."""
+    header = _yaml(mini_catalog / "articles" / "bomber-note.yaml")
+    header["mentions"] = {"exclude": [{"exact": "TU‑160", "prefix": "saw a ", "system": "tu-160"}]}
+    _write(mini_catalog / "articles" / "bomber-note.yaml", header)
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    tu_160 = mini_catalog / "systems" / "tu-160.yaml"
+    data = _yaml(tu_160)
+    if edit == "the target of a relation removed":
+        (mini_catalog / "systems" / "kh-101.yaml").unlink()
+    elif edit == "another entry's name taken":
+        data["aliases"].append({"text": "X-101", "lang": "en", "kind": "misnomer"})
+    elif edit == "the id changed, not the file name":
+        data["id"] = "tu-160-blackjack"
+    else:
+        data |= {"name": "Tupolev bomber", "designations": ["Izdeliye 70"], "aliases": []}
+    _write(tu_160, data)
+    with pytest.raises(CatalogError) as raised:
+        build(mini_catalog, db_path)
+    assert code in {problem.code for problem in raised.value.problems}
+    assert db_path.read_bytes() == before
 
 
 def test_an_entry_edited_in_a_git_checkout_is_patched_with_its_history(mini_catalog, tmp_path):
@@ -189,3 +359,48 @@ def test_an_entry_edited_in_a_git_checkout_is_patched_with_its_history(mini_cata
             "select kind from entry_changes where system_id = 'tu-160' order by sequence"
         ).fetchall()
     assert kinds == [("added",), ("changed",)]
+
+
+def test_an_entry_removed_in_a_git_checkout_is_patched_and_keeps_its_history(
+    mini_catalog, tmp_path
+):
+    """A removed entry's committed versions stay readable, with its removal (not committed)."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-C", mini_catalog, *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-qm", "catalog")
+    db_path = tmp_path / "patched" / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    (mini_catalog / "systems" / "tu-160.yaml").unlink()
+    assert patched_equals_clean(mini_catalog, db_path, tmp_path)
+    with closing(sqlite3.connect(db_path)) as db:
+        kinds = db.execute(
+            "select kind from entry_changes where system_id = 'tu-160' order by sequence"
+        ).fetchall()
+    assert kinds == [("added",), ("removed",)]
+
+
+# What the press prints around names: letters of the scripts the code pages write and of
+# others, capitals that fold (the Kelvin sign, a dotted I), every separator and mark that
+# compact text drops.
+PRINTED = "aAbBkK1260 -'’‐–—\u00a0\u00ad\u0301\u200béÉłŁśżčÇдДёЁіїєґσΣİßœ中\u212a"
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(PRINTED, max_size=40), min_size=1, max_size=6), data=st.data())
+def test_a_changed_spelling_is_sought_in_exactly_the_texts_whose_compact_form_holds_it(texts, data):
+    """Whichever code page writes a text (or none), the search for a new spelling finds the
+    texts the linker would find it in, and only those."""
+    assert all(patching._code_page(codec) for codec in patching._CODE_PAGES)
+    compacts = [compact(text) for text in texts]
+    spellings = st.text(PRINTED, min_size=1, max_size=4).map(compact).filter(bool)
+    keys = set(data.draw(st.lists(spellings, max_size=20)))
+    for compacted in compacts:
+        start = data.draw(st.integers(0, len(compacted)))
+        keys.add(compacted[start : data.draw(st.integers(start, len(compacted)))] or "k")
+    expected = {i for i, compacted in enumerate(compacts) if any(k in compacted for k in keys)}
+    assert patching._containing(keys, enumerate(texts)) == expected
