@@ -111,15 +111,33 @@ def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
         what = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO"}.get(kind, "a device")
         message = f"this is {what}, not a file; catalog files are regular files"
         raise CatalogError([Problem(display_path(path), 1, 1, message, "not-a-file")])
-    with os.fdopen(descriptor, "rb") as handle:
-        try:
-            raw = handle.read(limit + 1)
-        except OSError as error:
-            raise CatalogError([_unreadable(path, error)]) from None
+    try:
+        raw = read_at_most(descriptor, limit)
+    except OSError as error:
+        raise CatalogError([_unreadable(path, error)]) from None
+    finally:
+        os.close(descriptor)
     if len(raw) > limit:
         message = f"file is larger than {limit:,} bytes; split it"
         raise CatalogError([Problem(display_path(path), 1, 1, message, "file-too-large")])
     return raw
+
+
+_BLOCK = 1 << 16
+
+
+def read_at_most(descriptor: int, limit: int) -> bytes:
+    """An open file's bytes (``limit + 1`` at most, so a larger file shows), a block at a
+    time: asking for the whole allowance at once makes a buffer that large for every file,
+    a megabyte per article, which cost four times the reading itself."""
+    parts, size = [], 0
+    while size <= limit:
+        part = os.read(descriptor, min(_BLOCK, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _unreadable(path: Path, error: OSError) -> Problem:

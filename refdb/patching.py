@@ -41,7 +41,7 @@ import ahocorasick
 from refdb import consistency, crosscheck, history, linker, provenance, rows, sources, tables
 from refdb.cache import code_version, is_regular
 from refdb.errors import CatalogError, Problem
-from refdb.loader import MAX_FILE_BYTES, decode, load_yaml
+from refdb.loader import MAX_FILE_BYTES, decode, load_yaml, read_at_most
 from refdb.pydantic_problems import validate_document
 from refdb.reader import MAX_ARTICLE_BYTES, REGISTER, Article
 from refdb.schema import ArticleEntry, ArticleQuote, PublisherRegister, SystemEntry
@@ -100,23 +100,11 @@ def scan(root: Path) -> dict[str, bytes]:
     return files
 
 
-_BLOCK = 1 << 16
-
-
 def _read(path: str, limit: int) -> bytes:
-    """A file's bytes (``limit + 1`` at most), a block at a time: asking for the whole
-    allowance at once makes a buffer that large for every file, a megabyte per article,
-    which cost four times the reading itself."""
+    """A file's bytes (``limit + 1`` at most); a link is refused."""
     descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     try:
-        parts, size = [], 0
-        while size <= limit:
-            part = os.read(descriptor, _BLOCK)
-            if not part:
-                break
-            parts.append(part)
-            size += len(part)
-        return b"".join(parts)
+        return read_at_most(descriptor, limit)
     finally:
         os.close(descriptor)
 
