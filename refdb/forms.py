@@ -17,6 +17,8 @@ variant letters after a designation, spacing and capitals.
 from __future__ import annotations
 
 import itertools
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -95,6 +97,34 @@ def names_of(system: SystemEntry) -> list[Name]:
     One row per spelling (the first, most official kind wins); spellings that differ only in
     capitals stay apart when one of them is case-sensitive ("Club" beside "CLUB").
     """
+    return list(_remembered(system, _names_of))
+
+
+def forms_of(system: SystemEntry) -> list[Form]:
+    """Every form of every name of ``system``, the catalog's own spellings first."""
+    return list(_remembered(system, _forms_of))
+
+
+# Entry object's id -> (a weak reference to it, what each function gave for it).
+_REMEMBERED: dict[int, tuple[weakref.ref, dict[Callable, tuple]]] = {}
+
+
+def _remembered(system: SystemEntry, work: Callable[[SystemEntry], list]) -> tuple:
+    """``work(system)``, worked out once per entry object: validation, the linker and the
+    rows each ask for every entry's names and forms in one build. A validated entry is
+    frozen, so what it gave still holds; it is forgotten when the entry is."""
+    key = id(system)
+    known = _REMEMBERED.get(key)
+    if known is None or known[0]() is not system:
+        known = (weakref.ref(system, lambda _, key=key: _REMEMBERED.pop(key, None)), {})
+        _REMEMBERED[key] = known
+    results = known[1]
+    if work not in results:
+        results[work] = tuple(work(system))
+    return results[work]
+
+
+def _names_of(system: SystemEntry) -> list[Name]:
     shared = tuple(system.not_context)
     names = [Name(system.id, system.name, "name", "en", False, not_context=shared)]
     names += [
@@ -123,13 +153,14 @@ def names_of(system: SystemEntry) -> list[Name]:
 def name_key(text: str, case_sensitive: bool) -> str:
     """What makes two spellings one name: the compact form, and the capitals when they count."""
     key = compact(text)
-    if case_sensitive:
-        key += "\0" + "".join("A" if ch.isupper() else "a" for ch in text if ch.isalpha())
-    return key
+    return _with_capitals(key, text) if case_sensitive else key
 
 
-def forms_of(system: SystemEntry) -> list[Form]:
-    """Every form of every name of ``system``, the catalog's own spellings first."""
+def _with_capitals(key: str, text: str) -> str:
+    return key + "\0" + "".join("A" if ch.isupper() else "a" for ch in text if ch.isalpha())
+
+
+def _forms_of(system: SystemEntry) -> list[Form]:
     vetoed = {compact(text) for text in system.vetoed_forms}
     names = names_of(system)
     natives = _native_words(names)
@@ -137,8 +168,9 @@ def forms_of(system: SystemEntry) -> list[Form]:
     seen = {name_key(name.text, name.case_sensitive) for name in names}
     for name in names:  # a catalog spelling is never claimed by a rule's form
         for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
-            key = name_key(form.text, name.case_sensitive)
-            if key in seen or compact(form.text) in vetoed:
+            compacted = compact(form.text)
+            key = _with_capitals(compacted, form.text) if name.case_sensitive else compacted
+            if key in seen or compacted in vetoed:
                 continue
             seen.add(key)
             forms.append(form)
