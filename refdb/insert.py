@@ -2,8 +2,10 @@
 
 SQLAlchemy compiles each table's insert for the database at hand (identifiers quoted: ``end``
 is a column; the driver's parameter style), and the rows go to the driver as one
-``executemany`` of that statement, on SQLite and on PostgreSQL alike; a large build inserts
-its rows a part at a time (``insert_rows``).
+``executemany`` of that statement, on SQLite and on PostgreSQL alike (SQLite's straight to
+its cursor as a stream of tuples); a large build inserts its rows a part at a time
+(``insert_rows``). On SQLite the indexes come after the rows (``create_tables``, then
+``create_indexes``).
 """
 
 from __future__ import annotations
@@ -47,12 +49,16 @@ def insert_rows(connection: Connection, rows: dict[type, list]) -> None:
 
 def _insert(connection: Connection, table, items: list) -> None:
     statement = table.insert().compile(dialect=connection.dialect)
-    if statement.positional:  # SQLite: tuples in the statement's order, the fastest form
-        in_order = _in_order(statement.positiontup)
-        values = [in_order(vars(item)) for item in items]
+    if statement.positional:  # SQLite: tuples in the statement's order, the fastest form,
+        # streamed to the driver's cursor: none of them outlives its own insert
+        cursor = connection.connection.cursor()
+        try:
+            in_order = _in_order(statement.positiontup)
+            cursor.executemany(statement.string, map(in_order, map(vars, items)))
+        finally:
+            cursor.close()
     else:
-        values = [vars(item) for item in items]
-    connection.exec_driver_sql(statement.string, values)
+        connection.exec_driver_sql(statement.string, [vars(item) for item in items])
 
 
 def _in_order(names: list[str]):
