@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -67,7 +66,7 @@ NUMBERS = ("sing", "plur")
 MAX_FORMS_PER_NAME = 400  # a bound whatever a curator writes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name:
     """One name of a system as the linker and the database see it."""
 
@@ -81,7 +80,7 @@ class Name:
     not_context: tuple[str, ...] = ()  # words none of which may be near it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Form:
     """A spelling looked for in articles, the name it comes from and the rule that made it."""
 
@@ -97,31 +96,46 @@ def names_of(system: SystemEntry) -> list[Name]:
     One row per spelling (the first, most official kind wins); spellings that differ only in
     capitals stay apart when one of them is case-sensitive ("Club" beside "CLUB").
     """
-    return list(_remembered(system, _names_of))
+    known = _remembered(system)
+    if known.names is None:
+        known.names = tuple(_names_of(system))
+    return list(known.names)
 
 
 def forms_of(system: SystemEntry) -> list[Form]:
     """Every form of every name of ``system``, the catalog's own spellings first."""
-    return list(_remembered(system, _forms_of))
+    known = _remembered(system)
+    if known.forms is None:
+        known.forms = tuple(_forms_of(system))
+    return list(known.forms)
 
 
-# Entry object's id -> (a weak reference to it, what each function gave for it).
-_REMEMBERED: dict[int, tuple[weakref.ref, dict[Callable, tuple]]] = {}
+class _Remembered(weakref.ref):
+    """An entry's names and forms, worked out once per entry object: validation, the rows
+    and the linker each ask for them in one build. A validated entry is frozen, so what it
+    gave still holds; forgotten when the entry is (one small object per entry: the cycle
+    collector walks every one of them)."""
+
+    __slots__ = ("key", "names", "forms")
+
+    def __init__(self, system: SystemEntry, callback):
+        super().__init__(system, callback)
+        self.key, self.names, self.forms = id(system), None, None
 
 
-def _remembered(system: SystemEntry, work: Callable[[SystemEntry], list]) -> tuple:
-    """``work(system)``, worked out once per entry object: validation, the linker and the
-    rows each ask for every entry's names and forms in one build. A validated entry is
-    frozen, so what it gave still holds; it is forgotten when the entry is."""
-    key = id(system)
-    known = _REMEMBERED.get(key)
-    if known is None or known[0]() is not system:
-        known = (weakref.ref(system, lambda _, key=key: _REMEMBERED.pop(key, None)), {})
-        _REMEMBERED[key] = known
-    results = known[1]
-    if work not in results:
-        results[work] = tuple(work(system))
-    return results[work]
+_REMEMBERED: dict[int, _Remembered] = {}  # an entry object's id -> what it gave
+
+
+def _remembered(system: SystemEntry) -> _Remembered:
+    known = _REMEMBERED.get(id(system))
+    if known is None or known() is not system:
+        known = _REMEMBERED[id(system)] = _Remembered(system, _forget)
+    return known
+
+
+def _forget(known: _Remembered) -> None:
+    if _REMEMBERED.get(known.key) is known:
+        del _REMEMBERED[known.key]
 
 
 def _names_of(system: SystemEntry) -> list[Name]:
