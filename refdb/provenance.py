@@ -19,9 +19,14 @@ from refdb.text import sha256
 
 def catalog_sha256(files: dict[str, bytes]) -> str:
     """The catalog's version: one hash over every file's path and content."""
+    return catalog_sha256_of({relative: sha256(content) for relative, content in files.items()})
+
+
+def catalog_sha256_of(hashes: dict[str, str]) -> str:
+    """``catalog_sha256`` from each file's SHA-256 (hex), for a caller that has them."""
     digest = []
-    for relative, content in sorted(files.items()):
-        digest.append(relative.encode() + b"\0" + bytes.fromhex(sha256(content)))
+    for relative, content_sha256 in sorted(hashes.items()):
+        digest.append(relative.encode() + b"\0" + bytes.fromhex(content_sha256))
     return sha256(b"".join(digest))
 
 

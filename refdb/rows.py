@@ -52,10 +52,12 @@ def new_row(model: type[SQLModel], **values) -> SimpleNamespace:
     values were validated by the schema), and instrumenting 100,000 rows costs seconds.
     """
     columns = _columns(model)
-    unknown = values.keys() - columns.keys()
-    if unknown:
+    if not values.keys() <= columns.keys():
+        unknown = values.keys() - columns.keys()
         raise TypeError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
-    return SimpleNamespace(**{**columns, **values})
+    row = SimpleNamespace(**columns)  # the columns' order, whatever order values come in
+    vars(row).update(values)
+    return row
 
 
 def catalog_rows(
@@ -88,13 +90,13 @@ def streamed_rows(
     for batch, found in batches:
         yield _batch_rows(batch, found, catalog.root, register, alias_ids, (systems, texts))
         mentions += len(found)
-    files = [
-        new_row(tables.CatalogFile, path=relative, sha256=sha256(content))
-        for relative, content in sorted(catalog.files.items())
-    ]
+    hashes = {relative: sha256(content) for relative, content in sorted(catalog.files.items())}
     yield {
-        tables.CatalogFile: files,
-        tables.BuildInfo: [_build_info_row(catalog, mentions, built_at)],
+        tables.CatalogFile: [
+            new_row(tables.CatalogFile, path=relative, sha256=digest)
+            for relative, digest in hashes.items()
+        ],
+        tables.BuildInfo: [_build_info_row(catalog, hashes, mentions, built_at)],
     }
 
 
@@ -140,11 +142,12 @@ def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, fl
     }
 
 
-def _build_info_row(catalog: Catalog, mentions: int, built_at: str | None):
+def _build_info_row(catalog: Catalog, hashes: dict[str, str], mentions: int, built_at):
+    """The build's row; ``hashes`` is each catalog file's SHA-256 (hashed once per build)."""
     return new_row(
         tables.BuildInfo,
         id=1,
-        catalog_sha256=provenance.catalog_sha256(catalog.files),
+        catalog_sha256=provenance.catalog_sha256_of(hashes),
         refdb_version=version("refdb"),
         code_sha256=code_version(),
         built_at=built_at_now(built_at),

@@ -442,3 +442,16 @@ def test_a_damaged_record_fails_the_check_and_the_previous_database_stays(mini_c
         sqlite_target.replace(db_path, fill)
     assert db_path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
+
+
+def test_a_row_takes_its_tables_defaults_and_refuses_a_column_it_lacks():
+    from refdb import tables
+    from refdb.rows import new_row
+
+    row = new_row(tables.Redirect, system_id="tu-160", id="blackjack")
+    assert list(vars(row)) == list(tables.Redirect.model_fields)  # the table's column order
+    assert vars(row) == {"id": "blackjack", "system_id": "tu-160"}
+    source = new_row(tables.Source, id="s", system_id="tu-160", key="s", number=1)
+    assert source.title is None and source.title_is_descriptive is False  # declared default
+    with pytest.raises(TypeError, match="redirects has no column target"):
+        new_row(tables.Redirect, id="blackjack", target="tu-160")
