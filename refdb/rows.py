@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,8 +77,12 @@ def streamed_rows(
 ) -> Iterator[dict[type, list]]:
     """Every row of the database, a part at a time (model -> rows): the entries' rows a few
     hundred entries at a time, then each batch of (articles, their mentions) as its
-    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows come in a deterministic order; a
-    row may come before the row its foreign key names (a source before its article)."""
+    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows
+    come in a deterministic order; a row may come before the row its foreign key names (a
+    source before its article). The first batch is asked for before the entries' rows are
+    made, so that linking (on the other cores) runs ahead while they are."""
+    batches = iter(batches)
+    first = next(batches, None)  # linking starts: it links ahead while the entries' rows are made
     register = sources.Register(catalog.publishers)
     articles = {a.entry.id: a for a in catalog.articles}
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
@@ -87,7 +92,7 @@ def streamed_rows(
         yield part
     systems = {s.id: s for s in catalog.systems}
     mentions = 0
-    for batch, found in batches:
+    for batch, found in chain([first] if first is not None else [], batches):
         yield _batch_rows(batch, found, catalog.root, register, alias_ids, (systems, texts))
         mentions += len(found)
     hashes = {relative: sha256(content) for relative, content in sorted(catalog.files.items())}
