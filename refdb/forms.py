@@ -17,6 +17,7 @@ variant letters after a designation, spacing and capitals.
 from __future__ import annotations
 
 import itertools
+import weakref
 from dataclasses import dataclass
 from functools import cache
 
@@ -65,7 +66,7 @@ NUMBERS = ("sing", "plur")
 MAX_FORMS_PER_NAME = 400  # a bound whatever a curator writes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name:
     """One name of a system as the linker and the database see it."""
 
@@ -79,7 +80,7 @@ class Name:
     not_context: tuple[str, ...] = ()  # words none of which may be near it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Form:
     """A spelling looked for in articles, the name it comes from and the rule that made it."""
 
@@ -95,6 +96,49 @@ def names_of(system: SystemEntry) -> list[Name]:
     One row per spelling (the first, most official kind wins); spellings that differ only in
     capitals stay apart when one of them is case-sensitive ("Club" beside "CLUB").
     """
+    known = _remembered(system)
+    if known.names is None:
+        known.names = tuple(_names_of(system))
+    return list(known.names)
+
+
+def forms_of(system: SystemEntry) -> list[Form]:
+    """Every form of every name of ``system``, the catalog's own spellings first."""
+    known = _remembered(system)
+    if known.forms is None:
+        known.forms = tuple(_forms_of(system))
+    return list(known.forms)
+
+
+class _Remembered(weakref.ref):
+    """An entry's names and forms, worked out once per entry object: validation, the rows
+    and the linker each ask for them in one build. A validated entry is frozen, so what it
+    gave still holds; forgotten when the entry is (one small object per entry: the cycle
+    collector walks every one of them)."""
+
+    __slots__ = ("key", "names", "forms")
+
+    def __init__(self, system: SystemEntry, callback):
+        super().__init__(system, callback)
+        self.key, self.names, self.forms = id(system), None, None
+
+
+_REMEMBERED: dict[int, _Remembered] = {}  # an entry object's id -> what it gave
+
+
+def _remembered(system: SystemEntry) -> _Remembered:
+    known = _REMEMBERED.get(id(system))
+    if known is None or known() is not system:
+        known = _REMEMBERED[id(system)] = _Remembered(system, _forget)
+    return known
+
+
+def _forget(known: _Remembered) -> None:
+    if _REMEMBERED.get(known.key) is known:
+        del _REMEMBERED[known.key]
+
+
+def _names_of(system: SystemEntry) -> list[Name]:
     shared = tuple(system.not_context)
     names = [Name(system.id, system.name, "name", "en", False, not_context=shared)]
     names += [
@@ -123,13 +167,14 @@ def names_of(system: SystemEntry) -> list[Name]:
 def name_key(text: str, case_sensitive: bool) -> str:
     """What makes two spellings one name: the compact form, and the capitals when they count."""
     key = compact(text)
-    if case_sensitive:
-        key += "\0" + "".join("A" if ch.isupper() else "a" for ch in text if ch.isalpha())
-    return key
+    return _with_capitals(key, text) if case_sensitive else key
 
 
-def forms_of(system: SystemEntry) -> list[Form]:
-    """Every form of every name of ``system``, the catalog's own spellings first."""
+def _with_capitals(key: str, text: str) -> str:
+    return key + "\0" + "".join("A" if ch.isupper() else "a" for ch in text if ch.isalpha())
+
+
+def _forms_of(system: SystemEntry) -> list[Form]:
     vetoed = {compact(text) for text in system.vetoed_forms}
     names = names_of(system)
     natives = _native_words(names)
@@ -137,8 +182,9 @@ def forms_of(system: SystemEntry) -> list[Form]:
     seen = {name_key(name.text, name.case_sensitive) for name in names}
     for name in names:  # a catalog spelling is never claimed by a rule's form
         for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
-            key = name_key(form.text, name.case_sensitive)
-            if key in seen or compact(form.text) in vetoed:
+            compacted = compact(form.text)
+            key = _with_capitals(compacted, form.text) if name.case_sensitive else compacted
+            if key in seen or compacted in vetoed:
                 continue
             seen.add(key)
             forms.append(form)

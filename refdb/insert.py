@@ -2,13 +2,18 @@
 
 SQLAlchemy compiles each table's insert for the database at hand (identifiers quoted: ``end``
 is a column; the driver's parameter style), and the rows go to the driver as one
-``executemany`` of that statement, on SQLite and on PostgreSQL alike; a large build inserts
-its rows a part at a time (``insert_rows``).
+``executemany`` of that statement, on SQLite and on PostgreSQL alike (SQLite's straight to
+its cursor as a stream of tuples); a large build inserts its rows a part at a time
+(``insert_rows``). On SQLite the indexes come after the rows (``create_tables``, then
+``create_indexes``).
 """
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from sqlalchemy import Connection
+from sqlalchemy.schema import CreateTable
 from sqlmodel import SQLModel
 
 
@@ -16,6 +21,21 @@ def create_and_insert(connection: Connection, rows: dict[type, list]) -> None:
     """Create the tables, then insert ``rows`` (model -> rows), parents before children."""
     SQLModel.metadata.create_all(connection)
     insert_rows(connection, rows)
+
+
+def create_tables(connection: Connection) -> None:
+    """The tables alone, without their secondary indexes (see ``create_indexes``)."""
+    for table in SQLModel.metadata.sorted_tables:
+        connection.execute(CreateTable(table))
+
+
+def create_indexes(connection: Connection) -> None:
+    """The tables' secondary indexes, made once the rows are in: an index built from all
+    its keys at once is cheaper than one kept in order row by row (a fifth of SQLite's
+    time writing 300,000 rows)."""
+    for table in SQLModel.metadata.sorted_tables:
+        for index in sorted(table.indexes, key=lambda index: index.name):
+            index.create(connection)
 
 
 def insert_rows(connection: Connection, rows: dict[type, list]) -> None:
@@ -29,9 +49,20 @@ def insert_rows(connection: Connection, rows: dict[type, list]) -> None:
 
 def _insert(connection: Connection, table, items: list) -> None:
     statement = table.insert().compile(dialect=connection.dialect)
-    if statement.positional:  # SQLite: tuples in the statement's order, the fastest form
-        names = statement.positiontup
-        values = [tuple(map(vars(item).__getitem__, names)) for item in items]
+    if statement.positional:  # SQLite: tuples in the statement's order, the fastest form,
+        # streamed to the driver's cursor: none of them outlives its own insert
+        cursor = connection.connection.cursor()
+        try:
+            in_order = _in_order(statement.positiontup)
+            cursor.executemany(statement.string, map(in_order, map(vars, items)))
+        finally:
+            cursor.close()
     else:
-        values = [vars(item) for item in items]
-    connection.exec_driver_sql(statement.string, values)
+        connection.exec_driver_sql(statement.string, [vars(item) for item in items])
+
+
+def _in_order(names: list[str]):
+    """A row's values (its ``vars``) as a tuple in the order of ``names``, in one C call."""
+    if len(names) == 1:
+        return lambda values: (values[names[0]],)
+    return itemgetter(*names)

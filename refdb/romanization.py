@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import iuliia
@@ -131,8 +132,14 @@ _UKRAINIAN_LETTERS = str.maketrans({"і": "i", "І": "I", "ї": "yi", "Ї": "Yi"
 MAX_SPELLINGS_PER_WORD = 4  # alternatives multiply; the table's own spelling always comes first
 
 
+# The letters above and their capitals: the characters whose lower case is one of them.
+_CYRILLIC_LETTER = re.compile(f"[{''.join(sorted(_CYRILLIC | {c.upper() for c in _CYRILLIC}))}]")
+
+
 def is_cyrillic(text: str) -> bool:
-    return any(ch.lower() in _CYRILLIC for ch in text)
+    """Whether ``text`` holds a Russian or Ukrainian letter (one search: asked of every name
+    and form of every entry)."""
+    return not text.isascii() and _CYRILLIC_LETTER.search(text) is not None
 
 
 def romanize(text: str, scheme: str) -> list[str]:

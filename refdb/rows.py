@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from importlib.metadata import version
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
@@ -52,10 +53,12 @@ def new_row(model: type[SQLModel], **values) -> SimpleNamespace:
     values were validated by the schema), and instrumenting 100,000 rows costs seconds.
     """
     columns = _columns(model)
-    unknown = values.keys() - columns.keys()
-    if unknown:
+    if not values.keys() <= columns.keys():
+        unknown = values.keys() - columns.keys()
         raise TypeError(f"{model.__tablename__} has no column {', '.join(sorted(unknown))}")
-    return SimpleNamespace(**{**columns, **values})
+    row = SimpleNamespace(**columns)  # the columns' order, whatever order values come in
+    vars(row).update(values)
+    return row
 
 
 def catalog_rows(
@@ -77,7 +80,10 @@ def streamed_rows(
     articles', mentions' and flags' rows, then the files' and the build's. Each table's rows
     come in a deterministic order; a row may come before the row its foreign key names (a
     source before its article). Of ``catalog.articles`` only those entries quote are used:
-    a streamed catalog holds no others."""
+    a streamed catalog holds no others. The first batch is asked for before the entries'
+    rows are made, so that linking (on the other cores) runs ahead while they are."""
+    batches = iter(batches)
+    first = next(batches, None)  # linking starts: it links ahead while the entries' rows are made
     register = sources.Register(catalog.publishers)
     articles = {a.entry.id: a for a in catalog.articles}
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
@@ -87,7 +93,7 @@ def streamed_rows(
         yield part
     systems = {s.id: s for s in catalog.systems}
     counts = {"articles": 0, "mentions": 0}
-    for batch, found in batches:
+    for batch, found in chain([first] if first is not None else [], batches):
         yield _batch_rows(batch, found, catalog.root, register, alias_ids, systems)
         counts["articles"] += len(batch)
         counts["mentions"] += len(found)
@@ -210,7 +216,9 @@ def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:
 def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register) -> None:
     relative = catalog.documents[system.id].path.relative_to(catalog.root).as_posix()
     forms = _unique_keys(linker.forms_of(system))
-    rows[tables.System].append(_entry_row(system, relative, catalog.files[relative], forms))
+    rows[tables.System].append(
+        _entry_row(system, relative, catalog.files[relative], forms.values())
+    )
     numbers = {key: number for number, key in enumerate(system.sources, start=1)}
     for key, source in system.sources.items():
         quote = catalog.quotes.get((system.id, key))
@@ -229,8 +237,9 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
     for alias in system.aliases:
         alias_id = alias_ids[compact(alias.text)]
         cited_by(tables.AliasSource, "alias_id", alias_id, alias.sources)
-    for form in forms:
-        rows[tables.Form].append(_form_row(system.id, form, alias_ids))
+    name_alias = {name.text: alias_ids[compact(name.text)] for name in linker.names_of(system)}
+    for key, form in forms.items():
+        rows[tables.Form].append(_form_row(system.id, key, form, name_alias))
     for redirect in system.redirect_ids:
         rows[tables.Redirect].append(new_row(tables.Redirect, id=redirect, system_id=system.id))
     contested = _contested_properties(system)
@@ -285,13 +294,14 @@ def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
     return alias_ids
 
 
-def _form_row(system_id: str, form: linker.Form, alias_ids: dict[str, str]) -> tables.Form:
-    key = compact(form.text)
+def _form_row(system_id: str, key: str, form: linker.Form, name_alias) -> tables.Form:
+    """The row of a form whose compact key is ``key``; ``name_alias``: each name's text ->
+    the alias id of its key."""
     return new_row(
         tables.Form,
         id=ids.name(system_id, key),
         system_id=system_id,
-        alias_id=alias_ids.get(compact(form.name.text)),
+        alias_id=name_alias.get(form.name.text),
         text=form.text,
         key=key,
         rule=form.rule,
@@ -310,15 +320,16 @@ def _relation_row(relation_id: str, system_id: str, relation, **derived) -> tabl
     )
 
 
-def _unique_keys(forms: list[linker.Form]) -> list[linker.Form]:
-    """One form per compact key (a case-sensitive "Club" and "CLUB" are one row here)."""
+def _unique_keys(forms: list[linker.Form]) -> dict[str, linker.Form]:
+    """Compact key -> the first form of that key (a case-sensitive "Club" and "CLUB" are one
+    row here)."""
     unique: dict[str, linker.Form] = {}
     for form in forms:
         unique.setdefault(compact(form.text), form)
-    return list(unique.values())
+    return unique
 
 
-def _search_names(forms: list[linker.Form]) -> str:
+def _search_names(forms: Iterable[linker.Form]) -> str:
     """Every form of every name, plus separator-free spellings so 'Tu160' finds 'Tu-160' and
     'tou-160' or 'Kindschal' find the entry they are a form of."""
     words = []

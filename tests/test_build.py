@@ -445,3 +445,45 @@ def test_a_row_pointing_nowhere_fails_the_check_before_anything_is_published(
         db.execute("update specs set system_id = 'nowhere' where rowid = 1")
     with pytest.raises(RuntimeError, match="foreign key"):
         sqlite_target.check(db_path, system_files=2)
+
+
+def test_a_damaged_record_fails_the_check_and_the_previous_database_stays(mini_catalog, tmp_path):
+    """The check reads every row against every index (SQLite's integrity_check, not
+    quick_check, which passes a record whose bytes changed in place): a file damaged
+    between writing and publishing is refused and the previous database kept."""
+    from refdb import sqlite_target
+
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    with sqlite3.connect(db_path) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("select rootpage from sqlite_master where name = 'systems'").fetchone()
+    start = (root[0] - 1) * page_size
+    page = before[start : start + page_size]
+    assert b"Tupolev Tu-160" in page  # the systems table's only page holds the row
+    # the name column, first in the record, one letter off: a well-formed record that no
+    # longer matches its entry in the index on names
+    damaged = before[:start] + page.replace(b"Tupolev", b"Tupolef", 1) + before[start + page_size :]
+
+    def fill(temporary: Path) -> None:
+        temporary.write_bytes(damaged)
+        sqlite_target.check(temporary, system_files=2)
+
+    with pytest.raises(RuntimeError, match="integrity check failed"):
+        sqlite_target.replace(db_path, fill)
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
+
+
+def test_a_row_takes_its_tables_defaults_and_refuses_a_column_it_lacks():
+    from refdb import tables
+    from refdb.rows import new_row
+
+    row = new_row(tables.Redirect, system_id="tu-160", id="blackjack")
+    assert list(vars(row)) == list(tables.Redirect.model_fields)  # the table's column order
+    assert vars(row) == {"id": "blackjack", "system_id": "tu-160"}
+    source = new_row(tables.Source, id="s", system_id="tu-160", key="s", number=1)
+    assert source.title is None and source.title_is_descriptive is False  # declared default
+    with pytest.raises(TypeError, match="redirects has no column target"):
+        new_row(tables.Redirect, id="blackjack", target="tu-160")
