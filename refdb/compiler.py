@@ -73,7 +73,7 @@ def _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, t
     info: list = []
     history_of = None if database_url else db_path  # where the previous build's history is
     entry_history = _timed(timed, "history", _history(catalog, history_of, reuse))
-    parts = chain(entry_history, _noting(BuildInfo, info, parts))
+    parts = chain(_noting(BuildInfo, info, parts), entry_history)
     if database_url:  # one transaction of every row, as the server database takes them
         rows = _merged(parts)
         with timed("write"):
