@@ -97,7 +97,7 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
             if not catalog.streamed and not problems:
                 article = catalog.articles[index]
             elif article is not None:
-                catalog.article_digests[index] = article.digests
+                catalog.keep_digests(index, article.digests)
                 problems = problems + _changed_since_quoted(quoted, article)
             if progress:
                 progress(stage, index + 1, count)

@@ -9,6 +9,7 @@ holds, and every article quote and curator anchor still finds its words.
 from __future__ import annotations
 
 import gc
+import heapq
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,8 +49,12 @@ class Catalog:
     quotes: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     article_ids: list[str] = field(default_factory=list)  # every article's, in order
     streamed: bool = False
-    # a streamed catalog's (header, text) sha256 of each article, as each is read
-    article_digests: list[tuple[str, str] | None] = field(default_factory=list)
+    # a streamed catalog's header and text sha256 of each article, as each is read: 64
+    # bytes in one object (two hex strings cost three times that, per article)
+    article_digests: list[bytes | None] = field(default_factory=list)
+
+    def keep_digests(self, index: int, digests: tuple[str, str]) -> None:
+        self.article_digests[index] = bytes.fromhex(digests[0] + digests[1])
 
     def article_header(self, index: int) -> Path:
         return self.root / "articles" / f"{self.article_ids[index]}.yaml"
@@ -58,20 +63,18 @@ class Catalog:
         """(relative path, sha256) of every file, in path order (a streamed catalog's once
         every article is read): what the catalog's version and its files' table are made of."""
         if not self.streamed:
-            yield from sorted(self.digests.items())
-            return
-        own = {path: d for path, d in self.digests.items() if not path.startswith("articles/")}
-        paths = sorted(
-            [*own, *(f"articles/{i}.{s}" for i in self.article_ids for s in ("yaml", "txt"))]
-        )
-        index = {article_id: n for n, article_id in enumerate(self.article_ids)}
-        for path in paths:
-            if path in own:
-                yield path, own[path]
-                continue
-            stem, suffix = path[len("articles/") :].rsplit(".", 1)
-            digests = self.article_digests[index[stem]]
-            yield path, digests[0 if suffix == "yaml" else 1]
+            return iter(sorted(self.digests.items()))
+        own = sorted((p, d) for p, d in self.digests.items() if not p.startswith("articles/"))
+        return heapq.merge(own, self._article_files())
+
+    def _article_files(self) -> Iterator[tuple[str, str]]:
+        """A streamed catalog's article files and their sha256, in path order: an id has no
+        dot, so an article's .txt and .yaml sort together, and articles by ``id + "."``."""
+        ids = self.article_ids
+        for index in sorted(range(len(ids)), key=lambda index: ids[index] + "."):
+            digests, stem = self.article_digests[index], f"articles/{ids[index]}"
+            yield f"{stem}.txt", digests[32:].hex()
+            yield f"{stem}.yaml", digests[:32].hex()
 
 
 def validate_catalog(

@@ -191,6 +191,22 @@ def test_serving_snapshots_are_never_replaced_under_a_server(mini_catalog, tmp_p
     assert first.read_bytes() == served_bytes
 
 
+def test_the_catalog_version_orders_article_files_by_path(mini_catalog, tmp_path):
+    """A build hashes its articles' files as it reads them, in id order; the version must
+    still be the hash over every file in path order ("a-b" < "a" < "a0" as paths)."""
+    articles = mini_catalog / "articles"
+    for article_id in ("a", "a-b", "a0", "ab", "a-0"):
+        header = (articles / "bomber-note.yaml").read_text()
+        (articles / f"{article_id}.yaml").write_text(header.replace("bomber-note", article_id))
+        (articles / f"{article_id}.txt").write_text(f"A note numbered {article_id}.\n")
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, reuse=False)
+    assert is_current(mini_catalog, db_path)
+    with closing(sqlite3.connect(db_path)) as db:
+        paths = [row[0] for row in db.execute("select path from catalog_files order by rowid")]
+    assert paths == sorted(paths) and "articles/a-b.txt" in paths
+
+
 def test_a_database_is_current_until_a_catalog_file_changes(mini_catalog, tmp_path):
     db_path = tmp_path / "refdb.db"
     assert not is_current(mini_catalog, db_path)
