@@ -160,6 +160,7 @@ def _check_catalog(
         problems += _article_problems(reader, headers, ids, register)
     if problems:
         systems, articles = _sound(systems, system_docs, articles, problems)
+    sound = {s.id for s in systems}
     catalog = Catalog(
         root=root,
         systems=sorted(systems, key=lambda s: s.id),
@@ -168,7 +169,7 @@ def _check_catalog(
         documents={s.id: system_docs[s.id] for s in systems},
         files=reader.files,
         digests=reader.digests,
-        quotes={key: span for key, span in quotes.items() if key[0] in ids},
+        quotes={key: span for key, span in quotes.items() if key[0] in sound},
         article_ids=[path.stem for path in headers] if streamed else list(articles),
         streamed=streamed,
     )
