@@ -153,18 +153,24 @@ class CatalogReader:
         cached = self.cache.entry(relative, digest, model)
         if cached is not None:
             return cached, LazyDocument(path, raw)
+        parsed = self._validated(path, raw, model)
+        if parsed is None:
+            return None
+        entry = parsed[0]
+        self.cache.entries[relative] = (digest, entry)
+        # Its parsed data is not kept: the entry holds it, and a problem found later (a
+        # cross-check) parses the bytes again for positions.
+        return entry, LazyDocument(path, raw)
+
+    def _validated(self, path: Path, raw: bytes, model: type[BaseModel]):
+        """(entry, document) of a file's bytes, or None with its problems recorded."""
         try:
             document = load_plain(path, raw)
         except CatalogError as error:
             self.problems += error.problems
             return None
         entry = validate_document(document, model, self.problems)
-        if entry is None:
-            return None
-        self.cache.entries[relative] = (digest, entry)
-        # Its parsed data is not kept: the entry holds it, and a problem found later (a
-        # cross-check) parses the bytes again for positions.
-        return entry, LazyDocument(path, raw)
+        return None if entry is None else (entry, document)
 
     def load_register(self) -> Register | None:
         """``publishers.yaml``, or None when it is absent or does not validate."""
@@ -204,16 +210,10 @@ class CatalogReader:
         """One article, header and text, or None with its problems recorded. Neither its
         bytes nor its parsed header are kept: a problem found later reads the file again."""
         raw = self.read(path)
-        if raw is None:
+        parsed = None if raw is None else self._validated(path, raw, ArticleEntry)
+        if parsed is None:
             return None
-        try:
-            document = load_plain(path, raw)
-        except CatalogError as error:
-            self.problems += error.problems
-            return None
-        entry = validate_document(document, ArticleEntry, self.problems)
-        if entry is None:
-            return None
+        entry, document = parsed
         if entry.id != path.stem:
             message = f"id '{entry.id}' must equal the file name '{path.stem}'"
             self.problems.append(document.problem(("id",), message, "id-mismatch"))
