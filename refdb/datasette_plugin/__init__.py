@@ -81,20 +81,22 @@ def route(handler):
 
 
 @hookimpl
-def prepare_connection(conn):
-    limits.bound(conn)
+def prepare_connection(conn, datasette):
+    limits.bound(conn, datasette.setting("sql_time_limit_ms"))
     # Mach, km/h and knots on one scale, for the compare_spec query and analysts' SQL.
     conn.create_function("refdb_comparable", 3, units.comparable, deterministic=True)
 
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Responses bounded in size; absolute URLs from the configured base URL, not the Host;
-    the systems table's search form sent to refdb's search."""
+    """Responses bounded in size; arbitrary SQL limited to its share of SQL threads; absolute
+    URLs from the configured base URL, not the Host; the systems table's search form sent
+    to refdb's search."""
     base_url = hosts.public_base(datasette.plugin_config("refdb"))
     search_path = datasette.urls.path("/search")
     return lambda app: hosts.PinnedHost(
-        table_search.SearchRedirect(limits.ResponseCap(app), search_path), base_url
+        table_search.SearchRedirect(limits.SqlShare(limits.ResponseCap(app)), search_path),
+        base_url,
     )
 
 

@@ -1,33 +1,47 @@
 """Bounds on what any SQL query can cost the server, in time and in memory.
 
-Datasette's ``sql_time_limit_ms`` interrupts a query between steps of SQLite's virtual
-machine, so it cannot stop one step that runs long, and ``max_returned_rows`` bounds rows,
-not bytes. Each connection therefore gets: a small limit on the length of any value (a
-single step is then short), linear replacements for the built-in functions whose cost is
-the product of their arguments' lengths, a byte budget per query enforced as rows are
-fetched, and no access to the served file's path. ``ResponseCap`` bounds what leaves the
-server whatever produced it.
+Datasette's ``sql_time_limit_ms`` interrupts a query only every 1,000 steps of SQLite's
+virtual machine, so a short program of a few hundred costly function calls ran for minutes
+between two checks, and ``max_returned_rows`` bounds rows, not bytes. Each connection
+therefore gets: the time limit checked every ``PROGRESS_STEPS`` steps of every statement
+that is not the plugin's own; a small limit on the length of any value; linear replacements
+for the built-in functions whose cost is the product of their arguments' lengths, and a
+bound on that product for LIKE and GLOB, so that no single step runs long; a byte budget
+per query (bytes as JSON writes them) enforced as rows are fetched; and no access to the
+served file's path, to other visitors' statements (``sqlite_stmt``) or to library
+addresses (``fts3_tokenizer``). ``ResponseCap`` bounds what leaves the server whatever
+produced it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 import sqlite3
 import threading
+import time
 import weakref
 from contextlib import contextmanager
+from urllib.parse import parse_qsl
+
+from refdb.datasette_plugin import patterns
 
 # Longest string or blob a query may read or build. Article texts are held to the same
 # bound when the catalog is checked (validate.MAX_ARTICLE_BYTES), so every stored value fits.
 MAX_VALUE_BYTES = 1_000_000
 MAX_RESULT_COLUMNS = 64  # with MAX_VALUE_BYTES, the most one fetched row can hold
-MAX_LIKE_PATTERN_BYTES = 200  # LIKE and GLOB cost up to pattern x text
-MAX_QUERY_BYTES = 16_000_000  # values one query may return, summed over its rows
+MAX_QUERY_BYTES = 16_000_000  # values one query may return, as JSON bytes, over its rows
+# LIKE and GLOB: past this pattern length times value length (a few milliseconds of SQLite's
+# matcher), the linear matcher answers; a wildcard segment it would search longer is refused.
+MAX_PATTERN_WORK = 5_000_000
+MAX_SQL_BYTES = 10_000  # the longest SQL text a query may be (Datasette's POST bound too)
 MAX_RESPONSE_BYTES = 32_000_000  # what one HTTP response may send
 
 _LIMITS = {
     sqlite3.SQLITE_LIMIT_LENGTH: MAX_VALUE_BYTES,
     sqlite3.SQLITE_LIMIT_COLUMN: MAX_RESULT_COLUMNS,
-    sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH: MAX_LIKE_PATTERN_BYTES,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: MAX_SQL_BYTES,
 }
 _TRUSTED_LENGTH = 2**30  # the plugin's own queries (an article's text and its mentions)
 
@@ -36,21 +50,25 @@ class TooLarge(sqlite3.OperationalError):
     """A query or a function result exceeded its byte budget; Datasette shows it as a query error."""
 
 
-def bound(conn: sqlite3.Connection) -> None:
+def bound(conn: sqlite3.Connection, time_limit_ms: int = 1000) -> None:
     """Install every per-connection bound (called from ``prepare_connection``)."""
     for limit, value in _LIMITS.items():
         conn.setlimit(limit, value)
-    conn.set_authorizer(_hide_file_paths)
+    conn.set_authorizer(_authorize)
+    conn.set_trace_callback(_statement_started(time_limit_ms / 1000))
     conn.row_factory = _counting_rows(conn.row_factory or _plain_row)
-    for name, arity, function in _LINEAR_FUNCTIONS:
-        conn.create_function(name, arity, function, deterministic=True)
+    for name, arity, function in _LINEAR_FUNCTIONS + _PATTERN_FUNCTIONS + _CHECKED_BUILTINS:
+        conn.create_function(name, arity, _in_time(conn, function), deterministic=True)
+    for name, arity, function in _CLOSED_FUNCTIONS:
+        conn.create_function(name, arity, function)
 
 
 @contextmanager
 def trusted(conn: sqlite3.Connection):
-    """The plugin's own fixed queries: no byte budget, values as long as the database holds."""
+    """The plugin's own fixed queries: no byte budget, no time limit, values as long as the
+    database holds."""
     previous = conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, _TRUSTED_LENGTH)
-    _state.trusted = True
+    _state.trusted, _state.deadline = True, None
     try:
         yield conn
     finally:
@@ -58,10 +76,43 @@ def trusted(conn: sqlite3.Connection):
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, previous)
 
 
-def _hide_file_paths(action, arg1, arg2, database, source):
-    """``select file from pragma_database_list`` reads NULL: the served path stays private."""
+def _statement_started(seconds: float):
+    """A trace callback: the deadline of each statement but the plugin's own, which the
+    costly functions check before each call (SQLite itself checks only at jumps)."""
+
+    def started(_sql: str) -> None:
+        trusted = getattr(_state, "trusted", False)
+        _state.deadline = None if trusted else time.perf_counter() + seconds
+
+    return started
+
+
+def _in_time(conn: sqlite3.Connection, function):
+    """``function``, first interrupting the statement once its deadline has passed: the
+    query then ends as one past Datasette's time limit does."""
+
+    def checked(*args):
+        deadline = getattr(_state, "deadline", None)
+        if deadline is not None and time.perf_counter() > deadline:
+            conn.interrupt()
+            return None
+        return function(*args)
+
+    return checked
+
+
+# Tables of SQLite's own that show what a visitor has no business seeing: the statements
+# other visitors ran (sqlite_stmt), and the served file's path.
+_CLOSED_TABLES = {"sqlite_stmt"}
+
+
+def _authorize(action, arg1, arg2, database, source):
+    """``select file from pragma_database_list`` reads NULL: the served path stays private;
+    reading ``sqlite_stmt`` is refused."""
     if action == sqlite3.SQLITE_READ and arg1 == "pragma_database_list" and arg2 == "file":
         return sqlite3.SQLITE_IGNORE
+    if action == sqlite3.SQLITE_READ and arg1 in _CLOSED_TABLES:
+        return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
 
@@ -69,7 +120,15 @@ _state = threading.local()  # per thread, as each Datasette connection lives on 
 
 
 def _size(value) -> int:
-    return len(value) if isinstance(value, (str, bytes)) else 8
+    """The bytes a value takes in Datasette's JSON: escapes counted (an emoji is 12 bytes as
+    ``\\ud83d\\ude80``), a blob as base64."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable():
+            return len(value) + 2 + value.count('"') + value.count("\\")
+        return len(json.dumps(value))
+    if isinstance(value, bytes):
+        return 4 * len(value) // 3 + 4
+    return 8
 
 
 def _plain_row(cursor, values):
@@ -155,6 +214,74 @@ def _trimmer(method: str):
     return trim
 
 
+def _builtin() -> sqlite3.Connection:
+    """A private connection of this thread, whose LIKE and GLOB are SQLite's own."""
+    conn = getattr(_state, "builtin", None)
+    if conn is None:
+        conn = _state.builtin = sqlite3.connect(":memory:")
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_SQL_BYTES)
+    return conn
+
+
+def _pattern_function(name: str, arity: int):
+    """SQLite's ``name`` (like, glob) where the value is short; where the pattern times the
+    value is more work than one step may take, the linear matcher of ``patterns`` (SQLite's
+    compares the pattern at every position of the value)."""
+    sql = f"select {name}({', '.join('?' * arity)})"
+    linear = getattr(patterns, name)
+
+    def match(pattern, value, *escape):
+        if pattern is None or value is None or None in escape:
+            return None
+        if len(str(pattern)) * _length(value) <= MAX_PATTERN_WORK:
+            return _builtin().execute(sql, (pattern, value, *escape)).fetchone()[0]
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        return int(linear(str(pattern), text, *escape, budget=MAX_PATTERN_WORK))
+
+    return match
+
+
+def _length(value) -> int:
+    return len(value) if isinstance(value, (str, bytes)) else len(str(value))
+
+
+_PATTERN_FUNCTIONS = [
+    ("like", 2, _pattern_function("like", 2)),
+    ("like", 3, _pattern_function("like", 3)),
+    ("glob", 2, _pattern_function("glob", 2)),
+]
+
+
+def _builtin_function(name: str, arity: int):
+    """SQLite's own ``name``, called on the private connection (``arity`` -1: any number
+    of arguments)."""
+
+    def call(*args):
+        marks = ", ".join("?" * len(args))
+        return _builtin().execute(f"select {name}({marks})", args).fetchone()[0]
+
+    return call
+
+
+# Built-ins that cost milliseconds a call at the largest values: they check the deadline
+# first. (The JSON functions are left as SQLite's: a wrapper would lose their JSON subtype.)
+_CHECKED_BUILTINS = [
+    (name, arity, _builtin_function(name, arity))
+    for name, arity in (("hex", 1), ("quote", 1), ("printf", -1), ("format", -1), ("randomblob", 1))
+]
+
+
+def _closed(name: str):
+    def refuse(*args):
+        raise sqlite3.OperationalError(f"{name}() is not available here")  # shown as a UDF error
+
+    return refuse
+
+
+# fts3_tokenizer() hands out, and takes, a pointer into the server's memory.
+_CLOSED_FUNCTIONS = [("fts3_tokenizer", n, _closed("fts3_tokenizer")) for n in (1, 2)]
+
+
 _LINEAR_FUNCTIONS = [
     ("instr", 2, _instr),
     ("replace", 3, _replace),
@@ -210,6 +337,65 @@ async def _too_large(send, limit: int) -> None:
             "type": "http.response.start",
             "status": 400,
             "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+# Arbitrary SQL (the query page, ?sql=, a table's _where=) may hold this many of Datasette's
+# SQL threads at once, so the pages readers use are never queued behind it; a request that
+# cannot have a slot within ARBITRARY_SQL_WAIT_SECONDS is answered 503 with Retry-After.
+ARBITRARY_SQL_SLOTS = 1
+ARBITRARY_SQL_WAIT_SECONDS = 10
+_QUERY_PATH = re.compile(r"^/[^/]+/-/query(?:\.\w+)?/?$")
+
+
+def runs_arbitrary_sql(scope) -> bool:
+    if scope["type"] != "http":
+        return False
+    if _QUERY_PATH.match(scope["path"]):
+        return True
+    names = {name for name, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"))}
+    return bool(names & {"sql", "_where"})
+
+
+class SqlShare:
+    """ASGI middleware: a fair share of SQL threads. Requests that run arbitrary SQL wait for
+    one of ``slots`` (in the event loop, not in Datasette's thread pool); every other request
+    goes straight through."""
+
+    def __init__(
+        self, app, slots: int = ARBITRARY_SQL_SLOTS, wait: float = ARBITRARY_SQL_WAIT_SECONDS
+    ):
+        self.app, self.wait = app, wait
+        self.slots = asyncio.Semaphore(slots)
+
+    async def __call__(self, scope, receive, send):
+        if not runs_arbitrary_sql(scope):
+            return await self.app(scope, receive, send)
+        try:
+            await asyncio.wait_for(self.slots.acquire(), self.wait)
+        except TimeoutError:
+            return await _busy(send, self.wait)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
+
+
+async def _busy(send, wait: float) -> None:
+    body = (
+        "Too many SQL queries are running; try again in a few seconds. "
+        "(Pages, search and the JSON API of entries are not affected.)\n"
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"retry-after", str(max(1, round(wait))).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body.encode()})
