@@ -48,23 +48,43 @@ def key_path() -> Path:
     return Path(base) / "refdb" / "cache.key"
 
 
+KEY_BYTES = 32
+
+
 @lru_cache(maxsize=1)
 def signing_key() -> bytes:
-    """The user's private signing key, created on first use; a one-off key when it cannot
-    be stored (then no cache from an earlier process verifies, and builds redo the work)."""
+    """The user's private signing key: 32 random bytes in a file only the user can read.
+
+    A key file that is not exactly that (empty after a full disk, cut short, readable by
+    others, not a regular file) is replaced by a fresh key, written whole or not at all; when
+    no key can be stored, a one-off key is used (then no cache from an earlier process
+    verifies, and builds redo the work). A weak key is never used to sign."""
     path = key_path()
     try:
-        return path.read_bytes() if is_regular(path) else _new_key(path)
+        if is_regular(path) and os.stat(path).st_mode & 0o077 == 0:
+            key = path.read_bytes()
+            if len(key) == KEY_BYTES:
+                return key
+        return _new_key(path)
     except OSError:
-        return secrets.token_bytes(32)
+        return secrets.token_bytes(KEY_BYTES)
 
 
 def _new_key(path: Path) -> bytes:
+    """A fresh key, written to a temporary file and renamed over ``path`` once on disk."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(32)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(key)
+    key = secrets.token_bytes(KEY_BYTES)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(key)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return key
 
 

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 
 from confusable_homoglyphs import confusables
 
@@ -21,7 +22,7 @@ from refdb.forms import names_of
 from refdb.loader import Document
 from refdb.reader import REGISTER, Article
 from refdb.schema import ArticleQuote, SystemEntry
-from refdb.text import compact, find_anchor, fold, resolve_anchor
+from refdb.text import compact, find_anchor, fold, occurrences, resolve_anchor
 
 
 def check_ids(systems: list[SystemEntry], documents: dict[str, Document]) -> list[Problem]:
@@ -126,14 +127,15 @@ def _check_quotes(
                 )
             )
             continue
-        starts = find_anchor(article.text, source.quote, source.prefix)
+        folded = _folded(article)
+        starts = find_anchor(article.text, source.quote, source.prefix, folded=folded, limit=2)
         if len(starts) == 1:
             quotes[system.id, source_id] = (starts[0], starts[0] + len(source.quote))
         else:
+            quoted = SimpleNamespace(exact=source.quote, prefix=source.prefix, suffix=None)
+            how_often = occurrences(article.text, quoted, folded)
             what = (
-                "is not in the article text"
-                if not starts
-                else f"occurs {len(starts)} times; add a prefix"
+                "is not in the article text" if not starts else f"occurs {how_often}; add a prefix"
             )
             problems.append(
                 document.problem(
@@ -143,6 +145,13 @@ def _check_quotes(
                 )
             )
     return problems
+
+
+def _folded(article: Article) -> str:
+    """The article's text folded, once however many quotes it holds."""
+    if article.folded is None:
+        article.folded = fold(article.text)
+    return article.folded
 
 
 @lru_cache(maxsize=65536)
@@ -159,14 +168,27 @@ def _latin_lookalike(char: str) -> str:
     return char
 
 
+@lru_cache(maxsize=65536)
+def _caseless_lookalike(char: str) -> str:
+    """The Latin letter ``char`` looks like in its capital or small form, else its small form."""
+    for form in (char.upper(), char.lower(), char.casefold(), char):
+        if len(form) == 1 and (latin := _latin_lookalike(form)).isascii():
+            return latin.lower()
+    return char.casefold()
+
+
 def name_key(text: str) -> str:
     """The key under which two names count as one for the one-name-per-entry check: NFC,
-    without format characters (zero-width space, joiners), look-alike letters mapped to
-    Latin, then compacted as the linker compacts. What the linker matches is unchanged."""
+    without format characters (zero-width space, joiners), each letter mapped to the Latin
+    letter it looks like in either case (so 'ВОРОН-5' and 'ворон-5', which the linker folds
+    into one, and a Cyrillic 'Т' for a Latin 'T' are one name), then compacted as the
+    linker compacts. What the linker matches is unchanged."""
     if text.isascii():  # already NFC, no format character, every letter Latin
         return compact(text)
     text = unicodedata.normalize("NFC", text)
-    visible = "".join(_latin_lookalike(char) for char in text if unicodedata.category(char) != "Cf")
+    visible = "".join(
+        _caseless_lookalike(char) for char in text if unicodedata.category(char) != "Cf"
+    )
     return compact(visible)
 
 

@@ -21,7 +21,7 @@ import ahocorasick
 from refdb import romanization
 from refdb.forms import Form, Name, forms_of, names_of  # noqa: F401  (names_of re-exported)
 from refdb.schema import ArticleEntry, SystemEntry
-from refdb.sentences import sentence_of, sentences
+from refdb.sentences import bounded, sentence_of, sentences
 from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitives)
     APOSTROPHES,
     DASHES,
@@ -33,6 +33,7 @@ from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitiv
     non_overlapping,
     resolve_anchor,
     sha256,
+    words_pattern,
 )
 
 CONTEXT_CHARS = 32
@@ -266,11 +267,7 @@ def _in_context(text: str, start: int, end: int, words: tuple[str, ...]) -> bool
 @functools.lru_cache(maxsize=4096)
 def _context_pattern(words: tuple[str, ...]) -> re.Pattern:
     """One pattern for a name's context words; ``word*`` matches any ending of ``word``."""
-    parts = [
-        re.escape(fold(word[:-1])) + r"\w*" if word.endswith("*") else re.escape(fold(word))
-        for word in words
-    ]
-    return re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)")
+    return re.compile(words_pattern(words))
 
 
 _START, _END = attrgetter("start"), attrgetter("end")
@@ -377,6 +374,7 @@ def link_article(
 
 def _mention(article_id, text, bounds, start, end, system_id, hit, shared_start) -> Mention:
     sentence = sentence_of(bounds, start, end) if bounds else (start, end)
+    sentence = bounded(text, sentence, start, end)
     name = hit.name if hit else None
     return Mention(
         article_id=article_id,

@@ -42,6 +42,12 @@ def _problem_from_pydantic(document: Document, model: type[BaseModel], item: dic
     message = item["msg"].removeprefix("Value error, ")
     if kind in ("literal_error", "enum") and "expected" in item.get("ctx", {}):
         message = f"'{item.get('input')}' is not allowed; expected {item['ctx']['expected']}"
+    if kind == "too_long" and "max_length" in item.get("ctx", {}):
+        ctx = item["ctx"]
+        message = (
+            f"{ctx.get('actual_length')} items where an entry takes at most {ctx['max_length']}; "
+            "keep the ones a reader needs (a name the press uses, a sourced fact)"
+        )
     return document.problem(loc, f"{where}: {message}", kind.replace("_", "-"))
 
 

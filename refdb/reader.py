@@ -38,6 +38,7 @@ class Article:
     text_path: Path
     anchors: dict[tuple[str, int], int] = field(default_factory=dict)  # (section, index) -> start
     digests: tuple[str, str] = ("", "")  # sha256 of the header's and the text's bytes
+    folded: str | None = field(default=None, repr=False, compare=False)  # text.fold(text), once
 
 
 def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:

@@ -235,7 +235,7 @@ Source = Annotated[
     Annotated[ExternalSource, Tag("external")] | Annotated[ArticleQuote, Tag("article")],
     Discriminator(_source_kind),
 ]
-SourceIds = Annotated[list[Slug], Field(min_length=1)]
+SourceIds = Annotated[list[Slug], Field(min_length=1, max_length=50)]
 
 
 # Words near a name that decide whether it names this system: ``context`` (one must stand
@@ -308,12 +308,22 @@ class Relation(Strict):
     sources: SourceIds
 
 
+# What one entry may hold: more than a reference card needs, few enough that an entry's page,
+# its row and its forms stay small (every name yields dozens of forms).
+MAX_NAMES = 300
+MAX_FACTS = 300
+
+
+def _at_most(count: int):
+    return Field(max_length=count)
+
+
 class SystemEntry(Strict):
     """One weapons system: ``catalog/systems/<id>.yaml``."""
 
     id: Slug
     name: Text
-    designations: list[Text] = []
+    designations: Annotated[list[Text], _at_most(50)] = []
     nato_reporting_name: Text | None = None
     category: vocabulary(Category)
     role: Text | None = None
@@ -321,17 +331,17 @@ class SystemEntry(Strict):
     designer: Text | None = None
     manufacturer: Text | None = None
     status: vocabulary(Status) | None = None
-    operators: list[Country] = []
+    operators: Annotated[list[Country], _at_most(100)] = []
     wikidata: Annotated[str, Field(pattern=r"^Q[1-9][0-9]*$")] | None = None
     description: LongText
-    redirect_ids: list[Slug] = []
+    redirect_ids: Annotated[list[Slug], _at_most(50)] = []
     entry_sources: SourceIds
-    aliases: list[Alias] = []
+    aliases: Annotated[list[Alias], _at_most(MAX_NAMES)] = []
     not_context: ContextWords = []  # for every name: words that mean another thing so named
     vetoed_forms: Annotated[list[Text], Field(max_length=200)] = []  # generated spellings refused
-    specs: list[Spec] = []
-    relations: list[Relation] = []
-    sources: dict[Slug, Source]
+    specs: Annotated[list[Spec], _at_most(MAX_FACTS)] = []
+    relations: Annotated[list[Relation], _at_most(MAX_FACTS)] = []
+    sources: Annotated[dict[Slug, Source], _at_most(MAX_FACTS)]
 
 
 class MentionAnchor(Strict):

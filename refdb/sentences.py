@@ -277,3 +277,27 @@ def sentence_of(bounds: list[tuple[int, int]], start: int, end: int) -> tuple[in
         return bounds[first]
     last = max(first, bisect.bisect_left(bounds, (end, -1)) - 1)
     return min(bounds[first][0], start), max(bounds[last][1], end)
+
+
+# The longest sentence a mention keeps: a paragraph without a sentence end is one "sentence"
+# to syntok, and each of its mentions would store all of it (storage square in its length).
+MAX_SENTENCE_CHARS = 600
+
+
+def bounded(text: str, sentence: tuple[int, int], start: int, end: int) -> tuple[int, int]:
+    """The sentence around the mention ``start:end``, cut to ``MAX_SENTENCE_CHARS`` where
+    syntok found no end: a window centred on the mention, cut at word boundaries."""
+    first, last = sentence
+    if last - first <= MAX_SENTENCE_CHARS:
+        return sentence
+    room = max(0, MAX_SENTENCE_CHARS - (end - start))
+    low = max(first, start - room // 2)
+    high = min(last, max(end, low + MAX_SENTENCE_CHARS))
+    low = max(first, min(low, high - MAX_SENTENCE_CHARS, start))
+    if low > first:  # begin at a word: after the first space of the window, if before the name
+        space = text.find(" ", low, start)
+        low = space + 1 if space != -1 else low
+    if high < last:  # end at a word: at the last space of the window, if after the name
+        space = text.rfind(" ", end, high)
+        high = space if space != -1 else high
+    return _trim(text, low, high)

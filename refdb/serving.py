@@ -46,15 +46,21 @@ def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
     return target
 
 
-def _prune(directory: Path, keep: Path) -> None:
-    """Remove all but the newest snapshots, never one a running server holds."""
+def _prune(directory: Path, keep: Path | None = None) -> None:
+    """Remove all but the newest snapshots, never ``keep`` nor one a running server holds."""
     snapshots = sorted(
         (p for p in directory.iterdir() if p.is_dir() and not p.is_symlink()),
-        key=lambda p: p.stat().st_mtime,
+        key=_written_at,
     )
     for old in snapshots[:-KEEP_SNAPSHOTS]:
         if old != keep and not _held(old):
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _written_at(snapshot_dir: Path) -> float:
+    """When the snapshot's database was written (its directory changes with every mark)."""
+    files = [p for p in snapshot_dir.iterdir() if p.suffix == ".db" and not p.is_symlink()]
+    return min((p.stat().st_mtime for p in files), default=snapshot_dir.stat().st_mtime)
 
 
 def hold(served: Path, pid: int | None = None) -> Path:
@@ -63,6 +69,12 @@ def hold(served: Path, pid: int | None = None) -> Path:
     marker = served.parent / f"server.{pid or os.getpid()}"
     marker.touch()
     return marker
+
+
+def release(served: Path, pid: int | None = None) -> None:
+    """This process serves ``served`` no more: drop its mark, and prune what nobody holds."""
+    (served.parent / f"server.{pid or os.getpid()}").unlink(missing_ok=True)
+    _prune(served.parent.parent)
 
 
 def _held(snapshot_dir: Path) -> bool:

@@ -203,34 +203,39 @@ def find_anchor(
     prefix: str | None = None,
     suffix: str | None = None,
     folded: str | None = None,
+    limit: int | None = None,
 ) -> list[int]:
-    """Start offsets where ``exact`` occurs with the given context (compared folded)."""
+    """Start offsets where ``exact`` occurs with the given context (compared folded), at most
+    ``limit`` of them. The prefix, words and suffix are sought as one string, so a search
+    is linear in the text however often the words alone occur (a one-letter quote)."""
     folded = fold(text) if folded is None else folded
-    needle = fold(exact)
-    before = fold(prefix) if prefix is not None else None
-    after = fold(suffix) if suffix is not None else None
-    starts, position = [], folded.find(needle)
-    while position >= 0:
-        stop = position + len(needle)
-        before_ok = before is None or folded.startswith(before, position - len(before), position)
-        after_ok = after is None or folded.startswith(after, stop)
-        if before_ok and after_ok and position >= len(before or ""):
-            starts.append(position)
-        position = folded.find(needle, position + 1)
+    before, needle, after = (fold(part or "") for part in (prefix, exact, suffix))
+    whole = before + needle + after
+    starts, position = [], folded.find(whole)
+    while position >= 0 and (limit is None or len(starts) < limit):
+        starts.append(position + len(before))
+        position = folded.find(whole, position + 1)
     return starts
 
 
 def resolve_anchor(text: str, anchor, folded: str | None = None) -> int:
     """The one start offset of ``anchor`` (``exact``, ``prefix``, ``suffix``) in ``text``, or
     ValueError saying what to fix."""
-    starts = find_anchor(text, anchor.exact, anchor.prefix, anchor.suffix, folded)
+    starts = find_anchor(text, anchor.exact, anchor.prefix, anchor.suffix, folded, limit=2)
     if not starts:
         raise ValueError(f"'{anchor.exact}' with this prefix/suffix is not in the article text")
     if len(starts) > 1:
         raise ValueError(
-            f"'{anchor.exact}' occurs {len(starts)} times; add a prefix or suffix to pick one"
+            f"'{anchor.exact}' occurs {occurrences(text, anchor, folded)}; "
+            "add a prefix or suffix to pick one"
         )
     return starts[0]
+
+
+def occurrences(text: str, anchor, folded: str | None = None, most: int = 100) -> str:
+    """'3 times', or 'more than 100 times': how often an ambiguous anchor occurs."""
+    found = find_anchor(text, anchor.exact, anchor.prefix, anchor.suffix, folded, most + 1)
+    return f"more than {most} times" if len(found) > most else f"{len(found)} times"
 
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -262,3 +267,20 @@ def non_overlapping(
             chosen.append(item)
             reach = end(item)
     return chosen
+
+
+def words_pattern(words: Iterable[str]) -> str:
+    """A regular expression, over folded text, for any of ``words`` as whole words: ``word*``
+    takes any ending, and a space or hyphen between words takes any run of spaces or one
+    hyphen ("крылат* ракет*" finds "крылатыми ракетами"; "chasseur*-bombardier*" finds
+    "chasseurs bombardiers")."""
+    parts = []
+    for word in words:
+        tokens = re.split(r"[ -]+", fold(word).strip())
+        parts.append(
+            r"[\s-]+".join(
+                re.escape(token[:-1]) + r"\w*" if token.endswith("*") else re.escape(token)
+                for token in tokens
+            )
+        )
+    return rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)"

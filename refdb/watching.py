@@ -6,7 +6,10 @@ catalog's file names, sizes and modification times; on a change a builder proces
 (the build forks workers, which a threaded server must not do itself), the server snapshots
 the result and puts the new database in place in one assignment, the way Datasette's own
 ``add_database`` replaces its mapping. Requests already running keep the old database, which
-is closed once they have had time to finish. A build that fails leaves the server as it was.
+is closed once they have had time to finish; its snapshot is then released, so it can be
+pruned. A build that fails leaves the server as it was. A builder that dies (the OOM killer,
+a signal) is replaced and the build retried, with a message; one that keeps dying stops the
+server with an error rather than leave it silently stale.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import click
@@ -25,6 +29,7 @@ from refdb import serving
 
 POLL_SECONDS = 0.5
 CLOSE_OLD_AFTER_SECONDS = 60  # longer than any bounded query runs
+BUILDER_DEATHS_TOLERATED = 3  # in a row; then the server stops instead of serving stale pages
 
 
 def catalog_signature(catalog_dir: Path) -> tuple:
@@ -54,29 +59,82 @@ def serve_watching(
         uvicorn.Config(datasette.app(), host=host, port=port, log_level="warning")
     )
 
-    # A forkserver child builds: forked before any server thread exists, it may fork the
-    # build's own workers, and it keeps its imports between builds.
-    builder = ProcessPoolExecutor(
-        1,
-        mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_exit_with,
-        initargs=(os.getpid(),),
-    )
-    builder.submit(_warm)
+    builder = Builder()
 
     async def main() -> None:
         watcher = asyncio.create_task(_watch(datasette, builder, catalog_dir, db_path, served))
+        watcher.add_done_callback(lambda task: _stop_on_failure(task, server))
         try:
             await server.serve()
         finally:
             watcher.cancel()
-            builder.shutdown(cancel_futures=True)
+            builder.shutdown()
 
     click.echo(f"Serving {served} on http://{host}:{port}/ and watching {catalog_dir}")
     asyncio.run(main())
+    if builder.failed:
+        raise click.ClickException(builder.failed)
 
 
-async def _watch(datasette, builder, catalog_dir: Path, db_path: Path, served: Path) -> None:
+class Builder:
+    """The process that builds, replaced when it dies.
+
+    A forkserver child builds: forked before any server thread exists, it may fork the
+    build's own workers, and it keeps its imports between builds."""
+
+    def __init__(self) -> None:
+        self.deaths, self.failed = 0, ""
+        self.pool = self._start()
+
+    @staticmethod
+    def _start() -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_exit_with,
+            initargs=(os.getpid(),),
+        )
+        pool.submit(_warm)
+        return pool
+
+    async def build(self, catalog_dir: Path, db_path: Path) -> tuple[bool, str]:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                result = await loop.run_in_executor(
+                    self.pool, _build, str(catalog_dir), str(db_path)
+                )
+            except BrokenProcessPool:
+                self.deaths += 1
+                if self.deaths >= BUILDER_DEATHS_TOLERATED:
+                    self.failed = (
+                        f"the builder process died {self.deaths} times in a row (out of "
+                        "memory?); stopped rather than serve a catalog that no longer updates"
+                    )
+                    raise
+                click.echo(
+                    "The builder process died (out of memory, or killed); "
+                    "starting a new one and building again.",
+                    err=True,
+                )
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._start()
+                continue
+            self.deaths = 0
+            return result
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def _stop_on_failure(task: asyncio.Task, server) -> None:
+    """A watcher that ends with an error stops the server, loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        click.echo(f"Watching stopped: {task.exception()!r}", err=True)
+        server.should_exit = True
+
+
+async def _watch(datasette, builder: Builder, catalog_dir: Path, db_path: Path, served: Path):
     signature = catalog_signature(catalog_dir)
     while True:
         await asyncio.sleep(POLL_SECONDS)
@@ -84,21 +142,15 @@ async def _watch(datasette, builder, catalog_dir: Path, db_path: Path, served: P
         if current == signature:
             continue
         signature = current
-        if await _rebuild(builder, catalog_dir, db_path):
+        ok, message = await builder.build(catalog_dir, db_path)
+        click.echo(message, err=not ok)
+        if ok:
             fresh = serving.snapshot(db_path)
             if fresh != served:
                 serving.hold(fresh)
-                _switch(datasette, fresh)
+                _switch(datasette, fresh, served)
                 served = fresh
                 click.echo(f"Now serving {fresh}")
-
-
-async def _rebuild(builder: ProcessPoolExecutor, catalog_dir: Path, db_path: Path) -> bool:
-    """Build in the warm builder process; print what the build says, as `refdb build` does."""
-    loop = asyncio.get_running_loop()
-    ok, message = await loop.run_in_executor(builder, _build, str(catalog_dir), str(db_path))
-    click.echo(message, err=not ok)
-    return ok
 
 
 def _build(catalog_dir: str, db_path: str) -> tuple[bool, str]:
@@ -129,8 +181,9 @@ def _warm() -> None:
     import refdb.compiler  # noqa: F401  (the imports are most of a small build's time)
 
 
-def _switch(datasette, path: Path) -> None:
-    """Put the database at ``path`` where the old one was, under the same name and route."""
+def _switch(datasette, path: Path, previous: Path) -> None:
+    """Put the database at ``path`` where the old one was, under the same name and route;
+    once requests on the old one have finished, close it and release its snapshot."""
     from datasette.database import Database
 
     old = datasette.databases["refdb"]
@@ -138,4 +191,9 @@ def _switch(datasette, path: Path) -> None:
     fresh.name, fresh.route = old.name, old.route
     datasette.databases = {**datasette.databases, old.name: fresh}  # one assignment, as
     # Datasette's add_database does: a request sees the old mapping or the new one
-    asyncio.get_running_loop().call_later(CLOSE_OLD_AFTER_SECONDS, old.close)
+
+    def retire() -> None:
+        old.close()
+        serving.release(previous)
+
+    asyncio.get_running_loop().call_later(CLOSE_OLD_AFTER_SECONDS, retire)

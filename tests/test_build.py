@@ -503,3 +503,37 @@ def test_a_row_takes_its_tables_defaults_and_refuses_a_column_it_lacks():
     assert source.title is None and source.title_is_descriptive is False  # declared default
     with pytest.raises(TypeError, match="redirects has no column target"):
         new_row(tables.Redirect, id="blackjack", target="tu-160")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [b"", b"short", b"k" * 31, b"k" * 33],
+    ids=["empty (a full disk)", "short", "one byte short", "one byte long"],
+)
+def test_a_signing_key_that_is_not_32_bytes_is_replaced_never_used(tmp_path, monkeypatch, stored):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    cache.signing_key.cache_clear()
+    path = cache.key_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(stored)
+    path.chmod(0o600)
+    try:
+        key = cache.signing_key()
+        assert len(key) == 32 and key != stored
+        assert path.read_bytes() == key and path.stat().st_mode & 0o077 == 0
+        assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    finally:
+        cache.signing_key.cache_clear()
+
+
+def test_a_signing_key_others_can_read_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    cache.signing_key.cache_clear()
+    path = cache.key_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"k" * 32)
+    path.chmod(0o644)
+    try:
+        assert cache.signing_key() != b"k" * 32
+    finally:
+        cache.signing_key.cache_clear()

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from refdb.cli import cli
 from refdb.compiler import build
 from refdb.provenance import is_current
-from refdb.serving import ServingError, hold, snapshot
+from refdb.serving import KEEP_SNAPSHOTS, ServingError, hold, release, snapshot
 
 
 @pytest.mark.parametrize("folder", ["we?ird", "hash#dir", "per%25cent", "100%"])
@@ -206,3 +206,21 @@ def test_a_full_and_a_read_only_disk_are_clear_errors(mini_catalog, small_disk):
     served = CliRunner().invoke(cli, ["serve", "--catalog", str(mini_catalog), "-o", str(db_path)])
     assert served.exit_code == 1 and "cannot serve" in served.output, served.output
     assert db_path.read_bytes() == before
+
+
+def test_a_snapshot_released_by_its_server_is_pruned_like_any_other(tmp_path):
+    """`serve --watch` holds each snapshot it switches to; once it serves a newer one and
+    the old one's requests are done, it releases it, so saves do not pile up copies."""
+    db_path = tmp_path / "refdb.db"
+    served = []
+    for n in range(KEEP_SNAPSHOTS + 3):
+        db_path.write_bytes(f"database {n}".encode())
+        served.append(snapshot(db_path))
+        hold(served[-1])
+        os.utime(served[-1], (n, n))  # oldest first, whatever the clock's resolution
+    directory = served[0].parent.parent
+    assert len(list(directory.iterdir())) == KEEP_SNAPSHOTS + 3  # all held
+    for old in served[:-1]:
+        release(old)
+    left = sorted(p.name for p in directory.iterdir())
+    assert len(left) == KEEP_SNAPSHOTS and served[-1].parent.name in left

@@ -7,12 +7,21 @@ are segmented; these tests pin that the sentences stay those of the whole paragr
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from refdb.sentences import certain_ends, segmented, sentence_of, sentences
+from refdb.sentences import (
+    MAX_SENTENCE_CHARS,
+    bounded,
+    certain_ends,
+    segmented,
+    sentence_of,
+    sentences,
+)
 from refdb.text import paragraphs
 
 from conftest import CATALOG, FIXTURES
@@ -176,3 +185,34 @@ def test_every_mention_sentence_of_the_seed_and_development_texts_is_found_aroun
             found = sentences(text, language, around=[(start, end)])
             assert set(found) <= set(whole)
             assert sentence_of(found, start, end) == sentence_of(whole, start, end)
+
+
+def test_a_mention_in_a_paragraph_without_a_sentence_end_keeps_a_bounded_sentence(tmp_path):
+    """A 150,000-character paragraph with no full stop is one sentence to syntok; each of its
+    mentions keeps a window of the words around it, not the whole paragraph."""
+    from refdb.compiler import build
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "mini", catalog)
+    body = " ".join(f"passage {i} of a report where a Tu-160 flew" for i in range(3_000))
+    (catalog / "articles" / "bomber-note.txt").write_text(body + "\n")
+    build(catalog, tmp_path / "refdb.db")
+    rows = (
+        sqlite3.connect(tmp_path / "refdb.db")
+        .execute("select start, end, sentence_start, sentence from mentions")
+        .fetchall()
+    )
+    assert len(rows) == 3_000
+    for start, end, sentence_start, sentence in rows:
+        assert len(sentence) <= MAX_SENTENCE_CHARS
+        assert sentence_start <= start and end <= sentence_start + len(sentence)
+        assert body[sentence_start : sentence_start + len(sentence)] == sentence
+        assert sentence_start == 0 or body[sentence_start - 1] == " "  # cut at a word
+
+
+@given(st.integers(0, 5_000), st.integers(1, 40))
+def test_a_bounded_sentence_holds_its_mention(where, length):
+    text = "x " * 5_000
+    start = min(where, len(text) - length)
+    first, last = bounded(text, (0, len(text)), start, start + length)
+    assert first <= start and start + length <= last and last - first <= MAX_SENTENCE_CHARS

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -34,6 +37,7 @@ def watched(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: _status(url + "/-/versions.json") == 200, process)
+        _servers[url] = process.pid
         yield catalog, url
     finally:
         helpers = _descendants(process.pid)
@@ -41,6 +45,13 @@ def watched(tmp_path):
         process.wait(timeout=10)
     # The builder processes end with the server, even when a signal ends it.
     _wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), seconds=10)
+
+
+_servers: dict[str, int] = {}
+
+
+def _server_pid(url: str) -> int:
+    return _servers[url]
 
 
 def _descendants(pid: int) -> set[int]:
@@ -104,3 +115,19 @@ def test_an_edit_shows_on_reload_and_no_request_fails(watched):
         stop.set()
         reader.join()
     assert statuses and set(statuses) == {200}, sorted(set(statuses))
+
+
+def test_a_builder_that_dies_is_replaced_and_the_edit_still_shows(watched):
+    """The OOM killer (here kill -9) ends the builder process: the next save starts a new
+    one, says so, and the server goes on showing the catalog as it is saved."""
+    catalog, url = watched
+    entry = catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("Supersonic", "First edit, supersonic"))
+    _wait_for(lambda: _description(url).startswith("First edit"))
+    server = _server_pid(url)
+    for pid in _descendants(server):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    entry.write_text(entry.read_text().replace("First edit", "Second edit"))
+    _wait_for(lambda: _description(url).startswith("Second edit"))
+    assert _status(url + "/refdb/systems/tu-160") == 200

@@ -79,7 +79,10 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         "relations": relations,
         "sources": sources,
         "entry_sources": entry_numbers,
-        "mentions": _mentions(conn, system_id),
+        "mentions": _mentions(conn, system_id, limit=MAX_CARD_MENTIONS),
+        "mention_count": conn.execute(
+            "select count(*) from mentions where system_id = ?", [system_id]
+        ).fetchone()[0],
         "found_as": found_as(conn, system_id),
         "flags": _rows(
             conn, "select * from flags where system_id = ? order by kind, message", [system_id]
@@ -271,13 +274,18 @@ def kind_words(kind: str) -> str:
     return NAME_KINDS.get(kind, kind.replace("-", " "))
 
 
-def _mentions(conn, system_id: str) -> list[dict]:
+# Mentions an entry's page and document list, newest first; the rest are a click away in
+# the mentions list, which pages (an entry named in thousands of articles stays one page).
+MAX_CARD_MENTIONS = 100
+
+
+def _mentions(conn, system_id: str, limit: int) -> list[dict]:
     mentions = _rows(
         conn,
         "select m.*, a.title as article_title, a.date as article_date, a.publisher as article_publisher, "
         "a.language as article_language from mentions m join articles a on a.id = m.article_id "
-        "where m.system_id = ? order by a.date desc, a.id, m.start",
-        [system_id],
+        "where m.system_id = ? order by a.date desc, a.id, m.start limit ?",
+        [system_id, limit],
     )
     for mention in mentions:
         before = mention["start"] - mention["sentence_start"]
@@ -618,6 +626,8 @@ def system_document(conn: sqlite3.Connection, system_id: str, link) -> dict | No
         "relations": [_relation_document(r, link) for r in card["relations"]],
         "sources": [_source_document(source, link) for source in card["sources"]],
         "mentions": [_mention_document(m, link) for m in card["mentions"]],
+        "mention_count": card["mention_count"],
+        "all_mentions": link(f"/{DATABASE}/mentions.json?system_id={system['id']}&_sort=id"),
         "flags": [
             {"kind": f["kind"], "message": f["message"], "article": f["article_id"]}
             for f in card["flags"]
