@@ -317,6 +317,25 @@ def report(catalog_dir: Path, as_json: bool) -> None:
             click.echo(f"  {fact['system_id']:<22} {fact['fact']} [{', '.join(fact['sources'])}]")
         if not found:
             click.echo("  none")
+    _echo_cards(result)
+
+
+def _echo_cards(result) -> None:
+    given = sum(card["given"] for card in result.cards)
+    standard = sum(card["standard"] for card in result.cards)
+    share = f"{given / standard:.0%}" if standard else "-"
+    click.echo(f"Standard cards ({given} of {standard} facts given, {share}; emptiest first):")
+    for card in result.cards:
+        lacks = f"; not yet: {', '.join(card['missing'])}" if card["missing"] else ""
+        click.echo(f"  {card['system_id']:<22} {card['given']:>2}/{card['standard']:<2}{lacks}")
+    two = sum(len(figure["publishers"]) > 1 for figure in result.key_figures)
+    click.echo(
+        f"Key figures on two or more publishers: {two} of {len(result.key_figures)}"
+        " (those on one publisher:)"
+    )
+    for figure in result.key_figures:
+        if len(figure["publishers"]) < 2:
+            click.echo(f"  {figure['system_id']:<22} {figure['fact']} [{figure['publishers'][0]}]")
 
 
 def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from refdb import ids, linker, units
+from refdb import categories, ids, linker, units
 from refdb.schema import PROPERTIES, ArticleQuote, SystemEntry
+from refdb.text import fold, words_pattern
 
 TOLERANCE = 0.02  # relative difference under which two quantities agree (rounding in the press)
 
@@ -33,20 +34,57 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 
-# Class words the press puts before a name, and the categories they fit.
-CLASS_WORDS = {
-    r"fr[ée]gates?|frigates?": {"frigate"},
-    r"destroyers?|contre-torpilleurs?": {"destroyer"},
-    r"corvettes?": {"corvette"},
-    r"sous-marins?|submarines?": {"submarine"},
-    r"croiseurs?|cruisers?": set(),
-    r"bombardiers?|bombers?": {"bomber", "strategic-bomber"},
-    r"intercepteurs?|interceptors?": {"interceptor"},
-    r"chasseurs?|fighters?|avions? de combat": {"fighter", "interceptor"},
+# A class word applies to the name right after it: "the frigate X", "les bombardiers russes
+# X", "Bomber vom Typ X", "bombowce typu X", or the names of a list after it ("the bombers
+# Tu-160, Tu-95 and Tu-22"). Words between that say something else ("bombers escorted by X")
+# mean the word is not about the system, and nothing is flagged.
+_NATIONALITY = (
+    "russe*", "russ[oi]", "russa", "rus[oa]s?", "sovi[eé]tique*", "sovi[eé]tic[oa]*",
+    "iranien*", "iranian[oi]", "iran[ií]", "nord-cor[eé]en*", "norcorean[oa]s?",
+    "nordcorean[oi]",
+)  # fmt: skip
+_TYPE = r"(?:de|du|des|of the|of|vom|des|der)?\s*(?:type|typ|typs|typu|типа|класса|class)"
+_LIST_ITEM = r"[«\"“„‘'(]?[^\s,;.]*\d[^\s,;]*[»\"”’')]?"
+_LIST_GLUE = r"\s*(?:,|\band\b|\bet\b|\bund\b|\bи\b|\bі\b|\bта\b|\bi\b|\boraz\b|\by\b|\be\b)\s*"
+
+
+def _fold_pattern(words) -> str:
+    return "|".join(
+        w
+        if "[" in w
+        else re.escape(fold(w[:-1])) + r"\w*"
+        if w.endswith("*")
+        else re.escape(fold(w))
+        for w in words
+    )
+
+
+_WORDS = {
+    (name, pattern)
+    for name, category in categories.CATEGORIES.items()
+    for words in category.words.values()
+    for pattern in [words_pattern(words)]
 }
-_CLASS_BEFORE = re.compile(
-    rf"\b(?P<word>{'|'.join(CLASS_WORDS)})\s+(?:\S+\s+){{0,2}}$", re.IGNORECASE
+_CLASS_WORD = re.compile(
+    rf"(?P<word>{'|'.join(pattern for _, pattern in sorted(_WORDS))})"
+    rf"(?:\s+(?:{_fold_pattern(_NATIONALITY)}))?"
+    rf"(?:\s+{_TYPE})?\s*[«\"“„‘'(]?\s*"
+    rf"(?:{_LIST_ITEM}(?:{_LIST_GLUE}{_LIST_ITEM})*{_LIST_GLUE})?$",
+    re.IGNORECASE,
 )
+
+
+def class_word_before(text: str, start: int) -> tuple[str, set[str]] | None:
+    """The class word the text applies to the name at ``start``, and the categories that word
+    names; None when no class word stands right before it."""
+    before = fold(text[max(0, start - 120) : start])
+    match = _CLASS_WORD.search(before)
+    if match is None:
+        return None
+    word = match["word"]
+    named = {name for name, pattern in _WORDS if re.fullmatch(pattern, word)}
+    offset = max(0, start - 120) + match.start("word")
+    return text[offset : offset + len(word)], named
 
 
 @dataclass(frozen=True)
@@ -164,24 +202,19 @@ def check_mentions(
                 )
             )
         text, _ = texts[mention.article_id]
-        before = _CLASS_BEFORE.search(text[max(0, mention.start - 60) : mention.start])
-        if before:
-            fits = next(
-                c
-                for pattern, c in CLASS_WORDS.items()
-                if re.fullmatch(pattern, before["word"], re.IGNORECASE)
-            )
-            if system.category not in fits:
-                flags.append(
-                    Flag(
-                        system.id,
-                        "class-word",
-                        f"the article calls it a “{before['word']}”, but the catalog classes it as "
-                        f"{system.category.replace('-', ' ')}",
-                        mention.article_id,
-                        mention.id,
-                    )
+        applied = class_word_before(text, mention.start)
+        if applied and not applied[1] & categories.fits(system.category):
+            label = categories.CATEGORIES[system.category].label
+            flags.append(
+                Flag(
+                    system.id,
+                    "class-word",
+                    f"the article calls it a “{applied[0]}”, but the catalog classes it as "
+                    f"{'an' if label[0] in 'aeiou' else 'a'} {label}",
+                    mention.article_id,
+                    mention.id,
                 )
+            )
     return flags
 
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from refdb import consistency, linker, sources
+from refdb import categories, consistency, linker, sources
 from refdb.check import check
 from refdb.errors import Problem
 from refdb.schema import ArticleQuote, Reliability
@@ -43,6 +43,8 @@ class Report:
     unsourced_names: list[dict] = field(default_factory=list)
     claims_only_facts: list[dict] = field(default_factory=list)
     single_source_facts: list[dict] = field(default_factory=list)
+    cards: list[dict] = field(default_factory=list)
+    key_figures: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)  # the report covers the other files
 
     def as_dict(self) -> dict:
@@ -88,6 +90,8 @@ def report_for(
         unsourced_names(catalog),
         weak,
         single_source_facts(catalog),
+        standard_cards(catalog),
+        key_figures(catalog),
         list(problems),
     )
 
@@ -151,6 +155,61 @@ def single_source_facts(catalog: Catalog) -> list[dict]:
         for fact, keys in facts(system)
         if len(keys) == 1
     ]
+
+
+def standard_cards(catalog: Catalog) -> list[dict]:
+    """Each entry against the standard card of its category: how many of its facts it
+    gives and which it lacks, the emptiest card first."""
+    found = []
+    for system in catalog.systems:
+        card = categories.CATEGORIES[system.category].card
+        missing = categories.card_gaps(system.category, {spec.property for spec in system.specs})
+        found.append(
+            {
+                "system_id": system.id,
+                "category": str(system.category),
+                "given": len(card) - len(missing),
+                "standard": len(card),
+                "missing": [fact.label for fact in missing],
+            }
+        )
+    return sorted(found, key=lambda c: (c["given"] / c["standard"], c["system_id"]))
+
+
+# The figures a reader compares systems by: each should rest on two publishers.
+KEY_FIGURES = (
+    "max_range", "combat_radius", "ferry_range", "max_speed", "cruise_speed",
+    "max_takeoff_weight", "empty_weight", "launch_weight", "warhead_mass",
+    "displacement_standard", "displacement_full", "first_flight", "service_entry",
+)  # fmt: skip
+
+
+def key_figures(catalog: Catalog) -> list[dict]:
+    """Every key figure with the publishers that back it, those on one publisher first."""
+    register = sources.Register(catalog.publishers)
+    articles = {a.entry.id: a.entry for a in catalog.articles}
+    found = []
+    for system in catalog.systems:
+        for spec in system.specs:
+            if spec.property not in KEY_FIGURES:
+                continue
+            publishers = set()
+            for key in spec.sources:
+                source = system.sources[key]
+                if isinstance(source, ArticleQuote):
+                    source = articles.get(source.article)
+                publisher = register.publisher_of(source) if source else None
+                publishers.add(publisher or key)
+            value = f"{spec.value} {spec.unit or ''}".strip()
+            qualifier = f" ({spec.qualifier})" if spec.qualifier else ""
+            found.append(
+                {
+                    "system_id": system.id,
+                    "fact": f"{spec.property} = {value}{qualifier}",
+                    "publishers": sorted(publishers),
+                }
+            )
+    return sorted(found, key=lambda f: (len(f["publishers"]) > 1, f["system_id"], f["fact"]))
 
 
 def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:

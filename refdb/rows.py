@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pycountry
 from sqlmodel import SQLModel
 
-from refdb import consistency, ids, linker, provenance, sources, tables, units
+from refdb import categories, consistency, ids, linker, provenance, sources, tables, units
 from refdb.cache import code_version
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.text import compact, sha256
@@ -116,7 +116,8 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
         tables.Publisher: [
             _publisher_row(publisher_id, publisher)
             for publisher_id, publisher in sorted(catalog.publishers.items())
-        ]
+        ],
+        **vocabulary_rows(),
     }
     modified = provenance.git_dates(catalog.root)
     relations, relation_sources = [], []
@@ -209,8 +210,49 @@ def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:
         tables.Publisher,
         id=publisher_id,
         domains=", ".join(publisher.domains),
-        **_copied(publisher, "name kind country reliability reason"),
+        rendition_domains=", ".join(publisher.rendition_domains),
+        **_copied(publisher, "name kind country copy_of reliability reason"),
     )
+
+
+def vocabulary_rows() -> dict[type, list]:
+    """The categories, their standard cards and their words in each language."""
+    rows: dict[type, list] = defaultdict(list)
+    for position, (name, category) in enumerate(categories.CATEGORIES.items()):
+        rows[tables.Category].append(
+            new_row(
+                tables.Category,
+                id=name,
+                label=category.label,
+                broader=", ".join(category.broader),
+                position=position,
+            )
+        )
+        for place, fact in enumerate(category.card, start=1):
+            rows[tables.CardFact].append(
+                new_row(
+                    tables.CardFact,
+                    id=f"{name}--{place}",
+                    category_id=name,
+                    position=place,
+                    label=fact.label,
+                    properties=", ".join(fact.properties),
+                    headline=fact.headline,
+                )
+            )
+        for lang, words in category.words.items():
+            for n, word in enumerate(words, start=1):
+                rows[tables.CategoryWord].append(
+                    new_row(
+                        tables.CategoryWord,
+                        id=f"{name}--{lang}--{n}",
+                        category_id=name,
+                        lang=lang,
+                        word=word,
+                        key=compact(word.replace("*", "")),
+                    )
+                )
+    return rows
 
 
 def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register) -> None:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from refdb import units
+from refdb.categories import CATEGORIES
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG, max_length=80)]
@@ -76,22 +77,8 @@ Country = Annotated[str, AfterValidator(check_country)]
 Language = Annotated[str, AfterValidator(check_language)]
 
 
-class Category(StrEnum):
-    STRATEGIC_BOMBER = "strategic-bomber"
-    BOMBER = "bomber"
-    INTERCEPTOR = "interceptor"
-    FIGHTER = "fighter"
-    ATTACK_AIRCRAFT = "attack-aircraft"
-    AIR_LAUNCHED_BALLISTIC_MISSILE = "air-launched-ballistic-missile"
-    CRUISE_MISSILE = "cruise-missile"
-    ANTI_SHIP_MISSILE = "anti-ship-missile"
-    BALLISTIC_MISSILE = "ballistic-missile"
-    SURFACE_TO_AIR_MISSILE = "surface-to-air-missile"
-    DESTROYER = "destroyer"
-    FRIGATE = "frigate"
-    CORVETTE = "corvette"
-    SUBMARINE = "submarine"
-    SHIP_CLASS = "ship-class"
+# The categories and their standard cards are data, in ``categories.py``.
+Category = StrEnum("Category", {name.upper().replace("-", "_"): name for name in CATEGORIES})
 
 
 class Status(StrEnum):
@@ -391,8 +378,10 @@ class PublisherKind(StrEnum):
     ACADEMIC = "academic"
     STATE_MEDIA = "state-media"
     BLOG = "blog"
-    MIRROR = "mirror"
+    MIRROR = "mirror"  # a faithful copy of another publisher's pages (copy_of)
     ARCHIVE = "archive"
+    CONTENT_FARM = "content-farm"  # reposts, rewrites or machine translations of others' pages
+    PERSONAL = "personal"  # a private person's server
 
 
 class Reliability(StrEnum):
@@ -423,6 +412,9 @@ class Publisher(Strict):
     kind: vocabulary(PublisherKind)
     country: Country | None = None
     domains: list[Domain] = []
+    # Hosts serving the publisher's own pages in another rendering (a mobile or AMP edition):
+    # a copy read there is `via`; a `url` there is refused for the canonical page.
+    rendition_domains: list[Domain] = []
     reliability: vocabulary(Reliability)
     reason: Text
     reason_source: ExternalSource | None = None
@@ -435,8 +427,11 @@ class Publisher(Strict):
             raise ValueError(
                 f"a {self.reliability} publisher needs a reason_source: a source for the reason"
             )
-        if self.copy_of is not None and self.kind != PublisherKind.MIRROR:
-            raise ValueError("copy_of is only for kind: mirror (a site that copies another)")
+        copiers = (PublisherKind.MIRROR, PublisherKind.PERSONAL, PublisherKind.CONTENT_FARM)
+        if self.copy_of is not None and self.kind not in copiers:
+            raise ValueError(
+                "copy_of is only for a site that copies another (mirror, personal, content-farm)"
+            )
         return self
 
 

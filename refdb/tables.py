@@ -102,8 +102,48 @@ class Publisher(SQLModel, table=True):
     kind: str = Field(index=True, description="wire, newspaper, state-media, mirror…")
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
     domains: str = Field(default="", description="Web domains, separated by ', '")
+    rendition_domains: str = Field(
+        default="", description="Hosts of its mobile or AMP edition, separated by ', '"
+    )
+    copy_of: str | None = Field(default=None, description="For a copy: the publisher it copies")
     reliability: str = Field(index=True, description="reliable, claims-only or deprecated")
     reason: str = Field(description="Why the register trusts the publisher this far")
+
+
+class Category(SQLModel, table=True):
+    """The categories of the vocabulary (``refdb/categories.py``), with their labels."""
+
+    __tablename__ = "categories"
+
+    id: str = Field(primary_key=True, description="The slug an entry's category is")
+    label: str
+    broader: str = Field(default="", description="Broader categories, separated by ', '")
+    position: int
+
+
+class CardFact(SQLModel, table=True):
+    """One fact of a category's standard card: what a reference gives for such a system."""
+
+    __tablename__ = "card_facts"
+
+    id: str = Field(primary_key=True, description="<category>--<position>")
+    category_id: str = Field(foreign_key="categories.id", index=True)
+    position: int
+    label: str
+    properties: str = Field(description="Properties that give the fact, separated by ', '")
+    headline: bool = Field(description="Shown among the key facts at the top of an entry")
+
+
+class CategoryWord(SQLModel, table=True):
+    """A word the press of one language uses for a category ('frégate', 'крылат* ракет*')."""
+
+    __tablename__ = "category_words"
+
+    id: str = Field(primary_key=True, description="<category>--<language>--<n>")
+    category_id: str = Field(foreign_key="categories.id", index=True)
+    lang: str
+    word: str = Field(description="'*' takes any ending")
+    key: str = Field(index=True, description="The word folded as names are, '*' dropped")
 
 
 class Article(SQLModel, table=True):

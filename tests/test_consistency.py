@@ -8,7 +8,9 @@ import sqlite3
 import pytest
 
 from refdb import consistency
+from refdb.categories import fits
 from refdb.compiler import build
+from refdb.consistency import class_word_before
 
 from conftest import CATALOG
 
@@ -78,10 +80,48 @@ def test_build_flags_disagreements_and_never_fails(tmp_path):
     assert (
         "marshal-shaposhnikov",
         "class-word",
-        "the article calls it a “frégate”, but the catalog classes it as destroyer",
+        "the article calls it a “frégate”, but the catalog classes it as a destroyer",
     ) in flags
 
 
 def test_the_real_catalog_has_only_the_misnomer_flag(built_db):
     flags = sqlite3.connect(built_db).execute("select system_id, kind from flags").fetchall()
     assert flags == [("marshal-shaposhnikov", "misnomer")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "word"),
+    [
+        ("la frégate Amiral Shaposhnikov a été inspectée", "Amiral", "frégate"),
+        ("les bombardiers Tu-160, Tu-95 et Tu-22 ont décollé", "Tu-22", "bombardiers"),
+        ("le bombardier russe Tu-160 survole la mer", "Tu-160", "bombardier"),
+        ("bombowce typu Tu-22M3 startowały", "Tu-22M3", "bombowce"),
+        ("стратегический бомбардировщик Ту-160 взлетел", "Ту-160", "стратегический бомбардировщик"),
+        ("крылатыми ракетами Х-101 ударили", "Х-101", "крылатыми ракетами"),
+    ],
+)
+def test_a_class_word_right_before_a_name_is_applied_to_it(sentence, name, word):
+    applied = class_word_before(sentence, sentence.index(name))
+    assert applied is not None and applied[0] == word
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("Die Bomber wurden von MiG-31 begleitet.", "MiG-31"),
+        ("Bombers were escorted by MiG-31 interceptors.", "MiG-31"),
+        ("des missiles de croisière à longue portée Kalibr", "Kalibr"),
+        ("drones attacked the base where Tu-22M3 stood", "Tu-22M3"),
+    ],
+)
+def test_a_class_word_about_something_else_in_the_sentence_is_not_applied(sentence, name):
+    assert class_word_before(sentence, sentence.index(name)) is None
+
+
+def test_a_word_of_a_broader_category_fits():
+    """ "Bombardier" fits a strategic bomber, "chasseur" an interceptor, a warship word a
+    class of ships: only a word of another kind of weapon is flagged."""
+    assert {"bomber"} & fits("strategic-bomber")
+    assert {"fighter"} & fits("interceptor")
+    assert {"destroyer"} & fits("ship-class")
+    assert not {"bomber"} & fits("frigate")

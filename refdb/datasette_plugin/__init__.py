@@ -233,15 +233,12 @@ async def system_json(datasette, request, db):
 
 @route
 async def search(datasette, request, db):
-    """/search?q=: straight to the entry when one system matches, else the systems list."""
+    """/search?q=: straight to the entry a query names (one of its names or spellings), else
+    the systems list of results, each with why it is there."""
     query = _parameter(request, "q")
-    matches = (
-        await db.execute_fn(lambda conn: pages.search_systems(conn, query, limit=2))
-        if query
-        else []
-    )
-    if len(matches) == 1:
-        return Response.redirect(datasette.urls.path(f"/system/{matches[0]}"))
+    named = await _trusted(db, lambda conn: pages.named_entries(conn, query)) if query else []
+    if len(named) == 1:
+        return Response.redirect(datasette.urls.path(f"/system/{named[0]['id']}"))
     target = datasette.urls.path("/systems")
     return Response.redirect(f"{target}?{urlencode({'q': query})}" if query else target)
 

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pycountry
-from datasette.utils import escape_fts
 from rapidfuzz import fuzz, process
 
 from refdb import text, units
@@ -69,6 +68,7 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
     ]
     return {
         "system": system,
+        "standard": standard_card(conn, system, specs, relations),
         "names": _names_by_language(conn, system_id),
         "misnomers": _rows(
             conn,
@@ -95,6 +95,53 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
         ],
         "build": build_info(conn),
     }
+
+
+def standard_card(conn, system: dict, specs: list[dict], relations: list[dict]) -> dict:
+    """The entry against its category's standard card: the headline facts with their values,
+    how many of the card's facts it gives, and which it lacks. A fact the entry lacks is
+    shown as a related entry gives it, labelled with that entry's name: a variant's from its
+    parent type, a type's or a family's from its variants. Only the entry's own facts count."""
+    facts = _rows(
+        conn,
+        "select f.*, c.label as category_label from card_facts f "
+        "join categories c on c.id = f.category_id where f.category_id = ? order by f.position",
+        [system["category"]],
+    )
+    parents = [_related_specs(conn, r) for r in relations if r["type"] == "variant-of"]
+    variants = [_related_specs(conn, r) for r in relations if r["type"] == "has-variant"]
+    given, headline, missing, borrowed = 0, [], [], []
+    for fact in facts:
+        properties = set(split_list(fact["properties"]))
+        own = [spec for spec in specs if spec["property"] in properties]
+        others = [] if own else _giving(parents, properties) or _giving(variants, properties)
+        given += bool(own)
+        borrowed += others
+        if not own:
+            missing.append(fact["label"])
+        if fact["headline"]:
+            headline.append({"label": fact["label"], "specs": own or others, "own": bool(own)})
+    return {
+        "category_label": facts[0]["category_label"] if facts else system["category"],
+        "given": given,
+        "standard": len(facts),
+        "missing": missing,
+        "headline": headline,
+        "borrowed": borrowed,
+        "borrowed_from": sorted({spec["entry_name"] for spec in borrowed}),
+    }
+
+
+def _related_specs(conn, relation: dict) -> list[dict]:
+    """A related entry's specs, each labelled with the entry it belongs to."""
+    return [
+        {**spec, "entry_id": relation["target_id"], "entry_name": relation["target_name"]}
+        for spec in _specs(conn, relation["target_id"])
+    ]
+
+
+def _giving(entries: list[list[dict]], properties: set[str]) -> list[dict]:
+    return [spec for specs in entries for spec in specs if spec["property"] in properties]
 
 
 def _back_links(sources: list[dict], entry_numbers, specs, relations) -> None:
@@ -421,26 +468,120 @@ def home_stats(conn: sqlite3.Connection) -> dict:
     }
 
 
-def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[str]:
-    """Ids of systems matching ``query``: the entry it names exactly ("tu22m3" is one of the
-    Tu-22M3's names), else those whose names or description hold every word of it."""
-    named = conn.execute(
-        "select system_id from aliases where key = :key "
-        "union select system_id from forms where key = :key",
-        {"key": text.compact(query)},
+def named_entries(conn: sqlite3.Connection, query: str) -> list[dict]:
+    """The entries ``query`` names: one of their names, a spelling the linker knows them by,
+    their id or a redirect id ("tu22m3", "Кинджал", "admiral-shaposhnikov")."""
+    return _rows(
+        conn,
+        "select system_id as id, min(text) as name from ("
+        "select system_id, text from aliases where key = :key "
+        "union all select system_id, text from forms where key = :key "
+        "union all select id, id from systems where id = :id "
+        "union all select system_id, id from redirects where id = :id) "
+        "group by system_id order by system_id",
+        {"key": text.compact(query), "id": query.strip().lower()},
     )
-    exact = [row[0] for row in named]
-    if len(exact) == 1:
-        return exact
+
+
+def search_systems(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[dict]:
+    """The entries a search finds, each with why: named by the query; of a category the
+    query names, in any catalog language ("frégate", "крылатые ракеты"); a name holding
+    every word of it; or a description that does ("hypersonic"). Only a name is a match a
+    reader is sent to: the rest is a list of results that says why each is there."""
+    found: dict[str, dict] = {}
+
+    def add(system_id: str, why: dict) -> None:
+        found.setdefault(system_id, {"id": system_id, "why": []})["why"].append(why)
+
+    for entry in named_entries(conn, query):
+        add(entry["id"], {"kind": "name", "words": entry["name"]})
+    for category in query_categories(conn, query):
+        for row in conn.execute(
+            "select id from systems where category in (select value from json_each(?)) "
+            "order by name limit ?",
+            [json.dumps(category["members"]), limit],
+        ):
+            add(row[0], {"kind": "category", "words": category["label"], "as": category["as"]})
     words = " ".join(re.findall(r"\w+", query))  # FTS5 syntax (a lone quote...) is not for users
-    if not words:
-        return []
-    rows = conn.execute(
-        "select s.id from systems_fts f join systems s on s.rowid = f.rowid "
-        "where systems_fts match ? order by rank limit ?",
-        [escape_fts(words), limit],
+    if words:
+        phrase = f'"{words}"'  # "Kh-22" is the words kh 22 side by side, not anywhere
+        columns = "{name designations nato_reporting_name search_names}"
+        for row in conn.execute(
+            "select s.id, s.name from systems_fts f join systems s on s.rowid = f.rowid "
+            "where systems_fts match ? order by rank limit ?",
+            [f"{columns} : {phrase}", limit],
+        ):
+            add(row[0], {"kind": "name-words", "words": _name_holding(conn, row[0], words)})
+        for row in conn.execute(
+            "select s.id, snippet(systems_fts, 4, char(57344), char(57345), '…', 12) "
+            "from systems_fts f join systems s on s.rowid = f.rowid "
+            "where systems_fts match ? order by rank limit ?",
+            [f"description : {phrase}", limit],
+        ):
+            add(row[0], {"kind": "description", "runs": _marked_runs(row[1])})
+    return list(found.values())[:limit]
+
+
+def _name_holding(conn, system_id: str, words: str) -> str:
+    """The entry's first name (in card order) holding every word of a search."""
+    wanted = [text.fold(word) for word in words.split()]
+    names = conn.execute(
+        "select text from aliases where system_id = ? order by position", [system_id]
     )
-    return [row[0] for row in rows]
+    for (name,) in names:
+        tokens = re.findall(r"\w+", text.fold(name))
+        if all(word in tokens for word in wanted):
+            return name
+    return words
+
+
+def _marked_runs(snippet: str) -> list[dict]:
+    """FTS5's snippet, marked with two private-use characters, as runs a template escapes."""
+    runs = []
+    for index, part in enumerate(re.split("[\ue000\ue001]", snippet)):
+        if part:
+            runs.append({"text": part, "marked": index % 2 == 1})
+    return runs
+
+
+def query_categories(conn: sqlite3.Connection, query: str) -> list[dict]:
+    """The categories whose label, slug or press word in some language ``query`` is, with the
+    categories narrower than each (a search for "bomber" lists strategic bombers too)."""
+    folded = text.fold(query.strip())
+    if not folded:
+        return []
+    broader = {
+        row[0]: split_list(row[1]) for row in conn.execute("select id, broader from categories")
+    }
+    labels = {row[0]: row[1] for row in conn.execute("select id, label from categories")}
+    matched: dict[str, str] = {}
+    for category_id, label in labels.items():
+        if folded in (text.fold(label), category_id, text.fold(label) + "s"):
+            matched.setdefault(category_id, query.strip())
+    for category_id, lang, word in conn.execute(
+        "select category_id, lang, word from category_words order by category_id, id"
+    ):
+        if re.fullmatch(text.words_pattern([word]), folded):
+            matched.setdefault(category_id, f"{query.strip()} ({language_name(lang)})")
+    return [
+        {
+            "id": category_id,
+            "label": labels[category_id],
+            "as": how,
+            "members": sorted(c for c in broader if category_id in _broader_of(c, broader)),
+        }
+        for category_id, how in matched.items()
+    ]
+
+
+def _broader_of(category: str, broader: dict[str, list[str]]) -> set[str]:
+    found, todo = set(), [category]
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo.extend(broader.get(name, []))
+    return found
 
 
 def sitemap_paths(conn: sqlite3.Connection) -> list[str]:
@@ -493,7 +634,9 @@ def systems_list(
     with a count per value of each filter (the facets) and, when nothing matches a search,
     the nearest names."""
     filters = {key: value for key, value in (filters or {}).items() if value}
-    found = search_systems(conn, query, limit=1000) if query else None
+    results = search_systems(conn, query, limit=1000) if query else []
+    why = {result["id"]: result["why"] for result in results}
+    found = list(why) if query else None
     clauses, params = [], {"found": json.dumps(found or [])}
     if found is not None:
         clauses.append("s.id in (select value from json_each(:found))")
@@ -513,8 +656,12 @@ def systems_list(
         f"s.country_name, s.status from systems s{where} order by {order} limit :limit offset :offset",
         {**params, "limit": LIST_PAGE_SIZE, "offset": (page - 1) * LIST_PAGE_SIZE},
     )
+    for row in rows:
+        row["why"] = why.get(row["id"], [])
     return {
         "query": query,
+        "named": any(w["kind"] in ("name", "category") for ws in why.values() for w in ws),
+        "categories": query_categories(conn, query) if query else [],
         "filters": filters,
         "rows": rows,
         "total": total,

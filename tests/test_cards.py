@@ -1,0 +1,94 @@
+"""Every entry is measured against the standard card of its category: the entry page puts
+the headline facts first and says what the card lacks; `refdb report` ranks the gaps."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from refdb import categories
+from refdb.compiler import build
+from refdb.report import build_report
+from refdb.schema import PROPERTIES, Category
+
+from conftest import datasette_for, get
+
+CATALOG_LANGUAGES = {"en", "fr", "de", "ru", "uk", "pl", "es", "it"}
+
+
+def test_every_category_has_a_card_of_known_properties_and_words_in_every_catalog_language():
+    assert {c.value for c in Category} == set(categories.CATEGORIES)
+    for name, category in categories.CATEGORIES.items():
+        assert category.card and any(fact.headline for fact in category.card), name
+        for fact in category.card:
+            assert set(fact.properties) <= set(PROPERTIES), (name, fact)
+        assert set(category.words) == CATALOG_LANGUAGES, name
+        assert set(category.broader) <= set(categories.CATEGORIES), name
+
+
+def test_alternatives_count_once_and_a_missing_fact_is_named():
+    missing = categories.card_gaps("cruise-missile", {"warhead_mass", "max_range"})
+    labels = [fact.label for fact in missing]
+    assert "warhead" not in labels and "range" not in labels
+    assert labels == [
+        "speed",
+        "launch weight",
+        "entry into service",
+        "length",
+        "propulsion",
+        "guidance",
+    ]
+
+
+def test_report_ranks_entries_by_what_their_cards_lack(mini_catalog):
+    cards = build_report(mini_catalog).cards
+    assert [(c["system_id"], c["given"], c["standard"]) for c in cards] == [
+        ("kh-101", 0, 8),
+        ("tu-160", 1, 12),
+    ]
+    assert cards[1]["missing"][:2] == ["range", "maximum take-off weight"]
+
+
+@pytest.fixture
+def with_variant(mini_catalog, tmp_path):
+    (mini_catalog / "systems" / "tu-160m.yaml").write_text(
+        "id: tu-160m\nname: Tupolev Tu-160M\ndesignations: [Tu-160M]\n"
+        "category: strategic-bomber\ncountry: RU\ndescription: A modernised Tu-160.\n"
+        "entry_sources: [wiki]\nspecs:\n"
+        "  - {property: first_flight, value: '2022-01-12', sources: [wiki]}\n"
+        "relations:\n  - {type: variant-of, target: tu-160, sources: [wiki]}\n"
+        "sources:\n  wiki: {title: Tupolev Tu-160, url: 'https://en.wikipedia.org/wiki/Tupolev_Tu-160'}\n"
+    )
+    path = tmp_path / "refdb.db"
+    build(mini_catalog, path)
+    return datasette_for(path)
+
+
+def test_the_entry_page_opens_with_key_facts_and_says_what_the_card_lacks(with_variant):
+    page = get(with_variant, "/refdb/systems/tu-160").text
+    box = page[page.index('class="refdb-keyfacts"') : page.index('id="names"')]
+    assert "<dt>Maximum speed</dt>" in box and "Mach 2.05" in box
+    assert "strategic bomber" in box and "Soviet Union" in box
+    assert "This card gives 1 of the 12 standard facts of a strategic bomber; not yet: range," in (
+        re.sub(r"\s+", " ", box)
+    )
+
+
+def test_a_variant_shows_its_parents_facts_labelled_as_the_parents(with_variant):
+    page = re.sub(r"\s+", " ", get(with_variant, "/refdb/systems/tu-160m").text)
+    assert (
+        'Mach 2.05</a></span> <small class="refdb-inherited">(the Tupolev Tu-160’s figure)</small>'
+        in page
+    )
+    assert "From related entries" in page
+    assert 'href="/system/tu-160#spec-tu-160--max_speed--1"' in page
+    # the parent's figures do not count for the variant's own card
+    assert "This card gives 1 of the 12 standard facts" in page
+
+
+def test_a_type_shows_what_its_variants_give_labelled_as_theirs(with_variant):
+    page = re.sub(r"\s+", " ", get(with_variant, "/refdb/systems/tu-160").text)
+    row = page[page.index('id="related-specs"') :]
+    assert "2022-01-12" in row and "Tupolev Tu-160M" in row
+    assert "This card gives 1 of the 12 standard facts" in page  # not counted for the type
