@@ -97,7 +97,7 @@ def register_publisher(catalog, publisher: str | None, url: str | None) -> str |
         publisher = register.owner(sources.host_of(url))
     where = Document(Path(catalog.root) / "publishers.yaml", {})
     _, problems = sources.check_source(
-        register, SimpleNamespace(publisher=publisher, url=url), where, ()
+        register, SimpleNamespace(publisher=publisher, url=url, via=None), where, ()
     )
     if problems:
         raise CurationError("; ".join(p.message for p in problems))

@@ -439,6 +439,9 @@ def _source_row(system_id, key, number, source, quote, articles, register) -> ta
         fields = "title title_is_descriptive author url via archive_url language date accessed note"
         vars(row).update(_copied(source, fields))
         row.publisher_id = register.publisher_of(source)
+    if row.via is not None:
+        host = sources.host_of(row.via)
+        row.via_publisher_id = register.owner(host) or register.rendition_owner(host)
     if row.publisher_id is not None:
         row.publisher = register.publishers[row.publisher_id].name
     return row

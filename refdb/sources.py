@@ -62,16 +62,19 @@ class Register:
 
     def owner(self, host: str) -> str | None:
         """The publisher whose domain is ``host`` or its nearest parent domain."""
-        labels = host.lower().rstrip(".").split(".")
-        for start in range(len(labels) - 1):
-            owner = self.domains.get(".".join(labels[start:]))
-            if owner is not None:
-                return owner
-        return None
+        return _nearest(self.domains, host)
+
+    def rendition_owner(self, host: str) -> str | None:
+        """The publisher whose mobile or AMP edition is served at ``host``."""
+        return _nearest(self.renditions, host)
 
     @cached_property
     def domains(self) -> dict[str, str]:
         return {d: pid for pid, p in reversed(self.publishers.items()) for d in p.domains}
+
+    @cached_property
+    def renditions(self) -> dict[str, str]:
+        return {d: pid for pid, p in reversed(self.publishers.items()) for d in p.rendition_domains}
 
     def publisher_of(self, source: ExternalSource | ArticleEntry) -> str | None:
         """The id a valid source names, or the owner of its url's domain."""
@@ -85,6 +88,15 @@ class Register:
         if word.casefold() in by_name:
             return f"; did you mean '{by_name[word.casefold()]}'?"
         return did_you_mean(word, self.publishers)
+
+
+def _nearest(domains: dict[str, str], host: str) -> str | None:
+    labels = host.lower().rstrip(".").split(".")
+    for start in range(len(labels) - 1):
+        owner = domains.get(".".join(labels[start:]))
+        if owner is not None:
+            return owner
+    return None
 
 
 def did_you_mean(word: str, known) -> str:
@@ -104,11 +116,13 @@ def check_register(publishers: dict[str, Publisher], document: Document) -> list
     a ``reason_source`` follows the source policy like any other source."""
     problems, owners = [], {}
     for publisher_id, publisher in publishers.items():
-        for index, domain in enumerate(publisher.domains):
+        listed = [("domains", i, d) for i, d in enumerate(publisher.domains)]
+        listed += [("rendition_domains", i, d) for i, d in enumerate(publisher.rendition_domains)]
+        for field, index, domain in listed:
             if domain in owners:
                 problems.append(
                     document.problem(
-                        (publisher_id, "domains", index),
+                        (publisher_id, field, index),
                         f"domain '{domain}' already belongs to '{owners[domain]}'; "
                         "a domain belongs to one publisher only",
                         "duplicate-domain",
@@ -131,7 +145,11 @@ def check_register(publishers: dict[str, Publisher], document: Document) -> list
     for publisher_id, publisher in publishers.items():
         if publisher.reason_source is not None:
             problems += check_source(
-                register, publisher.reason_source, document, (publisher_id, "reason_source")
+                register,
+                publisher.reason_source,
+                document,
+                (publisher_id, "reason_source"),
+                about=publisher_id,
             )[1]
     return problems
 
@@ -140,12 +158,18 @@ def check_register(publishers: dict[str, Publisher], document: Document) -> list
 
 
 def check_source(
-    register: Register, source: ExternalSource | ArticleEntry, document: Document, loc: tuple
+    register: Register,
+    source: ExternalSource | ArticleEntry,
+    document: Document,
+    loc: tuple,
+    about: str | None = None,
 ) -> tuple[str | None, list[Problem]]:
     """The publisher id a source resolves to (None when it cannot), and what is wrong with it.
 
     Rules: an unknown publisher id or url domain, a publisher id that does not own the url's
-    domain, a url on a mirror, a non-canonical url, a deprecated publisher.
+    domain, a url on a mirror, a non-canonical url, a deprecated publisher, a copy read on a
+    host the register does not know or does not trust to show the original. ``about`` is the
+    register record a reason source describes: its own pages may be shown as the evidence.
     """
     problems = []
     publisher_id = source.publisher
@@ -154,12 +178,20 @@ def check_source(
         message += register.suggest(publisher_id) or f"; {REGISTER_HINT}"
         problems.append(document.problem((*loc, "publisher"), message, "unknown-publisher"))
         publisher_id = None
+    elif (
+        source.url is not None
+        and about is not None
+        and register.owner(host_of(source.url)) == about
+    ):
+        publisher_id = about  # a register record's evidence may be a page of its own site
     elif source.url is not None:
         publisher_id, found = _check_url_owner(register, source, document, loc)
         problems += found
     if source.url is not None:
         problems += _check_canonical(source.url, document, (*loc, "url"))
-    if publisher_id is not None:
+    if source.via is not None and register.owner(host_of(source.via)) != (about or ""):
+        problems += _check_via(register, source.via, publisher_id, document, (*loc, "via"))
+    if publisher_id is not None and publisher_id != about:
         publisher = register.publishers[publisher_id]
         if publisher.reliability == Reliability.DEPRECATED:
             where = (*loc, "publisher") if source.publisher else (*loc, "url")
@@ -171,11 +203,60 @@ def check_source(
     return publisher_id, problems
 
 
+COPIERS = (PublisherKind.MIRROR, PublisherKind.CONTENT_FARM, PublisherKind.PERSONAL)
+# Copies a reader cannot rely on to show what the original said.
+UNRELIABLE_COPIES = {
+    PublisherKind.CONTENT_FARM: "a site that reposts, rewrites or machine-translates others' pages",
+    PublisherKind.PERSONAL: "a private person's server",
+}
+
+
+def _check_via(register: Register, via: str, publisher_id, document, where) -> list[Problem]:
+    """The copy read is on a host the register knows, and one that shows the original
+    faithfully: the publisher's own site or edition, an archive, a reputable outlet that
+    republished it, or a mirror of that very publisher; never a content farm or a private
+    server, whose copy cannot be shown to readers as the original's words."""
+    host = host_of(via)
+    owner = register.owner(host) or register.rendition_owner(host)
+    if owner is None:
+        message = (
+            f"no publisher of the register has the domain {host}, where this copy was read; "
+            "add it to catalog/publishers.yaml (an archive, a mirror with copy_of, or the "
+            "outlet that republished the page)"
+        )
+        return [document.problem(where, message, "unknown-via-host")]
+    record = register.publishers[owner]
+    if record.kind in UNRELIABLE_COPIES:
+        why = UNRELIABLE_COPIES[record.kind]
+    elif record.reliability == Reliability.DEPRECATED and not (
+        record.kind == PublisherKind.MIRROR and record.copy_of == publisher_id
+    ):
+        why = f"deprecated: {record.reason}"
+    else:
+        return []
+    message = (
+        f"{host} ({record.name}) is {why}; read the page at its publisher, in an archive "
+        "or in a faithful copy, and give that as via"
+    )
+    return [document.problem(where, message, "unreliable-copy")]
+
+
 def _check_url_owner(register, source, document, loc) -> tuple[str | None, list[Problem]]:
     host = host_of(source.url)
     owner = register.owner(host)
     where = (*loc, "url")
-    if owner is not None and register.publishers[owner].kind == PublisherKind.MIRROR:
+    edition_of = register.rendition_owner(host)
+    if owner is None and edition_of is not None:
+        edition = register.publishers[edition_of]
+        message = (
+            f"{host} serves the mobile or AMP edition of {edition.name}; cite the canonical page "
+            f"on {edition.domains[0] if edition.domains else 'its own site'} and put this "
+            "address in `via`"
+        )
+        return source.publisher or edition_of, [
+            document.problem(where, message, "non-canonical-url")
+        ]
+    if owner is not None and register.publishers[owner].kind in COPIERS:
         mirror = register.publishers[owner]
         original = register.publishers.get(mirror.copy_of or "")
         copied = original.name if original else "other publishers' pages"

@@ -188,6 +188,9 @@ class Source(SQLModel, table=True):
     author: str | None = None
     url: str | None = Field(default=None, description="The original publisher's canonical URL")
     via: str | None = Field(default=None, description="The copy actually read (mirror, repost)")
+    via_publisher_id: str | None = Field(
+        default=None, foreign_key="publishers.id", description="Whose host the copy is on"
+    )
     archive_url: str | None = None
     language: str | None = Field(default=None, description="ISO 639-1 language of the page")
     date: str | None = None

@@ -25,6 +25,22 @@ SEED_IDS = {
     "kalibr",
     "marshal-shaposhnikov",
 }
+# What its mentions link to: the aircraft shown were the variants the article's anchors name
+# (Tu-95MS, Tu-22M3, MiG-31K), and the "new cruise missiles" are the Kh-BD.
+SEED_LINKED = (SEED_IDS - {"tu-95", "tu-22m", "mig-31"}) | {
+    "tu-95ms",
+    "tu-22m3",
+    "mig-31k",
+    "kh-bd",
+}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in a catalog file, failing if ``old`` is not there: a test
+    that edits the real catalog must not silently edit nothing when the catalog changes."""
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
 
 
 @pytest.fixture(scope="session")

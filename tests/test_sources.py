@@ -169,6 +169,16 @@ def test_a_text_spec_takes_words_and_no_unit(mini_catalog):
 def test_the_entry_page_names_the_copy_read_the_archive_and_a_claims_only_publisher(
     mini_catalog, tmp_path
 ):
+    register = mini_catalog / "publishers.yaml"
+    register.write_text(
+        register.read_text()
+        + "reposts:\n  name: Reposts Daily\n  kind: newspaper\n  domains: [reposts.example]\n"
+        "  reliability: reliable\n  reason: A newspaper that republishes agency stories.\n"
+        "mirror:\n  name: A mirror\n  kind: mirror\n  copy_of: wikipedia\n"
+        "  domains: [mirror.example]\n  reliability: deprecated\n  reason: It copies Wikipedia.\n"
+        '  reason_source: {title: Test, url: "https://en.wikipedia.org/wiki/Test",'
+        ' via: "https://mirror.example/Test"}\n'
+    )
     add_to_tu160(
         mini_catalog,
         specs="  - {property: max_range, value: 14000, unit: km, qualifier: claimed, sources: [tass]}\n",
@@ -176,6 +186,8 @@ def test_the_entry_page_names_the_copy_read_the_archive_and_a_claims_only_publis
             '  tass: {title: A claim, url: "https://tass.com/defense/1",'
             ' via: "https://reposts.example/tass/1",'
             ' archive_url: "https://web.archive.org/web/2024/https://tass.com/defense/1"}\n'
+            '  wiki-copy: {title: Tupolev Tu-160, url: "https://en.wikipedia.org/wiki/Tupolev_Tu-160",'
+            ' via: "https://mirror.example/Tupolev_Tu-160"}\n'
         ),
     )
     db_path = tmp_path / "refdb.db"
@@ -183,6 +195,7 @@ def test_the_entry_page_names_the_copy_read_the_archive_and_a_claims_only_publis
     page = get(datasette_for(db_path), "/refdb/systems/tu-160").text
     assert '<a class="refdb-via" href="https://reposts.example/tass/1"' in page
     assert ">via reposts.example</a>" in page
+    assert ">via mirror.example</a> <small>(an unofficial copy)</small>" in page
     assert 'href="https://web.archive.org/web/2024/https://tass.com/defense/1"' in page
     assert '<span class="refdb-caution">(state media)</span>' in page
     assert page.count("refdb-caution") == 1  # Wikipedia is reliable: no word of caution

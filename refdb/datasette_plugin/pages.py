@@ -227,15 +227,26 @@ def entry_sources(conn: sqlite3.Connection, system_id: str) -> list[dict]:
     for a publisher that is not plainly reliable."""
     sources = _rows(
         conn,
-        "select s.*, p.kind as publisher_kind, p.reliability as publisher_reliability "
+        "select s.*, p.kind as publisher_kind, p.reliability as publisher_reliability, "
+        "v.kind as via_kind, v.id = s.publisher_id as via_own "
         "from sources s left join publishers p on p.id = s.publisher_id "
+        "left join publishers v on v.id = s.via_publisher_id "
         "where s.system_id = ? order by s.number",
         [system_id],
     )
     for source in sources:
         source["via_host"] = urlsplit(source["via"]).hostname if source["via"] else None
+        source["via_words"] = via_words(source["via_kind"], source["via_own"])
         source["caution"] = caution(source["publisher_kind"], source["publisher_reliability"])
     return sources
+
+
+def via_words(kind: str | None, own: bool | None) -> str | None:
+    """What the copy read is, for a reader: 'an unofficial copy' on a mirror, 'an archived
+    copy', the publisher's own edition; None for another outlet's republication."""
+    if own:
+        return "the publisher's own edition"
+    return {"mirror": "an unofficial copy", "archive": "an archived copy"}.get(kind or "")
 
 
 def caution(kind: str | None, reliability: str | None) -> str | None:
