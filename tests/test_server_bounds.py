@@ -4,6 +4,8 @@ with URLs the client cannot change and without revealing where the database file
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import sqlite3
 import time
 from urllib.parse import quote
@@ -288,3 +290,48 @@ async def asgi_status(app, path: str) -> tuple[int, bytes | None]:
     [start] = [m for m in sent if m["type"] == "http.response.start"]
     retry = dict(start.get("headers", [])).get(b"retry-after")
     return start["status"], retry
+
+
+@pytest.mark.parametrize("download", ["", "&_dl=1"])
+def test_csv_exports_carry_no_spreadsheet_formula(datasette, download):
+    sql = (
+        "select '=HYPERLINK(\"http://x\",\"click\")' as a, '+1+1' as b, '@SUM(A1)' as c, "
+        "'-12.5' as d, 'plain' as e"
+    )
+    response = get(datasette, f"/refdb/-/query.csv?sql={quote(sql)}{download}")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[1] == ['\'=HYPERLINK("http://x","click")', "'+1+1", "'@SUM(A1)", "-12.5", "plain"]
+
+
+DEEP = "[" * 5000
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [
+        ("/refdb/mentions?_col=sentence", 200),
+        ("/refdb/mentions?_nocol=start", 200),
+        ("/refdb/mentions?_facet=no_such_column", 400),
+        ("/refdb/systems?_facet_array=designations", 400),
+        ("/refdb/systems?_sort=no_such_column", 400),
+        (f"/refdb/mentions.json?_json={DEEP}", 200),  # names no column: ignored
+        (f"/refdb/-/query.json?sql=select+'{quote(DEEP)}'+as+v&_json=v", 400),  # too deep
+        (
+            "/refdb/mentions?_facet=system_id&_where="
+            + quote(
+                "(with recursive n(i) as (select 1 union all select i + 1 from n where "
+                "i < 100000000) select count(*) from n) > 0"
+            ),
+            400,
+        ),
+    ],
+)
+def test_odd_table_parameters_get_an_answer_not_a_server_error(datasette, path, status):
+    response = get(datasette, path)
+    assert response.status_code == status, response.text[:300]
+
+
+def test_the_publication_refuses_writes_with_405(datasette):
+    response = asyncio.run(datasette.client.post("/refdb/-/query", data={"sql": "select 1"}))
+    assert response.status_code == 405 and "read-only" in response.text

@@ -20,7 +20,16 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 
 from refdb import cite, units
-from refdb.datasette_plugin import cells, history, hosts, limits, pages, table_search
+from refdb.datasette_plugin import (
+    cells,
+    exports,
+    guard,
+    history,
+    hosts,
+    limits,
+    pages,
+    table_search,
+)
 
 # URL extension of each citation format -> the file name suffix reference managers expect.
 CITATION_FORMATS = {"bib": "bibtex", "ris": "ris", "csljson": "csl-json"}
@@ -89,13 +98,21 @@ def prepare_connection(conn, datasette):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Responses bounded in size; arbitrary SQL limited to its share of SQL threads; absolute
-    URLs from the configured base URL, not the Host; the systems table's search form sent
-    to refdb's search."""
+    """Responses bounded in size; arbitrary SQL limited to its share of SQL threads; odd
+    requests answered 400 or 405, never 500; CSV without formulas; absolute URLs from the
+    configured base URL, not the Host; the systems table's search form sent to refdb's
+    search."""
     base_url = hosts.public_base(datasette.plugin_config("refdb"))
     search_path = datasette.urls.path("/search")
     return lambda app: hosts.PinnedHost(
-        table_search.SearchRedirect(limits.SqlShare(limits.ResponseCap(app)), search_path),
+        table_search.SearchRedirect(
+            limits.SqlShare(
+                limits.ResponseCap(
+                    guard.RequestGuard(exports.CsvFormulaGuard(app), datasette, pages.DATABASE)
+                )
+            ),
+            search_path,
+        ),
         base_url,
     )
 

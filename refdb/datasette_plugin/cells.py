@@ -58,6 +58,9 @@ def mention_cell(datasette, request, row, column: str, value):
     article, and the words searched for marked too."""
     if column != "sentence" or not value:
         return None
+    needed = ("start", "end", "sentence_start", "article_id", "id")
+    if any(_get(row, name) is None for name in needed):
+        return None  # columns left out (?_col=, ?_nocol=): the sentence as it is
     start = _get(row, "start") - _get(row, "sentence_start")
     end = _get(row, "end") - _get(row, "sentence_start")
     href = datasette.urls.row(pages.DATABASE, "articles", _get(row, "article_id"))

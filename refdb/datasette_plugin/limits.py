@@ -36,6 +36,9 @@ MAX_QUERY_BYTES = 16_000_000  # values one query may return, as JSON bytes, over
 # matcher), the linear matcher answers; a wildcard segment it would search longer is refused.
 MAX_PATTERN_WORK = 5_000_000
 MAX_SQL_BYTES = 10_000  # the longest SQL text a query may be (Datasette's POST bound too)
+# All of SQLite's memory in the server process (every connection: caches, sorts, and the
+# copies of a value a statement holds, as when it names a 1 MB value in 400 calls).
+MAX_SQLITE_HEAP_BYTES = 512 * 1024 * 1024
 MAX_RESPONSE_BYTES = 32_000_000  # what one HTTP response may send
 
 _LIMITS = {
@@ -54,6 +57,7 @@ def bound(conn: sqlite3.Connection, time_limit_ms: int = 1000) -> None:
     """Install every per-connection bound (called from ``prepare_connection``)."""
     for limit, value in _LIMITS.items():
         conn.setlimit(limit, value)
+    conn.execute(f"pragma hard_heap_limit = {MAX_SQLITE_HEAP_BYTES}")  # for the whole process
     conn.set_authorizer(_authorize)
     conn.set_trace_callback(_statement_started(time_limit_ms / 1000))
     conn.row_factory = _counting_rows(conn.row_factory or _plain_row)
@@ -220,7 +224,21 @@ def _builtin() -> sqlite3.Connection:
     if conn is None:
         conn = _state.builtin = sqlite3.connect(":memory:")
         conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_SQL_BYTES)
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)  # randomblob(2e8) too
     return conn
+
+
+def _on_builtin(sql: str, args: tuple):
+    """One call on the private connection; a value past the length limit is reported as
+    SQLite reports it ("string or blob too big"), which an OverflowError becomes."""
+    try:
+        return _builtin().execute(sql, args).fetchone()[0]
+    except sqlite3.DataError as error:
+        raise OverflowError(str(error)) from None
+    except sqlite3.OperationalError as error:
+        if "too big" in str(error):
+            raise OverflowError(str(error)) from None
+        raise
 
 
 def _pattern_function(name: str, arity: int):
@@ -234,7 +252,7 @@ def _pattern_function(name: str, arity: int):
         if pattern is None or value is None or None in escape:
             return None
         if len(str(pattern)) * _length(value) <= MAX_PATTERN_WORK:
-            return _builtin().execute(sql, (pattern, value, *escape)).fetchone()[0]
+            return _on_builtin(sql, (pattern, value, *escape))
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         return int(linear(str(pattern), text, *escape, budget=MAX_PATTERN_WORK))
 
@@ -258,7 +276,7 @@ def _builtin_function(name: str, arity: int):
 
     def call(*args):
         marks = ", ".join("?" * len(args))
-        return _builtin().execute(f"select {name}({marks})", args).fetchone()[0]
+        return _on_builtin(f"select {name}({marks})", args)
 
     return call
 
