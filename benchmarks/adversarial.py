@@ -66,8 +66,33 @@ SERVER_QUERIES = [
         for columns in (32, 64)
     ],
     ("randomblob(2e8)", "select length(randomblob(200000000))"),
-    ("LIKE with a 400-byte pattern", f"select printf('%.*c', 999000, 'a') like '{'%a' * 200}'"),
+    *[
+        (
+            f"{op} '{w}a..(99)b' over {n:,} chars",
+            f"select printf('%.*c', {n}, 'a') {op} '{w}{'a' * 99}b' as r",
+        )
+        for op, w in (("like", "%"), ("glob", "*"))
+        for n in (500_000, 999_000)
+    ],
+    *[
+        (
+            f"sum of {calls} GLOB calls, 999,000 chars",
+            "with v(x) as (select printf('%.*c', 999000, 'a')) select "
+            + " + ".join(["(x glob '*aab')"] * calls)
+            + " as r from v",
+        )
+        for calls in (100, 400)
+    ],
+    *[
+        (
+            f"{rows} rows of 240,000 emoji (JSON escapes)",
+            "with recursive n(i) as (select 1 union all select i + 1 from n where i < "
+            f"{rows}) select replace(printf('%.*c', 240000, 'x'), 'x', '🚀') as v from n",
+        )
+        for rows in (2, 6)
+    ],
     ("pragma_database_list", "select * from pragma_database_list"),
+    ("sqlite_stmt", "select sql from sqlite_stmt"),
 ]
 
 
@@ -190,6 +215,41 @@ def build_figures(tmp: Path) -> None:
             f"article page text of {count:,} mentions (all marked)",
             lambda text=text, mentions=mentions: pages.paragraphs(text, mentions, []),
         )
+    for size in (70_000, 140_000):
+        measured(
+            f"build: {size:,}-char paragraph, no sentence end",
+            lambda size=size: paragraph_without_an_end(tmp, size),
+        )
+        db_size = (tmp / f"paragraph-{size}.db").stat().st_size / 1e6
+        print(f"{'  its database':<52} {db_size:>8.1f} MB")
+    for size in (500_000, 1_000_000):
+        measured(
+            f"200 one-letter quotes, article of {size:,} chars",
+            lambda size=size: one_letter_quotes(size),
+        )
+
+
+def paragraph_without_an_end(tmp: Path, size: int) -> None:
+    """A build of one article whose text is one paragraph of ``size`` characters with no
+    sentence end and a mention every 50 characters: each mention keeps a bounded sentence."""
+    import shutil
+
+    from refdb.compiler import build
+
+    root = tmp / f"paragraph-{size}"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "mini", root)
+    words = "a Tu-160 flew past the coast and turned back, "
+    (root / "articles" / "bomber-note.txt").write_text(words * (size // len(words)) + "\n")
+    build(root, tmp / f"paragraph-{size}.db")
+
+
+def one_letter_quotes(size: int) -> None:
+    """200 quotes of one letter, each with its own prefix, in an article of ``size``
+    characters: each is sought with its prefix as one string in text folded once."""
+    text = "a" * size + "".join(f" prefix{i} a" for i in range(200))
+    folded = text_primitives.fold(text)
+    for i in range(200):
+        text_primitives.find_anchor(text, "a", f"prefix{i} ", folded=folded, limit=2)
 
 
 def _check(root: Path) -> None:

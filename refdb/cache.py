@@ -106,6 +106,37 @@ def _versioned_signature(payload: bytes) -> bytes:
     return _signature(code_version().encode() + b"\n" + payload)
 
 
+SIGNATURE_BYTES = 64  # hex SHA-256
+CHUNK = 1 << 20
+
+
+def _read_verified(handle, end: bytes, versioned: bool) -> Any:
+    """The data after the signature at the handle's position, up to ``end`` (a newline, or
+    b"" for the end of the file), checked a chunk at a time before any of it is kept: a
+    tampered file, however large, costs reading it once and no memory. ValueError when it
+    does not verify."""
+    signature = handle.read(SIGNATURE_BYTES + 1)[:SIGNATURE_BYTES]
+    start = handle.tell()
+    digest = hmac.new(signing_key(), digestmod=hashlib.sha256)
+    if versioned:
+        digest.update(code_version().encode() + b"\n")
+    length = 0
+    while chunk := handle.read(CHUNK):
+        cut = chunk.find(end) if end else -1
+        part = chunk if cut == -1 else chunk[:cut]
+        digest.update(part)
+        length += len(part)
+        if cut != -1:
+            break
+    if not hmac.compare_digest(signature, digest.hexdigest().encode()):
+        raise ValueError("the cache does not verify")
+    handle.seek(start)
+    payload = handle.read(length)
+    if end:
+        handle.read(len(end))
+    return json.loads(payload)
+
+
 @dataclass
 class BuildCache:
     entries: dict[str, tuple[str, Any]] = field(default_factory=dict)  # path -> (sha, entry)
@@ -131,7 +162,7 @@ class BuildCache:
             return fresh
         try:
             with open(path, "rb") as lines:
-                stored = _verified(lines.readline())
+                stored = _read_verified(lines, b"\n", versioned=True)
                 if stored["version"] != code_version():
                     return fresh
                 entries = {path: (sha, text) for path, [sha, text] in stored["entries"].items()}
@@ -166,8 +197,12 @@ class BuildCache:
         try:
             with open(self.reused.source, "rb") as lines:
                 lines.seek(offset)
-                line = lines.readline()
-            stored_key, found = _verified(line.split(b" ", 1)[1])
+                prefix = lines.read(MAX_ID_BYTES + 1).split(b" ", 1)[0]
+                lines.seek(offset + len(prefix) + 1)
+                stored_key, found = _read_verified(lines, b"\n", versioned=True)
+                length = lines.tell() - offset
+                lines.seek(offset)
+                line = lines.read(length)
             if tuple(stored_key) != key:
                 return None
             return [Mention(*fields) for fields in found], line
@@ -252,14 +287,38 @@ def _verified(line: bytes) -> Any:
     return json.loads(payload)
 
 
+MAX_ID_BYTES = 256  # an article id is a short slug
+
+
 def _offsets(lines) -> dict[str, int]:
     """Article id -> offset of each article line after the first (not verified here: the
-    line is verified when it is read for its article)."""
-    offsets, position = {}, lines.tell()
-    for line in lines:
-        offsets[line.split(b" ", 1)[0].decode(errors="replace")] = position
-        position += len(line)
+    line is verified when it is read for its article). Each line's start is read, then its
+    end sought a chunk at a time: no line is held whole, however long a tampered one is."""
+    offsets, start = {}, lines.tell()
+    while head := lines.read(MAX_ID_BYTES):
+        article_id = head.split(b"\n", 1)[0].split(b" ", 1)[0]
+        offsets[article_id.decode(errors="replace")] = start
+        end = _line_end(lines, start, head)
+        if end is None:
+            break
+        start = end
+        lines.seek(start)
     return offsets
+
+
+def _line_end(lines, start: int, head: bytes) -> int | None:
+    """The offset after the newline that ends the line starting at ``start`` (``head`` its
+    first bytes, already read); None when the file ends first."""
+    newline = head.find(b"\n")
+    if newline != -1:
+        return start + newline + 1
+    position = start + len(head)
+    while chunk := lines.read(CHUNK):
+        newline = chunk.find(b"\n")
+        if newline != -1:
+            return position + newline + 1
+        position += len(chunk)
+    return None
 
 
 def write_signed(path: Path, data: Any) -> bool:
@@ -292,9 +351,7 @@ def read_signed(path: Path) -> Any:
     if not is_regular(path):
         return None
     try:
-        signature, _, payload = path.read_bytes().partition(b"\n")
-        if not hmac.compare_digest(signature, _signature(payload)):
-            return None
-        return json.loads(payload)
+        with open(path, "rb") as handle:
+            return _read_verified(handle, b"", versioned=False)
     except (OSError, ValueError):
         return None

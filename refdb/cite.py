@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
+from refdb.settings import BadSettings, read_mapping
 
 FORMATS = ("text", "markdown", "bibtex", "bibtex-misc", "csl-json", "ris")
 MEDIA_TYPES = {
@@ -59,8 +59,8 @@ class Publication:
             plugin = cls.plugin_settings(config)
             settings |= {key: plugin[key] for key in ("publisher", "base_url") if plugin.get(key)}
         if metadata and Path(metadata).exists():
-            title = (yaml.safe_load(Path(metadata).read_text()) or {}).get("title")
-            settings |= {"title": title} if title else {}
+            title = read_mapping(metadata).get("title")
+            settings |= {"title": title} if isinstance(title, str) and title else {}
         return cls(**settings)
 
     @staticmethod
@@ -68,8 +68,11 @@ class Publication:
         """``plugins: refdb:`` of a datasette.yaml, or nothing."""
         if not config or not Path(config).exists():
             return {}
-        document = yaml.safe_load(Path(config).read_text()) or {}
-        return (document.get("plugins") or {}).get("refdb") or {}
+        plugins = read_mapping(config).get("plugins") or {}
+        settings = plugins.get("refdb") if isinstance(plugins, dict) else None
+        if settings is not None and not isinstance(settings, dict):
+            raise BadSettings(f"{config}: plugins.refdb must be a mapping (publisher, base_url)")
+        return settings or {}
 
 
 PLACEHOLDER_PUBLISHERS = {"", "refdb", "refdb project"}

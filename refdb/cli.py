@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import sys
 from dataclasses import replace
@@ -11,7 +12,6 @@ from datetime import date
 from pathlib import Path
 
 import click
-import yaml
 
 from refdb import curate, serving, watching
 from refdb.check import check as check_catalog
@@ -29,6 +29,7 @@ from refdb.errors import CatalogError, Problem
 from refdb.provenance import is_current
 from refdb.report import build_report
 from refdb.schema import Category
+from refdb.settings import BadSettings, read_mapping
 
 CATALOG = click.option(
     "--catalog",
@@ -246,8 +247,11 @@ def new_system(system_id, catalog_dir, name, category, country) -> None:
 @click.option("--version", "version", help="Cite this older version (see /system/ID/history).")
 def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url, version) -> None:
     """Cite one entry (text, markdown, bibtex, bibtex-misc, csl-json, ris)."""
-    publication = Publication.from_files(config_path, metadata_path)
-    settings = Publication.plugin_settings(config_path)
+    try:
+        publication = Publication.from_files(config_path, metadata_path)
+        settings = Publication.plugin_settings(config_path)
+    except BadSettings as error:
+        raise CommandError(str(error)) from None
     if base_url:
         publication = replace(publication, base_url=base_url)
         settings = {**settings, "base_url": base_url}
@@ -338,6 +342,19 @@ def _echo_cards(result) -> None:
             click.echo(f"  {figure['system_id']:<22} {figure['fact']} [{figure['publishers'][0]}]")
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse a port another server holds before building, not after."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise CommandError(
+                f"cannot listen on {host}:{port} ({error.strerror}); "
+                "stop the other server or choose another port with --port"
+            ) from None
+
+
 def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
     if is_current(catalog_dir, db_path):
         click.echo(f"{db_path} is up to date with {catalog_dir}.")
@@ -366,14 +383,13 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
 )
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -> None:
     """Build the database if the catalog changed, then serve it read-only with Datasette."""
+    _check_port(host, port)
     if watch:
-        _build_if_changed(catalog_dir, db_path)
-        config, metadata = (
-            yaml.safe_load(Path(p).read_text()) for p in (config_path, metadata_path)
-        )
         try:
+            _build_if_changed(catalog_dir, db_path)
+            config, metadata = (read_mapping(p) for p in (config_path, metadata_path))
             watching.serve_watching(catalog_dir, db_path, config, metadata, host, port)
-        except (OSError, sqlite3.Error, serving.ServingError) as error:
+        except (OSError, sqlite3.Error, serving.ServingError, BadSettings) as error:
             raise CommandError(f"cannot serve {db_path}: {error}") from None
         return
     try:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
 import yaml
-from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
@@ -30,7 +30,7 @@ from refdb.schema import (
 from refdb.text import sha256
 from refdb.validate import MAX_ARTICLE_BYTES, validate_catalog
 
-_BLOCKS = [
+_BLOCKS = {
     "p",
     "h1",
     "h2",
@@ -47,7 +47,8 @@ _BLOCKS = [
     "div",
     "section",
     "article",
-]
+    "hr",
+}
 
 
 MAX_SOURCE_BYTES = 20 * 1024 * 1024  # an HTML page is larger than the text kept from it
@@ -69,20 +70,62 @@ def slugify(text: str, limit: int = 60) -> str:
     return slug or "article"
 
 
+_HIDDEN = {"head", "script", "style", "noscript", "template", "nav", "footer"}
+
+
+class _Paragraphs(HTMLParser):
+    """One pass over a page: its visible text cut into paragraphs at every block tag, and
+    the text of its first h1 (else its title). Linear in the page however deep its nesting
+    (walking a parsed tree for the innermost blocks cost the square of the depth)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.paragraphs: list[str] = []
+        self.pieces: list[str] = []
+        self.hidden = 0  # depth inside elements whose text is not shown
+        self.open_titles: dict[str, list[str]] = {}
+        self.titles: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+        if tag in _BLOCKS:
+            self._end_paragraph()
+        if tag in ("h1", "title") and tag not in self.titles:
+            self.open_titles.setdefault(tag, [])
+
+    def handle_endtag(self, tag) -> None:
+        if tag in _HIDDEN and self.hidden:
+            self.hidden -= 1
+        if tag in _BLOCKS:
+            self._end_paragraph()
+        if tag in self.open_titles:
+            self.titles[tag] = " ".join(" ".join(self.open_titles.pop(tag)).split())
+
+    def handle_data(self, data) -> None:
+        for pieces in self.open_titles.values():
+            pieces.append(data)
+        if not self.hidden:
+            self.pieces.append(data)
+
+    def _end_paragraph(self) -> None:
+        paragraph = " ".join(" ".join(self.pieces).split())
+        if paragraph:
+            self.paragraphs.append(paragraph)
+        self.pieces = []
+
+    def close(self) -> None:
+        super().close()
+        self._end_paragraph()
+
+
 def html_to_text(html: str) -> tuple[str, str | None]:
     """Visible text of an HTML page, one paragraph per block, and its title if it has one."""
-    soup = BeautifulSoup(html, "html.parser")
-    title_tag = soup.find("h1") or soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else None
-    for hidden in soup(["head", "script", "style", "noscript", "template", "nav", "footer"]):
-        hidden.extract()
-    blocks = [
-        " ".join(b.get_text(" ", strip=True).split())
-        for b in soup.find_all(_BLOCKS)
-        if not b.find(_BLOCKS)
-    ]
-    text = "\n\n".join(b for b in blocks if b) or " ".join(soup.get_text(" ").split())
-    return text, title
+    parser = _Paragraphs()
+    parser.feed(html)
+    parser.close()
+    title = parser.titles.get("h1") or parser.titles.get("title") or None
+    return "\n\n".join(parser.paragraphs), title
 
 
 def markdown_to_text(markdown: str) -> tuple[str, str | None]:

@@ -7,6 +7,7 @@ last build reuses its validated entry from the build cache.
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,9 +48,38 @@ def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
     directory = Path(root) / folder
     if not directory.is_dir():
         return []
-    with os.scandir(directory) as entries:
-        names = sorted(entry.name for entry in entries if entry.name.endswith(suffix))
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(entry.name for entry in entries if entry.name.endswith(suffix))
+    except OSError as error:
+        message = f"cannot list this folder ({error.strerror}); make it readable"
+        raise CatalogError(
+            [Problem(display_path(directory), 1, 1, message, "unreadable")]
+        ) from None
     return [directory / name for name in names]
+
+
+def _misnamed(path: Path) -> tuple[str, str] | None:
+    """What is wrong with the name of a file the catalog does not read, if it looks like a
+    catalog file; None when it is read or is not meant to be."""
+    visible = "".join(c for c in path.name.strip() if unicodedata.category(c) not in ("Cf", "Zs"))
+    suffix = Path(visible).suffix.lower()
+    if visible != path.name and suffix in _MISNAMED:
+        return (
+            f"the file name holds a space or an invisible character, so the file is not read; "
+            f"rename it to '{visible}'",
+            "bad-file-name",
+        )
+    if suffix in _MISNAMED and path.suffix not in (".yaml", ".txt"):
+        wanted = ".txt" if suffix == ".txt" else ".yaml"
+        return f"catalog files end in {wanted} (lower case); rename it", "bad-extension"
+    if suffix not in _MISNAMED and path.is_dir() and not path.is_symlink():
+        return (
+            "a folder here is not read: the catalog's files sit directly in "
+            f"{path.parent.name}/; move them up or out of the catalog",
+            "subfolder",
+        )
+    return None
 
 
 @dataclass
@@ -138,12 +168,15 @@ class CatalogReader:
         return entries, documents
 
     def _misnamed(self, folder: str) -> None:
+        """Files the catalog would not read although they look like catalog files: a wrong
+        extension, a name with a space or an invisible character, a subfolder."""
         for path in catalog_files(self.root, folder, ""):
-            suffix = path.suffix.lower()
-            if suffix in _MISNAMED and path.suffix not in (".yaml", ".txt"):
-                wanted = ".txt" if suffix == ".txt" else ".yaml"
-                message = f"catalog files end in {wanted} (lower case); rename it"
-                self.problems.append(Problem(display_path(path), 1, 1, message, "bad-extension"))
+            if path.name.startswith("."):
+                continue
+            problem = _misnamed(path)
+            if problem is not None:
+                message, code = problem
+                self.problems.append(Problem(display_path(path), 1, 1, message, code))
 
     def load_one(self, path: Path, model: type[BaseModel]):
         raw = self.read(path)

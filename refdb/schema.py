@@ -33,6 +33,19 @@ Slug = Annotated[str, Field(pattern=SLUG, max_length=80)]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 LongText = Annotated[str, Field(min_length=1, max_length=20000)]
 Url = Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2000)]
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def check_one_line(value: str) -> str:
+    """A name or a title is one line: a line break inside it (LF, CR, NEL, U+2028...) would
+    split it on a page and in a citation."""
+    found = next((char for char in value if char in _LINE_BREAKS), None)
+    if found is not None:
+        raise ValueError(f"a name or title is one line; remove the line break (U+{ord(found):04X})")
+    return value
+
+
+Line = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(check_one_line)]
 
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 
@@ -186,7 +199,7 @@ class ExternalSource(Strict):
     """A published work, cited at its original publisher (``url``, ``publisher``) even when
     the copy actually read is elsewhere (``via``); ``sources.py`` applies the source policy."""
 
-    title: Text
+    title: Line
     title_is_descriptive: bool = False
     url: Url | None = None
     publisher: Text | None = None  # an id of catalog/publishers.yaml; checked by sources.py
@@ -233,7 +246,7 @@ ContextWords = Annotated[
 
 
 class Alias(Strict):
-    text: Annotated[str, Field(min_length=2, max_length=200)]
+    text: Annotated[str, Field(min_length=2, max_length=200), AfterValidator(check_one_line)]
     lang: Language
     kind: vocabulary(AliasKind)
     case_sensitive: bool = False
@@ -279,6 +292,8 @@ class Spec(Strict):
             if self.unit is None:
                 raise ValueError(f"{self.property} needs a unit, e.g. '{prop.canonical_unit}'")
             amount = units.convert(self.value, self.unit, prop.canonical_unit)
+            if amount is None and self.unit == "mach":  # kept as written, bounded all the same
+                amount = self.value * units.MACH_AT_ALTITUDE_KMH
         if amount is not None and amount > prop.maximum:
             raise ValueError(
                 f"{self.property} of {self.value} {self.unit or ''} is beyond any real system"
@@ -309,9 +324,9 @@ class SystemEntry(Strict):
     """One weapons system: ``catalog/systems/<id>.yaml``."""
 
     id: Slug
-    name: Text
-    designations: Annotated[list[Text], _at_most(50)] = []
-    nato_reporting_name: Text | None = None
+    name: Line
+    designations: Annotated[list[Line], _at_most(50)] = []
+    nato_reporting_name: Line | None = None
     category: vocabulary(Category)
     role: Text | None = None
     country: Country
@@ -350,7 +365,7 @@ class ArticleEntry(Strict):
     """A news article: ``catalog/articles/<id>.yaml`` beside its verbatim text ``<id>.txt``."""
 
     id: Slug
-    title: Text
+    title: Line
     title_is_descriptive: bool = False
     publisher: Text | None = None  # an id of catalog/publishers.yaml, or found from ``url``
     author: Text | None = None

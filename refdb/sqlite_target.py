@@ -9,6 +9,7 @@ lock on the target's directory, so it can remove what a killed build left behind
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import sqlite3
 import tempfile
@@ -69,7 +70,8 @@ def _directory_lock(directory: Path):
 
 def _remove_leftovers(db_path: Path) -> None:
     """Temporary files of a build that was killed (the lock says none is running)."""
-    for pattern in (f".{db_path.name}.*.tmp", f".{db_path.name}.*.tmp-journal"):
+    name = glob.escape(db_path.name)  # '[' and '*' in the name are the name's own
+    for pattern in (f".{name}.*.tmp", f".{name}.*.tmp-journal"):
         for leftover in db_path.parent.glob(pattern):
             if leftover.is_file() and not leftover.is_symlink():
                 leftover.unlink(missing_ok=True)

@@ -536,3 +536,30 @@ def test_a_signing_key_others_can_read_is_replaced(tmp_path, monkeypatch):
         assert cache.signing_key() != b"k" * 32
     finally:
         cache.signing_key.cache_clear()
+
+
+def test_a_huge_tampered_cache_is_refused_without_being_held_in_memory(tmp_path):
+    """A cache or history file of one 50 MB line that does not verify is read once, a chunk
+    at a time, and refused: it never sits in memory (a 3 GB one took 6.5 GB)."""
+    import tracemalloc
+
+    huge = b"0" * 64 + b" " + b"x" * 50_000_000
+    build_cache, history_cache = tmp_path / ".refdb.db.cache", tmp_path / ".refdb.db.history"
+    build_cache.write_bytes(huge + b"\n" + huge + b"\n")
+    history_cache.write_bytes(huge)
+    tracemalloc.start()
+    try:
+        loaded = BuildCache.load(build_cache)
+        assert cache.read_signed(history_cache) is None
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not loaded.reused.entries and not loaded.reused.offsets
+    assert peak < 5_000_000, peak
+
+
+def test_article_lines_are_found_without_holding_a_long_one(tmp_path):
+    lines = tmp_path / "lines"
+    lines.write_bytes(b"first " + b"y" * 3_000_000 + b"\nsecond 1\nthird")
+    with open(lines, "rb") as handle:
+        assert cache._offsets(handle) == {"first": 0, "second": 3_000_007, "third": 3_000_016}

@@ -54,6 +54,15 @@ def test_an_unreadable_file_is_a_problem(mini_catalog):
     assert "kh-101.yaml unreadable" in problems(mini_catalog)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_an_unreadable_systems_folder_is_a_problem_not_a_traceback(mini_catalog):
+    (mini_catalog / "systems").chmod(0)
+    try:
+        assert "systems unreadable" in problems(mini_catalog)
+    finally:
+        (mini_catalog / "systems").chmod(0o755)
+
+
 def nfd_copy(root, tmp_path):
     """The same catalog with the article saved decomposed (NFD), as some editors save it."""
     text = root / "articles" / "bomber-note.txt"

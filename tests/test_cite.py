@@ -226,3 +226,22 @@ def test_a_citation_says_when_the_catalog_differs_from_its_commit(mini_catalog, 
     assert "with changes not yet committed" in edited
     page = get(datasette_for(db_path), "/refdb/systems/tu-160").text
     assert "built with changes not yet committed" in page
+
+
+@pytest.mark.parametrize(
+    "file, content, says",
+    [
+        ("datasette.yaml", "plugins: [oops\n  refdb: {", "datasette.yaml:2:8: not valid YAML"),
+        ("metadata.yaml", "title: [x\n", "metadata.yaml:2:1: not valid YAML"),
+        ("datasette.yaml", "- a list\n", "datasette.yaml: must be a mapping"),
+        ("datasette.yaml", "plugins:\n  refdb: [x]\n", "plugins.refdb must be a mapping"),
+    ],
+)
+def test_cite_names_a_broken_settings_file_instead_of_a_traceback(
+    built_db, tmp_path, monkeypatch, file, content, says
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / file).write_text(content)
+    result = CliRunner().invoke(cli, ["cite", "tu-160", "-d", str(built_db)])
+    assert result.exit_code == 1 and says in result.output, result.output
+    assert "Traceback" not in result.output

@@ -3,12 +3,17 @@ citation format, as independent parsers (pybtex, rispy) read them."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 import rispy
+import yaml
 from pybtex.database import parse_string
 
 from refdb.cite import Publication, cite
 from refdb.compiler import build
+from refdb.errors import CatalogError
 
 HOSTILE = {
     "newline": "Tu-160\\nER  - \\nTY  - JOUR\\nTI  - Forged",
@@ -21,12 +26,23 @@ PUBLICATION = Publication(publisher="Pub}lisher\n{x", base_url="https://refdb.ex
 
 @pytest.fixture(params=sorted(HOSTILE))
 def hostile_db(request, mini_catalog, tmp_path):
+    """A database whose entry carries a hostile name. The catalog refuses a name with a line
+    break, so those are written into a built database (one made by an earlier version, or
+    edited): the exports must hold whatever the database holds."""
+    hostile, db_path = HOSTILE[request.param], tmp_path / "refdb.db"
     entry = mini_catalog / "systems" / "tu-160.yaml"
-    entry.write_text(
-        entry.read_text().replace("name: Tupolev Tu-160", f'name: "{HOSTILE[request.param]}"')
-    )
-    build(mini_catalog, tmp_path / "refdb.db")
-    return tmp_path / "refdb.db"
+    entry.write_text(entry.read_text().replace("name: Tupolev Tu-160", f'name: "{hostile}"'))
+    value = yaml.safe_load(f'"{hostile}"')  # the name as YAML reads it
+    if any(char in value for char in "\n\u0085\u2028\u000b"):
+        with pytest.raises(CatalogError):
+            build(mini_catalog, db_path)
+        entry.write_text(entry.read_text().replace(f'name: "{hostile}"', "name: Tupolev Tu-160"))
+        build(mini_catalog, db_path)
+        with closing(sqlite3.connect(db_path)) as conn, conn:
+            conn.execute("update systems set name = ? where id = 'tu-160'", [value])
+    else:
+        build(mini_catalog, db_path)
+    return db_path
 
 
 @pytest.mark.parametrize("fmt", ["bibtex", "bibtex-misc"])

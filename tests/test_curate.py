@@ -133,3 +133,12 @@ def test_add_article_refuses_a_publisher_missing_from_the_register(tmp_path):
 def test_a_title_in_cyrillic_gives_a_readable_article_id():
     assert curate.slugify("Нічна атака на Одещину") == "nichna-ataka-na-odeshchinu"
     assert curate.slugify("Удар «Калибрами» по Одессе") == "udar-kalibrami-po-odesse"
+
+
+def test_text_outside_inner_blocks_is_kept_and_deep_nesting_costs_its_length():
+    assert curate.html_to_text("<div>Intro <p>A para.</p> and a tail</div>")[0] == (
+        "Intro\n\nA para.\n\nand a tail"
+    )
+    nested = "<ul>" + "<li>item<ul>" * 50_000 + "</ul></li>" * 50_000 + "</ul>"
+    text, _ = curate.html_to_text(nested)
+    assert text.split("\n\n") == ["item"] * 50_000  # one paragraph per item, not one

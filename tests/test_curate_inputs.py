@@ -36,6 +36,8 @@ def files(catalog) -> list[str]:
         (["--title", "T" * 2500], "--title"),
         (["--publisher", ""], "--publisher"),
         (["--title", "A title\0with NUL"], "NUL"),
+        (["--title", "A title\u2028across two lines"], "one line"),
+        (["--title", "A title\x85with NEL"], "one line"),
     ],
 )
 def test_add_article_refuses_a_header_check_would_reject(catalog, tmp_path, options, says):

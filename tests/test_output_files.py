@@ -50,14 +50,15 @@ def test_citing_a_file_that_is_not_a_refdb_database_says_so(tmp_path):
         assert "Traceback" not in result.output
 
 
-def test_a_killed_build_leaves_files_the_next_build_removes(mini_catalog, tmp_path):
-    db_path = tmp_path / "out" / "refdb.db"
+@pytest.mark.parametrize("name", ["refdb.db", "refdb[1].db", "ref*db.db"])
+def test_a_killed_build_leaves_files_the_next_build_removes(mini_catalog, tmp_path, name):
+    db_path = tmp_path / "out" / name
     build(mini_catalog, db_path)
-    leftover = db_path.parent / ".refdb.db.k1ll3d00.tmp"
+    leftover = db_path.parent / f".{name}.k1ll3d00.tmp"
     leftover.write_bytes(b"half a database")
-    (db_path.parent / ".refdb.db.k1ll3d00.tmp-journal").write_bytes(b"journal")
+    (db_path.parent / f".{name}.k1ll3d00.tmp-journal").write_bytes(b"journal")
     build(mini_catalog, db_path)
-    assert sorted(p.name for p in db_path.parent.iterdir()) == [".refdb.db.cache", "refdb.db"]
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [f".{name}.cache", name]
 
 
 def test_a_build_killed_while_writing_is_cleaned_up_by_the_next(mini_catalog, tmp_path):
@@ -224,3 +225,18 @@ def test_a_snapshot_released_by_its_server_is_pruned_like_any_other(tmp_path):
         release(old)
     left = sorted(p.name for p in directory.iterdir())
     assert len(left) == KEEP_SNAPSHOTS and served[-1].parent.name in left
+
+
+def test_serve_refuses_a_busy_port_before_building(mini_catalog, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db_path = tmp_path / "out" / "refdb.db"
+        result = CliRunner().invoke(
+            cli, ["serve", "--catalog", str(mini_catalog), "-o", str(db_path), "-p", str(port)]
+        )
+    assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert not db_path.exists()  # nothing was built first
