@@ -201,6 +201,12 @@ def add_article(source, catalog_dir, title, publisher, date, language, url) -> N
         "Systems it mentions: " + (", ".join(f"{i} ({n})" for i, n in article.mentioned) or "none")
     )
     click.echo("Designations no entry claims: " + (", ".join(article.unlinked) or "none"))
+    if article.left_out:
+        click.echo(
+            f"Left out of the above: {len(article.left_out)} catalog file(s) with problems "
+            f"({', '.join(article.left_out[:3])}{', ...' if len(article.left_out) > 3 else ''}); "
+            "`refdb check` lists them."
+        )
 
 
 @cli.command("new-system")
@@ -245,7 +251,10 @@ def new_system(system_id, catalog_dir, name, category, country) -> None:
 @config_options(must_exist=False)
 @click.option("--base-url", help="Base of the entry URLs, e.g. https://refdb.example.org")
 @click.option("--version", "version", help="Cite this older version (see /system/ID/history).")
-def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url, version) -> None:
+@CATALOG
+def cite(
+    system_id, fmt, accessed, db_path, config_path, metadata_path, base_url, version, catalog_dir
+) -> None:
     """Cite one entry (text, markdown, bibtex, bibtex-misc, csl-json, ris)."""
     try:
         publication = Publication.from_files(config_path, metadata_path)
@@ -269,7 +278,9 @@ def cite(system_id, fmt, accessed, db_path, config_path, metadata_path, base_url
             ),
             nl=False,
         )
-    except (UnknownEntry, UnknownVersion, NotADatabase) as error:
+    except UnknownEntry as error:
+        raise CommandError(str(error) + _stale_hint(system_id, catalog_dir, db_path)) from None
+    except (UnknownVersion, NotADatabase) as error:
         raise CommandError(str(error)) from None
 
 
@@ -340,6 +351,18 @@ def _echo_cards(result) -> None:
     for figure in result.key_figures:
         if len(figure["publishers"]) < 2:
             click.echo(f"  {figure['system_id']:<22} {figure['fact']} [{figure['publishers'][0]}]")
+
+
+def _stale_hint(system_id: str, catalog_dir: Path, db_path: Path) -> str:
+    """Why an entry may be missing from the database: it was built before the entry."""
+    if (Path(catalog_dir) / "systems" / f"{system_id}.yaml").exists():
+        return (
+            f"\nThe catalog has systems/{system_id}.yaml: {db_path} was built before it; "
+            "run `refdb build` and cite again."
+        )
+    if Path(catalog_dir).is_dir() and not is_current(catalog_dir, db_path):
+        return f"\n{db_path} is older than the catalog; `refdb build` brings it up to date."
+    return ""
 
 
 def _check_port(host: str, port: int) -> None:

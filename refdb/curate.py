@@ -28,7 +28,7 @@ from refdb.schema import (
     check_partial_date,
 )
 from refdb.text import sha256
-from refdb.validate import MAX_ARTICLE_BYTES, validate_catalog
+from refdb.validate import MAX_ARTICLE_BYTES, check_catalog
 
 _BLOCKS = {
     "p",
@@ -133,15 +133,16 @@ def markdown_to_text(markdown: str) -> tuple[str, str | None]:
 
 
 def register_publisher(catalog, publisher: str | None, url: str | None) -> str | None:
-    """The register id of the article's publisher (given, or found from the url's domain);
-    refuses what ``refdb check`` would refuse, before anything is written."""
+    """The register id of the article's publisher (given, or found from the url's domain;
+    None for an outlet the register does not list, which an article may come from: the
+    register governs the sources of facts, not the press being linked); refuses what
+    ``refdb check`` would refuse, before anything is written."""
     register = sources.Register(catalog.publishers)
     if publisher is None and url is not None:
         publisher = register.owner(sources.host_of(url))
     where = Document(Path(catalog.root) / "publishers.yaml", {})
-    _, problems = sources.check_source(
-        register, SimpleNamespace(publisher=publisher, url=url, via=None), where, ()
-    )
+    header = SimpleNamespace(publisher=publisher, url=url, via=None)
+    problems = sources.article_problems(register, header, where, ())[1]
     if problems:
         raise CurationError("; ".join(p.message for p in problems))
     return publisher
@@ -154,6 +155,7 @@ class NewArticle:
     text_path: Path
     mentioned: list[tuple[str, int]]  # (system id, mentions)
     unlinked: list[str]
+    left_out: list[str]  # catalog files with problems, not used to find what the text names
 
 
 def add_article(
@@ -193,8 +195,12 @@ def add_article(
     }
     fields = {k: v for k, v in fields.items() if v is not None}
     _check_header(fields)
-    catalog = validate_catalog(catalog_dir)
+    catalog, problems = check_catalog(Path(catalog_dir))  # other files' problems are theirs
     fields["publisher"] = register_publisher(catalog, publisher, url)
+    if url and not fields["publisher"]:
+        fields["note"] = (
+            f"The publisher ({sources.host_of(url)}) is not in the publisher register: unrated."
+        )
     fields = {k: v for k, v in fields.items() if v is not None}
     articles = Path(catalog_dir) / "articles"
     header, text_path = articles / f"{article_id}.yaml", articles / f"{article_id}.txt"
@@ -209,7 +215,10 @@ def add_article(
     articles.mkdir(parents=True, exist_ok=True)
     text_path.write_text(text, encoding="utf-8")
     header.write_text(yaml.safe_dump(fields, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return NewArticle(article_id, header, text_path, *_what_it_names(catalog, text, language))
+    left_out = sorted({p.path for p in problems})
+    return NewArticle(
+        article_id, header, text_path, *_what_it_names(catalog, text, language), left_out
+    )
 
 
 def _check_text(text: str) -> None:

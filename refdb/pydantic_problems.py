@@ -28,6 +28,39 @@ def validate_document(document: Document, model: type[BaseModel], problems: list
         return None
 
 
+# Items a file can lose and still be a consistent entry: nothing else refers to them.
+_DROPPABLE_ITEMS = ("specs", "relations", "aliases")
+
+
+def salvage(document: Document, model: type[BaseModel]):
+    """The entry a file would be without its invalid specs, relations and aliases and its
+    unknown top-level fields, or None: so the checks across files (ids, targets, names, the
+    source policy) still report the rest of its problems in the same run. Never built."""
+    if not isinstance(document.data, dict):
+        return None
+    try:
+        model.model_validate(document.data)
+        return None
+    except ValidationError as error:
+        errors = error.errors()
+    data, dropped = dict(document.data), set()
+    for item in errors:
+        loc = _data_path(document.data, item["loc"], names_a_key=item["type"] == "extra_forbidden")
+        if item["type"] == "extra_forbidden" and len(loc) == 1:
+            data.pop(loc[0], None)
+        elif len(loc) >= 2 and loc[0] in _DROPPABLE_ITEMS and isinstance(loc[1], int):
+            dropped.add((loc[0], loc[1]))
+        else:
+            return None
+    for field in _DROPPABLE_ITEMS:
+        if isinstance(data.get(field), list):
+            data[field] = [x for i, x in enumerate(data[field]) if (field, i) not in dropped]
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        return None
+
+
 def _problem_from_pydantic(document: Document, model: type[BaseModel], item: dict) -> Problem:
     kind = item["type"]
     loc = _data_path(document.data, item["loc"], names_a_key=kind in ("missing", "extra_forbidden"))

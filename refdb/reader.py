@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from refdb.cache import BuildCache
 from refdb.errors import CatalogError, Problem, display_path
 from refdb.loader import MAX_FILE_BYTES, Document, LazyDocument, decode, load_plain, read_bytes
-from refdb.pydantic_problems import validate_document
-from refdb.schema import ArticleEntry, Publisher, PublisherRegister
+from refdb.pydantic_problems import salvage, validate_document
+from refdb.schema import ArticleEntry, Publisher, PublisherRegister, SystemEntry
 from refdb.text import sha256
 
 MAX_ARTICLE_BYTES = 1_000_000  # the longest value the server reads (datasette_plugin.limits)
@@ -129,6 +129,9 @@ class CatalogReader:
         self.files: dict[str, bytes] = {}  # relative path -> bytes, but for articles
         self.digests: dict[str, str] = {}  # relative path -> sha256, of every file read
         self.linked_folders: dict[str, bool] = {}
+        # Entries whose file has problems, without what made them invalid: never built,
+        # only checked across files, so one run reports every problem of a file.
+        self.salvaged: list[tuple[BaseModel, Document]] = []
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the catalog, as stored (paths are made as root / folder / name)."""
@@ -197,13 +200,18 @@ class CatalogReader:
         return entry, LazyDocument(path, raw)
 
     def _validated(self, path: Path, raw: bytes, model: type[BaseModel]):
-        """(entry, document) of a file's bytes, or None with its problems recorded."""
+        """(entry, document) of a file's bytes, or None with its problems recorded (and, for
+        an entry, what of it is sound kept in ``salvaged`` for the checks across files)."""
         try:
             document = load_plain(path, raw)
         except CatalogError as error:
             self.problems += error.problems
             return None
         entry = validate_document(document, model, self.problems)
+        if entry is None and model is SystemEntry:
+            partial = salvage(document, model)
+            if partial is not None:
+                self.salvaged.append((partial, document))
         return None if entry is None else (entry, document)
 
     def load_register(self) -> Register | None:

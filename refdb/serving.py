@@ -13,6 +13,7 @@ from pathlib import Path
 from refdb.text import sha256
 
 KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go unless a live server holds them
+PUBLISHED_AS = "refdb"  # the name the site and datasette.yaml give the database
 _URI_CHARACTERS = "?#%"  # Datasette opens the file as a `file:` URI without escaping its path
 
 
@@ -25,11 +26,14 @@ def snapshot(db_path: Path | str, directory: Path | str | None = None) -> Path:
 
     A server keeps reading the file it opened; a rebuild writes a new snapshot beside it
     instead of replacing the file under it (which would serve a mix of old and new rows).
-    The copy keeps the stem ``refdb`` so Datasette's URLs stay the same.
+    Whatever the built file is called (``-o other.db``), the copy is named ``refdb.db``:
+    Datasette names a database after its file, and the publication's pages, templates
+    (``row-refdb-systems.html``) and datasette.yaml address the database ``refdb``.
     """
     db_path = Path(db_path)
     digest = sha256(db_path.read_bytes())[:16]
-    target = Path(directory or db_path.parent / f".{db_path.stem}-serve") / digest / db_path.name
+    folder = Path(directory or db_path.parent / f".{db_path.stem}-serve")
+    target = folder / digest / f"{PUBLISHED_AS}.db"
     if any(character in str(target.absolute()) for character in _URI_CHARACTERS):
         raise ServingError(
             f"cannot serve {target}: Datasette would read '?', '#' or '%' in its path as part "

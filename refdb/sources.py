@@ -363,9 +363,24 @@ def check_article(register: Register, article) -> tuple[str | None, list[Problem
     entry, document = article.entry, article.document
     publisher, problems = None, []
     if entry.url or entry.publisher:
-        publisher, problems = check_source(register, entry, document, ())
+        publisher, problems = article_problems(register, entry, document, ())
     if entry.translation_of is not None:
         problems += check_source(register, entry.translation_of, document, ("translation_of",))[1]
+    return publisher, problems
+
+
+# An article is the press being linked, not a source of facts: it may come from any outlet,
+# listed in the register or not, trusted or not. A publisher id it names must exist.
+_ANY_OUTLET = {"deprecated-publisher", "unknown-publisher"}
+
+
+def article_problems(register: Register, header, document, loc: tuple):
+    """An article header's own publisher and url: the source policy, but for whom it is."""
+    publisher, problems = check_source(register, header, document, loc)
+    if header.publisher is None:
+        problems = [p for p in problems if p.code not in _ANY_OUTLET]
+    else:
+        problems = [p for p in problems if p.code != "deprecated-publisher"]
     return publisher, problems
 
 

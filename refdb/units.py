@@ -4,12 +4,14 @@ Curators write the unit the source uses; the build stores that value as written 
 value normalised to the property's canonical unit, so specs compare across systems. Mach is
 a ratio to the local speed of sound, not a fixed speed, so it is kept and never converted.
 
-Pages only show values (``number``, ``also_in``, ``comparable``): that part uses exact
+Pages only show values (``number``, ``also_in``, ``comparable``): a value as stored, and a
+conversion to the significant digits of the value as written. That part uses exact
 definitions of the units and never loads pint, so serving does not load the build's stack.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 # The units a curator may write, in the spelling shown to readers.
@@ -116,8 +118,27 @@ MACH_CONVENTION = (
 
 
 def number(value: float) -> str:
-    """1234.5 -> '1,234.5'; whole numbers without decimals."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}".rstrip("0").rstrip(".")
+    """A value as it is stored, grouped: 1234.5 -> '1,234.5', 2.05 -> '2.05', 12300.0 ->
+    '12,300' (no rounding: a source's 2.05 is never shown as 2)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def significant_digits(value: float) -> int:
+    """The significant digits of a value as written (at least 2): 275 -> 3, 2.05 -> 3,
+    12300 -> 3 (trailing zeros of a whole number are not counted), 0.8 -> 2."""
+    if float(value).is_integer():
+        digits = str(abs(int(value))).rstrip("0")
+    else:
+        digits = repr(abs(float(value))).replace(".", "").lstrip("0")
+        digits = digits.split("e")[0]
+    return max(2, len(digits))
+
+
+def to_significant(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant digits (606,271 to 3 -> 606,000)."""
+    if value == 0:
+        return 0.0
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
 def exact(value: float, unit: str, other: str) -> float:
@@ -134,25 +155,23 @@ def comparable(value: float | None, unit: str | None, normalized: float | None) 
     if normalized is not None:
         return normalized
     if unit == "mach" and value is not None:
-        return value * MACH_AT_ALTITUDE_KMH
+        return round(value * MACH_AT_ALTITUDE_KMH, 2)
     return None
 
 
 def also_in(value: float, unit: str, prop: str | None = None) -> list[str]:
     """The same quantity in the units readers of other traditions use ('7,643 mi')."""
+    digits = significant_digits(value)
     if unit == "mach":
-        return [
-            f"≈ {number(round(value * MACH_AT_ALTITUDE_KMH, -1))} km/h at altitude (ISA, above 11 km)"
-        ]
+        kmh = to_significant(value * MACH_AT_ALTITUDE_KMH, digits)
+        return [f"≈ {number(kmh)} km/h at altitude (ISA, above 11 km)"]
     others = (
         ("long_ton",)
         if prop in DISPLACEMENT_PROPERTIES and unit == "t"
         else ALSO_SHOWN.get(unit, ())
     )
     shown = []
-    for other in others:
-        converted = exact(value, unit, other)
-        shown.append(
-            f"{number(round(converted, 1 if converted < 100 else 0))} {UNIT_WORDS.get(other, other)}"
-        )
+    for other in others:  # to the precision of the value as written: 275 t is not 606,271 lb
+        converted = to_significant(exact(value, unit, other), digits)
+        shown.append(f"{number(converted)} {UNIT_WORDS.get(other, other)}")
     return shown

@@ -137,6 +137,10 @@ def _check_catalog(
     )
     register = reader.load_register()
     systems, system_docs = reader.load_all("systems", SystemEntry)
+    for partial, document in reader.salvaged:  # checked across files, never built (_sound)
+        if partial.id not in system_docs:
+            systems.append(partial)
+            system_docs[partial.id] = document
     headers = reader.article_headers()
     if streamed:
         articles = _quoted_articles(reader, systems, headers)

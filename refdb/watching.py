@@ -54,6 +54,8 @@ def serve_watching(
 
     served = serving.snapshot(db_path)
     serving.hold(served)
+    # A curator's edit shows on the next click: pages are not kept by browsers meanwhile.
+    config = {**config, "settings": {**(config.get("settings") or {}), "default_cache_ttl": 0}}
     datasette = Datasette(immutables=[str(served)], config=config, metadata=metadata)
     server = uvicorn.Server(
         uvicorn.Config(datasette.app(), host=host, port=port, log_level="warning")

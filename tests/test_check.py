@@ -13,12 +13,13 @@ import pytest
 from click.testing import CliRunner
 from test_bad_inputs import CORPUS
 
+from refdb.check import check
 from refdb.cli import cli
 from refdb.errors import CatalogError
 from refdb.loader import load_yaml
 from refdb.validate import validate_catalog
 
-from conftest import CATALOG
+from conftest import CATALOG, edit
 
 
 def add_case(catalog, case: str, as_id: str = "bad") -> None:
@@ -116,3 +117,26 @@ def test_report_lists_the_problems_then_reports_on_the_rest(mini_catalog):
     [problem] = report["problems"]
     assert (problem["line"], problem["column"], problem["code"]) == (11, 5, "unknown-field")
     assert report["never_mentioned"] == [] and report["single_source_facts"]
+
+
+def test_one_run_lists_every_problem_of_a_file(mini_catalog):
+    """A schema problem (an unknown field, an invalid spec) no longer hides the problems the
+    checks across files find in the same file: a dangling target, a non-canonical URL."""
+    edit(
+        mini_catalog / "systems" / "tu-160.yaml",
+        "category: strategic-bomber",
+        "category: strategic-bomber\nrang: 12",
+    )
+    edit(mini_catalog / "systems" / "tu-160.yaml", "target: kh-101", "target: kh-1010")
+    edit(
+        mini_catalog / "systems" / "tu-160.yaml",
+        "https://en.wikipedia.org/wiki/Tupolev_Tu-160",
+        "https://en.m.wikipedia.org/wiki/Tupolev_Tu-160",
+    )
+    edit(
+        mini_catalog / "systems" / "tu-160.yaml", "value: 2.05, unit: mach", "value: 2.05, unit: kg"
+    )
+    codes = sorted(p.code for p in check(mini_catalog).problems)
+    assert codes == ["dangling-target", "non-canonical-url", "unknown-field", "value-error"]
+    # the partial entry is checked, never built
+    assert "tu-160" not in {s.id for s in check(mini_catalog).catalog.systems}

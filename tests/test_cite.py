@@ -245,3 +245,14 @@ def test_cite_names_a_broken_settings_file_instead_of_a_traceback(
     result = CliRunner().invoke(cli, ["cite", "tu-160", "-d", str(built_db)])
     assert result.exit_code == 1 and says in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_citing_an_entry_added_after_the_build_says_to_rebuild(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    (mini_catalog / "systems" / "su-57.yaml").write_text("id: su-57\n")  # added since
+    result = CliRunner().invoke(
+        cli, ["cite", "su-57", "-d", str(db_path), "--catalog", str(mini_catalog)]
+    )
+    assert result.exit_code == 1 and "no entry with id 'su-57'" in result.output
+    assert "was built before it; run `refdb build`" in result.output

@@ -113,7 +113,7 @@ def fill_in(path):
     path.write_text(text)
 
 
-def test_add_article_refuses_a_publisher_missing_from_the_register(tmp_path):
+def test_add_article_takes_any_outlet_but_refuses_an_unknown_publisher_id(tmp_path):
     catalog = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "mini", catalog)
     story = tmp_path / "story.txt"
@@ -124,7 +124,12 @@ def test_add_article_refuses_a_publisher_missing_from_the_register(tmp_path):
     assert code == 1 and "publisher 'Wikipédia' is not in the register" in output
     assert "did you mean 'wikipedia'?" in output
     code, output = run(*add, "--url", "https://www.unlisted.example/story")
-    assert code == 1 and "add it to catalog/publishers.yaml" in output
+    assert code == 0, output  # any outlet: the register governs sources of facts
+    [header] = [p for p in (catalog / "articles").glob("*a-flight.yaml")]
+    assert "not in the publisher register: unrated" in header.read_text()
+    assert "publisher:" not in header.read_text()
+    header.unlink()
+    header.with_suffix(".txt").unlink()
     code, output = run(*add, "--url", "https://tass.com/world/1?utm_source=feed")
     assert code == 1 and "cite the canonical URL https://tass.com/world/1" in output
     assert not list((catalog / "articles").glob("*a-flight*"))
@@ -142,3 +147,19 @@ def test_text_outside_inner_blocks_is_kept_and_deep_nesting_costs_its_length():
     nested = "<ul>" + "<li>item<ul>" * 50_000 + "</ul></li>" * 50_000 + "</ul>"
     text, _ = curate.html_to_text(nested)
     assert text.split("\n\n") == ["item"] * 50_000  # one paragraph per item, not one
+
+
+def test_add_article_works_beside_an_unfinished_scaffold_and_says_what_it_left_out(tmp_path):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "mini", catalog)
+    assert run("new-system", "su-57", "--catalog", catalog)[0] == 0  # left unfinished
+    story = tmp_path / "story.txt"
+    story.write_text("A Tu-160 flew over the sea.")
+    code, output = run(
+        "add-article", story, "--catalog", catalog, "--date", "2024-03", "--lang", "en",
+        "--title", "A flight",
+    )  # fmt: skip
+    assert code == 0, output
+    assert "Systems it mentions: tu-160 (1)" in output
+    assert "Left out of the above: 1 catalog file(s) with problems" in output
+    assert "su-57.yaml" in output

@@ -240,3 +240,29 @@ def test_serve_refuses_a_busy_port_before_building(mini_catalog, tmp_path):
         )
     assert result.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in result.output
     assert not db_path.exists()  # nothing was built first
+
+
+def test_a_database_built_under_another_name_is_served_as_refdb(mini_catalog, tmp_path):
+    """`refdb serve -o other.db` publishes the same pages: the snapshot is named refdb.db."""
+    from conftest import datasette_for, get
+
+    db_path = tmp_path / "out" / "other.db"
+    build(mini_catalog, db_path)
+    served = snapshot(db_path)
+    assert served.name == "refdb.db"
+    ds = datasette_for(served)
+    assert get(ds, "/refdb/systems/tu-160").status_code == 200
+    assert get(ds, "/system/tu-160/history").status_code == 200
+
+
+def test_history_pages_without_a_refdb_database_are_404_not_500(tmp_path):
+    import sqlite3 as sqlite
+
+    from conftest import datasette_for, get
+
+    other = tmp_path / "other.db"
+    sqlite.connect(other).execute("create table t (x)").connection.commit()
+    ds = datasette_for(other)
+    for path in ("/system/tu-160/history", "/system/tu-160@0123456789ab", "/system/tu-160/diff"):
+        response = get(ds, path)
+        assert response.status_code == 404 and "no 'refdb' database" in response.text, path

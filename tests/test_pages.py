@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from refdb import units
 from refdb.compiler import build
 from refdb.datasette_plugin import pages
 
@@ -19,7 +20,7 @@ def test_entry_page_reads_as_a_reference_card(datasette):
     assert '<td lang="ru">Ту-160</td>' in page and '<td lang="fr">Cygne blanc</td>' in page
     assert "1981-12-18" in page and "contested" in page  # two sourced empty weights
     assert "110 t" in page and "117 t" in page
-    assert "12,300 km" in page and "7,643 mi" in page
+    assert "12,300 km" in page and "7,640 mi" in page  # to the 3 digits of 12,300
     assert 'href="/system/kh-101">Kh-101</a>' in page
     assert 'id="source-1"' in page and 'href="#source-1"' in page
     assert "Cite this entry" in page
@@ -342,7 +343,7 @@ def test_a_relation_recorded_on_another_entry_labels_its_sources_as_that_entrys(
 
 def test_entry_shows_operators_by_name_and_displacement_in_tonnes_and_long_tons(datasette):
     ship = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
-    assert "7,900 t" in ship and "7,775 long tons" in ship and " lb" not in ship
+    assert "7,900 t" in ship and "7,800 long tons" in ship and " lb" not in ship
     assert "<dt>Operators</dt><dd>Russia</dd>" in ship
     mig = get(datasette, "/refdb/systems/mig-31").text
     assert "<dt>Operators</dt><dd>Russia, Kazakhstan</dd>" in mig
@@ -366,7 +367,7 @@ def test_systems_list_shows_what_readers_look_for_with_facets(datasette):
     page = get(datasette, "/systems").text
     header = re.search(r"<thead>(.*?)</thead>", page, re.S).group(1)
     assert re.findall(r'<th scope="col">([^<]+)</th>', header) == [
-        "Name", "Designation", "NATO name", "Category", "Country", "Status",
+        "Name", "Designation", "NATO name", "Category", "Origin", "Operated by", "Status",
     ]  # fmt: skip
     assert "content_sha256" not in page and "search_names" not in page
     assert '<a href="/systems?category=strategic-bomber">strategic bomber</a>' in page
@@ -374,6 +375,20 @@ def test_systems_list_shows_what_readers_look_for_with_facets(datasette):
     assert re.findall(r'<tr data-system="([\w-]+)">', filtered) == ["tu-160", "tu-95", "tu-95ms"]
     # A selected facet value links to the list without it.
     assert 'href="/systems?country=SU">strategic bomber</a>' in filtered
+
+
+def test_origin_and_operators_are_two_facets(datasette):
+    """Filtering by Russia as an operator keeps the Soviet-built bombers Russia flies."""
+    page = get(datasette, "/systems").text
+    assert '<section class="refdb-facet" data-facet="country">' in page
+    assert '<section class="refdb-facet" data-facet="operator">' in page
+    flown = re.findall(r'<tr data-system="([\w-]+)">', get(datasette, "/systems?operator=RU").text)
+    made = re.findall(r'<tr data-system="([\w-]+)">', get(datasette, "/systems?country=RU").text)
+    assert {"tu-160", "tu-95ms", "mig-31"} <= set(flown) and "tu-160" not in made
+    assert "shahed-136" in flown and "shahed-136" not in made  # an Iranian design Russia flies
+    kazakh = get(datasette, "/systems?operator=KZ").text
+    assert re.findall(r'<tr data-system="([\w-]+)">', kazakh) == ["mig-31"]
+    assert "<h2>Operated by</h2>" in page and "<h2>Origin</h2>" in page
 
 
 def test_home_page_counts_and_categories_lead_to_the_systems_list(datasette):
@@ -595,3 +610,26 @@ def test_searching_the_systems_table_leads_to_refdb_search_never_to_ddl(datasett
     assert "CREATE TABLE" not in listing
     rows = get(datasette, "/refdb/systems.json?_search=kinjal&_shape=array").json()
     assert [r["id"] for r in rows] == ["kh-47m2-kinzhal"]  # the JSON API answers as before
+
+
+@pytest.mark.parametrize(
+    "value, unit, shown",
+    [
+        (275, "t", ["606,000 lb"]),  # not 606,271: the source gave three digits
+        (245, "kN", ["25,000 kgf", "55,100 lbf"]),
+        (12300, "km", ["7,640 mi", "6,640 nmi"]),
+        (2.05, "mach", ["≈ 2,180 km/h at altitude (ISA, above 11 km)"]),
+        (35, "kn", ["65 km/h"]),
+    ],
+)
+def test_a_conversion_keeps_the_precision_of_the_value_as_written(value, unit, shown):
+    assert units.also_in(value, unit) == shown
+
+
+def test_values_are_shown_as_stored_and_json_carries_no_float_noise(datasette):
+    compare = get(datasette, "/refdb/compare_spec?property=max_speed").text
+    assert re.search(r'<td class="col-value[^"]*">2.05</td>', compare)  # not "2"
+    card = get(datasette, "/system/tu-160.json").text
+    assert not re.search(r"\d\.\d*(?:0000|9999)\d", card)
+    nearest = get(datasette, "/system/tu-1600.json").json()["did_you_mean"]
+    assert all(round(s["score"], 1) == s["score"] for s in nearest)

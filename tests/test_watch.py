@@ -131,3 +131,16 @@ def test_a_builder_that_dies_is_replaced_and_the_edit_still_shows(watched):
     entry.write_text(entry.read_text().replace("First edit", "Second edit"))
     _wait_for(lambda: _description(url).startswith("Second edit"))
     assert _status(url + "/refdb/systems/tu-160") == 200
+
+
+def test_pages_under_watch_are_not_cached_so_an_edit_shows_on_the_next_click(watched):
+    _, url = watched
+    for path in ("/refdb/systems/tu-160", "/refdb/systems.json", "/system/tu-160.json"):
+        with urllib.request.urlopen(url + path) as response:
+            cache = response.headers.get("cache-control", "")
+        assert "max-age=300" not in cache and (
+            not cache or "max-age=0" in cache or "no-" in cache
+        ), (
+            path,
+            cache,
+        )

@@ -343,8 +343,20 @@ def register_routes():
         (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),
         (r"^/robots\.txt$", robots),
-        *history.ROUTES,
+        *[(pattern, _needs_database(handler)) for pattern, handler in history.ROUTES],
     ]
+
+
+def _needs_database(handler):
+    """A page of the history: 404 saying so when no refdb database is served, not a 500."""
+
+    async def guarded(datasette, request):
+        if _database(datasette) is None:
+            return _no_database()
+        return await handler(datasette, request)
+
+    guarded.__name__ = handler.__name__
+    return guarded
 
 
 @hookimpl

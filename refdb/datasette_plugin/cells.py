@@ -49,7 +49,7 @@ def query_cell(datasette, row, column: str, value):
     if column in YES_NO:
         return "yes" if value else "no"
     if column in NUMBERS and isinstance(value, int | float) and not isinstance(value, bool):
-        return units.number(round(value, 1 if abs(value) < 100 else 0))
+        return units.number(value)  # as stored: a source's Mach 2.05 is not "2"
     return None
 
 

@@ -628,13 +628,29 @@ def suggestions(conn: sqlite3.Connection, query: str, limit: int = 5) -> list[di
                 "id": row["id"],
                 "name": row["name"],
                 "as": row["text"],
-                "score": score,
+                "score": round(score, 1),
             }
     return list(best.values())[:limit]
 
 
 # The filters of the systems list, each a column of ``systems`` shown as a facet.
-LIST_FILTERS = {"category": "Category", "country": "Country", "status": "Status"}
+# The filters of the systems list: a title, the condition a value puts on a system, and
+# what a system counts under in the facet. Origin and operators are two facets: the Tu-160
+# comes from the Soviet Union and is flown by Russia.
+_OPERATOR_CODES = (
+    "json_each(case when s.operators = '' then '[]' "
+    "else '[\"' || replace(s.operators, ', ', '\",\"') || '\"]' end)"
+)
+LIST_FILTERS = {
+    "category": ("Category", "s.category = :category", "s.category"),
+    "country": ("Origin", "s.country = :country", "s.country"),
+    "operator": (
+        "Operated by",
+        "instr(', ' || s.operators || ', ', ', ' || :operator || ', ') > 0",
+        "o.value",
+    ),
+    "status": ("Status", "s.status = :status", "s.status"),
+}
 LIST_PAGE_SIZE = 100
 
 
@@ -648,13 +664,7 @@ def systems_list(
     results = search_systems(conn, query, limit=1000) if query else []
     why = {result["id"]: result["why"] for result in results}
     found = list(why) if query else None
-    clauses, params = [], {"found": json.dumps(found or [])}
-    if found is not None:
-        clauses.append("s.id in (select value from json_each(:found))")
-    for column, value in filters.items():
-        clauses.append(f"s.{column} = :{column}")
-        params[column] = value
-    where = " where " + " and ".join(clauses) if clauses else ""
+    where, params = _conditions(found, filters)
     order = (
         "(select key from json_each(:found) where value = s.id)"
         if found
@@ -664,11 +674,17 @@ def systems_list(
     rows = _rows(
         conn,
         "select s.id, s.name, s.designation, s.nato_reporting_name, s.category, s.country, "
-        f"s.country_name, s.status from systems s{where} order by {order} limit :limit offset :offset",
+        f"s.country_name, s.operators, s.status from systems s{where} "
+        f"order by {order} limit :limit offset :offset",
         {**params, "limit": LIST_PAGE_SIZE, "offset": (page - 1) * LIST_PAGE_SIZE},
     )
+    labels, countries = category_labels(conn), country_names(conn)
     for row in rows:
         row["why"] = why.get(row["id"], [])
+        row["category_label"] = labels.get(row["category"], row["category"])
+        row["operator_names"] = [
+            countries.get(code) or country_name(code) for code in split_list(row["operators"])
+        ]
     return {
         "query": query,
         "named": any(w["kind"] in ("name", "category") for ws in why.values() for w in ws),
@@ -683,34 +699,50 @@ def systems_list(
     }
 
 
+def _conditions(found: list[str] | None, filters: dict) -> tuple[str, dict]:
+    """The where clause (and its parameters) of a search's results and the filters."""
+    clauses = ["s.id in (select value from json_each(:found))"] if found is not None else []
+    clauses += [LIST_FILTERS[name][1] for name in filters]
+    where = " where " + " and ".join(clauses) if clauses else ""
+    return where, {"found": json.dumps(found or []), **filters}
+
+
+def category_labels(conn) -> dict[str, str]:
+    return dict(conn.execute("select id, label from categories"))
+
+
 def _facets(conn, found: list[str] | None, filters: dict) -> list[dict]:
     """For each filter, the count of systems per value among those the other filters keep."""
     facets = []
-    names = country_names(conn)
-    for column, title in LIST_FILTERS.items():
-        clauses = ["s.id in (select value from json_each(:found))"] if found is not None else []
-        others = {key: value for key, value in filters.items() if key != column}
-        clauses += [f"s.{key} = :{key}" for key in others]
-        where = " where " + " and ".join(clauses) if clauses else ""
+    countries, labels = country_names(conn), category_labels(conn)
+    for name, (title, _, value_sql) in LIST_FILTERS.items():
+        where, params = _conditions(found, {k: v for k, v in filters.items() if k != name})
+        source = f"systems s, {_OPERATOR_CODES} o" if name == "operator" else "systems s"
         counts = conn.execute(
-            f"select s.{column}, count(*) from systems s{where} group by s.{column} "
-            f"order by count(*) desc, s.{column}",
-            {"found": json.dumps(found or []), **others},
+            f"select {value_sql}, count(*) from {source}{where} group by {value_sql} "
+            f"order by count(*) desc, {value_sql}",
+            params,
         ).fetchall()
-        values = [
+        options = [
             {
                 "value": value,
-                "label": names.get(value, value)
-                if column == "country"
-                else value.replace("-", " "),
+                "label": _facet_label(name, value, countries, labels),
                 "count": count,
-                "selected": filters.get(column) == value,
+                "selected": filters.get(name) == value,
             }
             for value, count in counts
             if value
         ]
-        facets.append({"column": column, "title": title, "options": values})
+        facets.append({"column": name, "title": title, "options": options})
     return facets
+
+
+def _facet_label(name: str, value: str, countries: dict, labels: dict) -> str:
+    if name in ("country", "operator"):
+        return countries.get(value) or country_name(value)
+    if name == "category":
+        return labels.get(value, value)
+    return value.replace("-", " ")
 
 
 def list_choices(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
