@@ -532,14 +532,16 @@ SOURCE_LABELS = {
 def describe_changes(before: dict, after: dict) -> list[str]:
     """What differs from ``before`` to ``after`` (two versions' data), one sentence each:
     fields added, removed or changed; names, specs, relations and sources by what they say."""
+    cited = {**(before.get("sources") or {}), **(after.get("sources") or {})}
+    titles = {key: source_words(source) for key, source in cited.items()}  # readers, not keys
     words = []
     for key, label in FIELD_LABELS.items():
-        words += _field(label, before.get(key), after.get(key))
+        words += _field(label, *_titled(key, before.get(key), after.get(key), titles))
     if before.get("description") != after.get("description"):
         words.append(_description(before.get("description"), after.get("description")))
-    words += _aliases(before.get("aliases") or [], after.get("aliases") or [])
-    words += _specs(before.get("specs") or [], after.get("specs") or [])
-    words += _relations(before.get("relations") or [], after.get("relations") or [])
+    words += _aliases(before.get("aliases") or [], after.get("aliases") or [], titles)
+    words += _specs(before.get("specs") or [], after.get("specs") or [], titles)
+    words += _relations(before.get("relations") or [], after.get("relations") or [], titles)
     words += _sources(before.get("sources") or {}, after.get("sources") or {})
     known = {*FIELD_LABELS, "description", "aliases", "specs", "relations", "sources"}
     for key in sorted((before.keys() | after.keys()) - known):
@@ -547,9 +549,25 @@ def describe_changes(before: dict, after: dict) -> list[str]:
     return words
 
 
+def _titled(key: str, old: Any, new: Any, titles: dict) -> tuple[Any, Any]:
+    """Lists of source keys as the sources' titles: a reader never sees a curator's key."""
+    if key not in ("sources", "entry_sources"):
+        return old, new
+    return tuple(
+        [_Title(titles.get(k, k)) for k in value] if isinstance(value, list) else value
+        for value in (old, new)
+    )
+
+
+class _Title(str):
+    """A source already described in words: shown as it is, not quoted again."""
+
+
 def _shown(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_shown(item) for item in value)
+    if isinstance(value, _Title):
+        return str(value)
     if isinstance(value, str):
         return f"“{value}”"
     if isinstance(value, bool):
@@ -592,12 +610,17 @@ def _description(old: str | None, new: str | None) -> str:
     return f"description reworded ({added} words in, {removed} out)"
 
 
-def _sub_changes(old: dict, new: dict, labels: dict | None = None) -> list[str]:
-    labels = labels or {}
+def _sub_changes(
+    old: dict, new: dict, labels: dict | None = None, titles: dict | None = None
+) -> list[str]:
+    labels, titles = labels or {}, titles or {}
     return [
         sentence
         for key in dict.fromkeys([*old, *new])
-        for sentence in _field(labels.get(key, key.replace("_", " ")), old.get(key), new.get(key))
+        for sentence in _field(
+            labels.get(key, key.replace("_", " ")),
+            *_titled(key, old.get(key), new.get(key), titles),
+        )
     ]
 
 
@@ -606,13 +629,13 @@ def _alias_text(alias: dict) -> str:
     return f"“{alias.get('text')}”" + (f" ({details})" if details else "")
 
 
-def _aliases(old: list, new: list) -> list[str]:
+def _aliases(old: list, new: list, titles: dict) -> list[str]:
     old_by = {str(a.get("text")): a for a in old if isinstance(a, dict)}
     new_by = {str(a.get("text")): a for a in new if isinstance(a, dict)}
     words = [f"name added: {_alias_text(new_by[t])}" for t in new_by if t not in old_by]
     words += [f"name removed: {_alias_text(old_by[t])}" for t in old_by if t not in new_by]
     for text in [t for t in new_by if t in old_by]:
-        changes = _sub_changes(old_by[text], new_by[text])
+        changes = _sub_changes(old_by[text], new_by[text], titles=titles)
         if changes:
             words.append(f"name “{text}”: {'; '.join(changes)}")
     return words
@@ -630,7 +653,7 @@ def spec_words(spec: dict) -> str:
     return f"{label} {amount}{qualifier}"
 
 
-def _specs(old: list, new: list) -> list[str]:
+def _specs(old: list, new: list, titles: dict) -> list[str]:
     """Specs by property: the same value with other sources or notes is a change to it; one
     value replacing one other is a changed value; the rest were added or removed."""
     gone = [s for s in old if isinstance(s, dict) and s not in new]
@@ -642,30 +665,30 @@ def _specs(old: list, new: list) -> list[str]:
         for spec in list(now):
             same = next((s for s in was if spec_words(s) == spec_words(spec)), None)
             if same is not None:
-                words.append(_spec_change(same, spec))
+                words.append(_spec_change(same, spec, titles))
                 was.remove(same)
                 now.remove(spec)
         if len(was) == 1 and len(now) == 1:
-            words.append(_spec_change(was[0], now[0]))
+            words.append(_spec_change(was[0], now[0], titles))
             continue
-        words += [f"spec added: {spec_words(s)}{_backed(s)}" for s in now]
+        words += [f"spec added: {spec_words(s)}{_backed(s, titles)}" for s in now]
         words += [f"spec removed: {spec_words(s)}" for s in was]
     return words
 
 
-def _backed(item: dict) -> str:
-    sources = item.get("sources") or []
-    return f" (source {', '.join(map(str, sources))})" if sources else ""
+def _backed(item: dict, titles: dict) -> str:
+    sources = [titles.get(key, str(key)) for key in item.get("sources") or []]
+    return f" (source: {'; '.join(sources)})" if sources else ""
 
 
-def _spec_change(old: dict, new: dict) -> str:
+def _spec_change(old: dict, new: dict, titles: dict) -> str:
     if spec_words(old) != spec_words(new):
         sentence = f"{spec_words(old)} changed to {spec_words(new)[len(_label(new)) + 1 :]}"
     else:
         sentence = spec_words(new)
     rest = {k: v for k, v in old.items() if k not in ("property", "value", "unit", "qualifier")}
     after = {k: v for k, v in new.items() if k not in ("property", "value", "unit", "qualifier")}
-    details = _sub_changes(rest, after)
+    details = _sub_changes(rest, after, titles=titles)
     return sentence + (f": {'; '.join(details)}" if details else "")
 
 
@@ -678,15 +701,20 @@ def _relation_words(relation: dict) -> str:
     return f"{str(relation.get('type')).replace('-', ' ')} {relation.get('target')}"
 
 
-def _relations(old: list, new: list) -> list[str]:
+def _relations(old: list, new: list, titles: dict) -> list[str]:
     old_by = {_relation_words(r): r for r in old if isinstance(r, dict)}
     new_by = {_relation_words(r): r for r in new if isinstance(r, dict)}
-    words = [f"relation added: {key}{_backed(new_by[key])}" for key in new_by if key not in old_by]
+    words = [
+        f"relation added: {key}{_backed(new_by[key], titles)}"
+        for key in new_by
+        if key not in old_by
+    ]
     words += [f"relation removed: {key}" for key in old_by if key not in new_by]
     for key in [k for k in new_by if k in old_by]:
         changes = _sub_changes(
             {k: v for k, v in old_by[key].items() if k not in ("type", "target")},
             {k: v for k, v in new_by[key].items() if k not in ("type", "target")},
+            titles=titles,
         )
         if changes:
             words.append(f"relation {key}: {'; '.join(changes)}")
@@ -705,13 +733,9 @@ def source_words(source: Any) -> str:
 
 
 def _sources(old: dict, new: dict) -> list[str]:
-    words = [
-        f"source {key} added: {source_words(value)}" for key, value in new.items() if key not in old
-    ]
+    words = [f"source added: {source_words(value)}" for key, value in new.items() if key not in old]
     words += [
-        f"source {key} removed: {source_words(value)}"
-        for key, value in old.items()
-        if key not in new
+        f"source removed: {source_words(value)}" for key, value in old.items() if key not in new
     ]
     for key in [k for k in new if k in old]:
         if isinstance(old[key], dict) and isinstance(new[key], dict):
@@ -719,5 +743,5 @@ def _sources(old: dict, new: dict) -> list[str]:
         else:
             changes = _field("value", old[key], new[key])
         if changes:
-            words.append(f"source {key}: {'; '.join(changes)}")
+            words.append(f"source {source_words(new[key])}: {'; '.join(changes)}")
     return words

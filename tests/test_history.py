@@ -163,7 +163,9 @@ def test_history_page_lists_versions_newest_first_with_changes_in_words(shared):
     text = words(response.text)
     assert text.index(newest) < text.index(middle) < text.index(oldest)
     assert "maximum speed Mach 2.05 changed to Mach 2.1" in text
-    assert "spec added: maximum range 12,300 km (source wiki-en)" in text
+    assert (
+        "spec added: maximum range 12,300 km (source: “Tupolev Tu-160” (en.wikipedia.org))" in text
+    )
     assert "name added: “Белый лебедь” (ru, nickname)" in text
     assert "“Tu-160: the Russian nickname; the Kh-55 entry is the Kh-55SM”" in text
     assert f'href="/system/tu-160@{middle}"' in response.text
