@@ -156,6 +156,10 @@ PAGE_TYPES = {
     "unknown row": "/refdb/systems/nope",
     "table": "/refdb/systems",
     "mention search": "/refdb/mentions?_search=hypersonique",
+    "articles": "/articles",
+    "what articles say": "/mentions?q=croisière",
+    "sources": "/sources",
+    "where sources disagree": "/contested",
     "database": "/refdb",
     "history": "/system/tu-160/history",
 }
@@ -275,3 +279,14 @@ def test_an_unknown_id_offers_the_nearest_entry(server, sized):
     assert response.status == 404
     sized.locator(".refdb-suggestions a").first.click()
     sized.wait_for_url("**/refdb/systems/tu-160")
+
+
+def test_from_home_to_where_sources_disagree_and_on_to_the_entry(server, sized):
+    sized.goto(f"{server}/")
+    sized.locator(".refdb-counts a", has_text="properties on which sources disagree").click()
+    sized.wait_for_url("**/contested")
+    value = sized.locator('.refdb-values a[href^="/system/3m-14#spec-"]').first
+    expect(value).to_be_visible()
+    value.click()
+    sized.wait_for_url("**/systems/3m-14#spec-*")
+    expect(sized.locator("tr.contested:target")).to_be_in_viewport()

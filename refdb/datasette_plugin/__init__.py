@@ -27,6 +27,7 @@ from refdb.datasette_plugin import (
     history,
     hosts,
     limits,
+    listings,
     pages,
     table_search,
 )
@@ -274,6 +275,36 @@ async def systems(datasette, request, db):
     )
 
 
+def _list_page(template: str, build):
+    """A designed list page: ``build(conn, request)`` gives its content, a page at a time."""
+
+    @route
+    async def page(datasette, request, db):
+        number = _page_number(request)
+        data = await _trusted(db, lambda conn: build(conn, request, number))
+        if number > data.get("pages", 1):
+            raise BadRequest(f"page must be at most {data['pages']}")
+        return Response.html(await datasette.render_template(template, data, request=request))
+
+    page.__name__ = template.removesuffix(".html")
+    return page
+
+
+articles_page = _list_page(
+    "refdb_articles.html", lambda conn, request, n: listings.articles_list(conn, n)
+)
+mentions_page = _list_page(
+    "refdb_mentions.html",
+    lambda conn, request, n: listings.mention_search(conn, _parameter(request, "q"), n),
+)
+sources_page = _list_page(
+    "refdb_sources.html", lambda conn, request, n: listings.sources_list(conn, n)
+)
+contested_page = _list_page(
+    "refdb_contested.html", lambda conn, request, n: listings.contested_values(conn)
+)
+
+
 async def databases(datasette, request):
     """/-/databases.json without the ``path`` Datasette would show: no internal paths leak.
     Only the databases the actor may view are listed."""
@@ -339,6 +370,10 @@ def register_routes():
         (r"^/system/(?P<id>[a-z0-9-]+)\.json$", system_json),
         (r"^/search$", search),
         (r"^/systems$", systems),
+        (r"^/articles$", articles_page),
+        (r"^/mentions$", mentions_page),
+        (r"^/sources$", sources_page),
+        (r"^/contested$", contested_page),
         (r"^/charts$", charts),
         (r"^/-/databases(\.json)?$", databases),
         (r"^/sitemap\.xml$", sitemap),

@@ -120,7 +120,9 @@ def standard_card(conn, system: dict, specs: list[dict], relations: list[dict]) 
         if not own:
             missing.append(fact["label"])
         if fact["headline"]:
-            headline.append({"label": fact["label"], "specs": own or others, "own": bool(own)})
+            headline.append(
+                {"label": fact["label"], "own": bool(own), "groups": _by_entry(own or others)}
+            )
     return {
         "category_label": facts[0]["category_label"] if facts else system["category"],
         "given": given,
@@ -138,6 +140,18 @@ def _related_specs(conn, relation: dict) -> list[dict]:
         {**spec, "entry_id": relation["target_id"], "entry_name": relation["target_name"]}
         for spec in _specs(conn, relation["target_id"])
     ]
+
+
+def _by_entry(specs: list[dict]) -> list[dict]:
+    """Specs grouped by the entry that gives them (one group, unnamed, for the entry's own)."""
+    groups: dict[str | None, dict] = {}
+    for spec in specs:
+        entry = spec.get("entry_id")
+        group = groups.setdefault(
+            entry, {"entry_id": entry, "entry_name": spec.get("entry_name"), "specs": []}
+        )
+        group["specs"].append(spec)
+    return list(groups.values())
 
 
 def _giving(entries: list[list[dict]], properties: set[str]) -> list[dict]:
@@ -461,6 +475,10 @@ def _run(text: str, start: int, end: int, mention, anchors: list, quotes: list[d
     }
 
 
+# One cited work, however many entries cite it: its address, or its title and publisher.
+WORK = "coalesce(url, title || ' · ' || coalesce(publisher, ''))"
+
+
 def home_stats(conn: sqlite3.Connection) -> dict:
     count = lambda table: conn.execute(f"select count(*) from {table}").fetchone()[0]  # noqa: E731
     return {
@@ -468,13 +486,18 @@ def home_stats(conn: sqlite3.Connection) -> dict:
         "articles": count("articles"),
         "mentions": count("mentions"),
         "sources": count("sources"),
+        "works": conn.execute(
+            f"select count(distinct {WORK}) from sources where kind = 'external'"
+        ).fetchone()[0],
         "contested": conn.execute(
-            "select count(distinct system_id || property) from specs where contested"
+            "select count(*) from (select distinct system_id, property from specs where contested)"
         ).fetchone()[0],
         "build": build_info(conn),
         "categories": _rows(
             conn,
-            "select category, count(*) as n from systems group by category order by n desc, category",
+            "select s.category, c.label, count(*) as n from systems s "
+            "left join categories c on c.id = s.category group by s.category "
+            "order by n desc, s.category",
         ),
     }
 
