@@ -781,6 +781,7 @@ def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, bui
     _flags(db, system_ids, doomed, article_ids + sorted(relinked), checked)
     _fts(db, "systems", "id", system_ids, "insert")
     _fts(db, "mentions", "article_id", sorted(diff.articles | relinked), "insert")
+    _fts(db, "articles", "id", sorted(diff.articles), "insert")
     _catalog_files(db, root, diff, built_at, summary)
     summary["reused"] -= len(relinked)  # unchanged files, less the articles linked again
     db.execute("COMMIT")
@@ -828,6 +829,7 @@ def _fts(db, table: str, column: str, keys: list[str], action: str) -> None:
 _FTS_COLUMNS = {
     "systems": "name, designations, nato_reporting_name, search_names, description",
     "mentions": "sentence, exact",
+    "articles": "title, text",
 }
 
 
@@ -913,6 +915,7 @@ def _delete_articles(db, article_ids: list[str]) -> None:
         return
     marks = _marks(article_ids)
     _fts(db, "mentions", "article_id", article_ids, "delete")
+    _fts(db, "articles", "id", article_ids, "delete")
     db.execute(f"delete from mentions where article_id in ({marks})", article_ids)
     db.execute(f"delete from flags where article_id in ({marks})", article_ids)
     db.execute(f"delete from articles where id in ({marks})", article_ids)

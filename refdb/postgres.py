@@ -24,6 +24,7 @@ SEARCHED = {
         ["name", "designations", "nato_reporting_name", "search_names", "description"],
     ),
     "mentions": ("id", ["sentence", "exact"]),
+    "articles": ("id", ["title", "text"]),
 }
 
 

@@ -124,7 +124,8 @@ def write(parts: Iterable[dict], path: Path, timed=None) -> None:
 
 
 def index(path: Path) -> None:
-    """FTS5 over names, aliases and descriptions, and over mention sentences."""
+    """FTS5 over names, aliases and descriptions, over mention sentences, and over whole
+    articles (what finds a system the catalog lacks)."""
     db = sqlite_utils.Database(path)
     tokenizer = "unicode61 remove_diacritics 2"
     db["systems"].enable_fts(
@@ -134,6 +135,7 @@ def index(path: Path) -> None:
         create_triggers=False,
     )
     db["mentions"].enable_fts(["sentence", "exact"], fts_version="FTS5", tokenize=tokenizer)
+    db["articles"].enable_fts(["title", "text"], fts_version="FTS5", tokenize=tokenizer)
     db.close()
 
 

@@ -200,7 +200,7 @@ def test_incremental_build_equals_a_clean_build_after_random_edits(tmp_path, see
         patched += result.patched
         assert content(patched_db) == content(clean_db), f"after {step.__name__}"
         for word in ["tupolev", "missile", *article_words(root)]:
-            for table in ("systems", "mentions"):
+            for table in ("systems", "mentions", "articles"):
                 assert search(patched_db, table, word) == search(clean_db, table, word), word
     assert patched >= 4  # the patch path really ran, not only the clean one
 

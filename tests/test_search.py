@@ -52,7 +52,32 @@ def test_words_of_a_name_list_the_entry_with_the_name(mini):
 
 def test_a_system_without_an_entry_finds_nothing_and_no_entry_is_opened(mini):
     assert get(mini, "/search?q=S-400").headers["location"] == "/systems?q=S-400"
-    assert "No system matches “S-400”" in get(mini, "/systems?q=S-400").text
+    page = words(get(mini, "/systems?q=S-400").text)
+    assert "“S-400” is not in the catalog" in page
+    assert "No article mentions “S-400” either." in page
+
+
+def test_a_system_without_an_entry_lists_the_articles_that_mention_it(mini):
+    assert get(mini, "/search?q=Observers").headers["location"] == "/systems?q=Observers"
+    page = get(mini, "/systems?q=Observers").text
+    assert "“Observers” is not in the catalog" in words(page)
+    assert "1 article mentions “Observers”:" in words(page)
+    listed = re.findall(r'<li data-article="([\w-]+)"><a href="([^"]+)">', page)
+    assert listed == [("bomber-note", "/refdb/articles/bomber-note")]
+    assert '<b class="refdb-hit">Observers</b> also saw a TU‑160' in page
+
+
+def test_a_word_of_a_description_also_lists_the_articles_holding_it(datasette):
+    page = words(get(datasette, "/systems?q=Kobylash").text)
+    assert "No entry is named “Kobylash”" in page
+    assert "1 article mentions “Kobylash”:" in page
+    assert results(datasette, "Kobylash") == [
+        "Kh-BD its description: …Range Aviation, Lt Gen Sergei Kobylash , said for the first time that…"
+    ]
+
+
+def words(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @pytest.mark.parametrize(

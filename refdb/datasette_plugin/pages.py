@@ -656,7 +656,35 @@ def suggestions(conn: sqlite3.Connection, query: str, limit: int = 5) -> list[di
     return list(best.values())[:limit]
 
 
-# The filters of the systems list, each a column of ``systems`` shown as a facet.
+_HIT, _END = "\ue000", "\ue001"  # marks FTS5 puts around a hit: characters no text holds
+
+
+def articles_naming(conn: sqlite3.Connection, query: str, limit: int = 10) -> dict:
+    """The articles whose text holds ``query`` as a phrase, newest first, each with a
+    snippet around it: where a reader goes when the catalog has no entry by that name."""
+    words = re.findall(r"\w+", query)
+    if not words:
+        return {"rows": [], "total": 0}
+    phrase = '"' + " ".join(words) + '"'
+    total = conn.execute(
+        "select count(*) from articles_fts where articles_fts match ?", [phrase]
+    ).fetchone()[0]
+    rows = _rows(
+        conn,
+        f"select a.id, a.title, a.date, a.language, snippet(articles_fts, 1, '{_HIT}', '{_END}', "
+        "'…', 16) as snippet from articles_fts join articles a on a.rowid = articles_fts.rowid "
+        "where articles_fts match ? order by a.date desc, a.id limit ?",
+        [phrase, limit],
+    )
+    for row in rows:
+        row["runs"] = [
+            {"text": part, "found": n % 2 == 1}
+            for n, part in enumerate(re.split(f"[{_HIT}{_END}]", row.pop("snippet")))
+            if part
+        ]
+    return {"rows": rows, "total": total}
+
+
 # The filters of the systems list: a title, the condition a value puts on a system, and
 # what a system counts under in the facet. Origin and operators are two facets: the Tu-160
 # comes from the Soviet Union and is flown by Russia.
@@ -708,9 +736,10 @@ def systems_list(
         row["operator_names"] = [
             countries.get(code) or country_name(code) for code in split_list(row["operators"])
         ]
+    named = any(w["kind"] in ("name", "category") for ws in why.values() for w in ws)
     return {
         "query": query,
-        "named": any(w["kind"] in ("name", "category") for ws in why.values() for w in ws),
+        "named": named,
         "categories": query_categories(conn, query) if query else [],
         "filters": filters,
         "rows": rows,
@@ -719,6 +748,7 @@ def systems_list(
         "pages": max(1, math.ceil(total / LIST_PAGE_SIZE)),
         "facets": _facets(conn, found, filters),
         "suggestions": suggestions(conn, query) if query and not total else [],
+        "articles": articles_naming(conn, query) if query and not named else None,
     }
 
 
@@ -778,8 +808,11 @@ def list_choices(conn: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
             for row in conn.execute("select id, title, date from articles order by date desc, id")
         ],
         "category": [
-            (row[0], row[0].replace("-", " "))
-            for row in conn.execute("select distinct category from systems order by category")
+            tuple(row)
+            for row in conn.execute(
+                "select c.id, c.label from categories c "
+                "where c.id in (select category from systems) order by c.label"
+            )
         ],
         "country": sorted(names.items(), key=lambda item: item[1]),
         "property": [
