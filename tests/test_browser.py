@@ -261,7 +261,7 @@ def test_a_canned_query_takes_its_parameter_from_a_list_and_links_results(server
     sized.select_option("select[name=system]", "tu-160")
     sized.locator("form.sql input[type=submit]").click()
     sized.wait_for_url("**/refdb/mentions_of_system?system=tu-160")
-    sized.locator("td a", has_text="in the article").first.click()
+    sized.locator("td mark a", has_text="Tu-160").first.click()
     sized.wait_for_url("**/refdb/articles/kim-russia-2023-09#m-*")
     expect(sized.locator("mark:target")).to_have_text("Tu-160")
 

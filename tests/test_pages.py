@@ -128,7 +128,7 @@ def test_home_page_is_one_search_box_away(datasette):
                 "kalibr",
             ],
         ),
-        ("mentions_of_system", "system=tu-160", ["Tu-160", "Tu-160"]),
+        ("mentions_of_system", "system=tu-160", ["kim-russia-2023-09", "kim-russia-2023-09"]),
         (
             "systems_by_category_and_country",
             "category=strategic-bomber&country=SU",
@@ -139,15 +139,17 @@ def test_home_page_is_one_search_box_away(datasette):
 )
 def test_canned_queries_return_the_expected_rows(datasette, query, params, expected):
     rows = get(datasette, f"/refdb/{query}.json?{params}&_shape=array").json()
-    column = "exact" if query == "mentions_of_system" else "system"
+    column = "article_id" if query == "mentions_of_system" else "system_id"
     assert [r[column] for r in rows] == expected
 
 
 def test_compare_spec_puts_contested_values_side_by_side(datasette):
     rows = get(datasette, "/refdb/compare_spec.json?property=max_range&_shape=array").json()
-    kinzhal = [(r["comparable"], r["qualifier"]) for r in rows if r["system"] == "kh-47m2-kinzhal"]
+    kinzhal = [
+        (r["comparable"], r["qualifier"]) for r in rows if r["system_id"] == "kh-47m2-kinzhal"
+    ]
     assert kinzhal == [(2000.0, "claimed"), (2000.0, "estimated"), (1000.0, "claimed")]
-    assert all(r["contested"] for r in rows if r["system"] == "kh-47m2-kinzhal")
+    assert all(r["contested"] for r in rows if r["system_id"] == "kh-47m2-kinzhal")
 
 
 def test_permalinks_redirect_and_unknown_ids_are_404(datasette):
@@ -408,7 +410,7 @@ def test_home_page_counts_and_categories_lead_to_the_systems_list(datasette):
 )
 def test_a_search_that_finds_nothing_answers_did_you_mean(datasette, query, nearest):
     page = get(datasette, f"/systems?q={query}").text
-    assert "No system matches" in page and "CREATE TABLE" not in page
+    assert "is not in the catalog" in page and "CREATE TABLE" not in page
     meant = re.search(r"Did you mean(.*?)</p>", page, re.S).group(1)
     assert re.findall(r'href="/system/([\w-]+)"', meant)[0] == nearest
 
@@ -458,10 +460,10 @@ def test_system_json_is_the_whole_card_as_one_document(datasette):
 
 def test_compare_spec_puts_mach_knots_and_kmh_on_one_scale(datasette):
     rows = get(datasette, "/refdb/compare_spec.json?property=max_speed&_shape=array").json()
-    order = [r["system"] for r in rows]
+    order = [r["system_id"] for r in rows]
     assert order[0] == "oreshnik" and order[-1] == "udaloy-class"  # Mach 11, then 29.5 kn
     assert order.index("kh-22") < order.index("mig-31")  # Mach 4 ≈ 4,248 > 3,000 km/h
-    speeds = [(r["system"], r["value"]) for r in rows]
+    speeds = [(r["system_id"], r["raw_value"]) for r in rows]
     assert speeds.index(("tu-160", 2.05)) < speeds.index(("tu-22m3", 2000))  # ≈ 2,178 km/h
     page = get(datasette, "/refdb/compare_spec?property=max_speed").text
     assert "1,062 km/h" in page  # the convention, stated on the page
@@ -472,18 +474,36 @@ def test_canned_queries_pick_parameters_from_lists_and_link_their_results(datase
     assert "<title>Mentions of a system across articles — refdb</title>" in page
     assert '<select id="qp1" name="system"' in page
     assert '<option value="tu-160" selected>Tupolev Tu-160</option>' in page
-    assert '<a href="/refdb/articles/kim-russia-2023-09">kim-russia-2023-09</a>' in page
+    assert re.search(r'<a href="/refdb/articles/kim-russia-2023-09">Kim Jong Un et Sergueï', page)
     assert re.search(
-        r'<a href="/refdb/articles/kim-russia-2023-09#m-[\w-]+">in the article</a>', page
+        r'<mark><a href="/refdb/articles/kim-russia-2023-09#m-[\w-]+">Tu-160</a></mark>', page
     )
     related = get(datasette, "/refdb/related_systems?system=tu-160").text
-    assert '<a href="/system/kh-101">kh-101</a>' in related
-    assert re.search(r'<td class="col-derived[^"]*">yes</td>', related)
+    assert '<a href="/system/kh-101">Kh-101</a>' in related
+    assert re.search(r'<td class="col-Derived[^"]*" data-label="Derived">yes</td>', related)
+    assert re.search(r'data-label="Relation">carries</td>', related)
     compare = get(datasette, "/refdb/compare_spec?property=max_range").text
-    assert re.search(r'<td class="col-value[^"]*">12,300</td>', compare)
+    assert re.search(r'data-label="Value">12,300 km</td>', compare)
+    assert re.search(r'data-label="Value">claimed 2,000 km</td>', compare)
     assert '<a href="/system/tu-160#source-10">[10]</a>' in compare
     by_country = get(datasette, "/refdb/systems_by_category_and_country?category=&country=").text
     assert '<option value="SU">Soviet Union</option>' in by_country
+    assert '<option value="strategic-bomber">strategic bomber</option>' in by_country
+    assert re.search(r'<label for="qp2">Origin</label>', by_country)
+
+
+def test_canned_queries_show_readers_columns_and_keep_ids_for_data_work(datasette):
+    page = get(datasette, "/refdb/systems_in_article?article=kim-russia-2023-09").text
+    table = page[page.index('<table class="refdb-specs refdb-stack refdb-query-results">') :]
+    headers = re.findall(r'<th class="col-[^"]*" scope="col">([^<]+)</th>', table)
+    assert headers == ["System", "Category", "Mentions", "Written as"]
+    assert "strategic-bomber" not in table and "strategic bomber" in table
+    assert '<pre id="sql-query">' in page[page.index('<details class="refdb-sql">') :]
+    assert page.index("refdb-query-results") < page.index('<details class="refdb-sql">')
+    rows = get(datasette, "/refdb/systems_in_article.json?article=kim-russia-2023-09&_shape=array")
+    assert {"System", "system_id"} <= set(rows.json()[0])  # the id, for data work
+    arbitrary = get(datasette, "/refdb/-/query?sql=select+id+as+system+from+systems+limit+1").text
+    assert "rows-and-columns" in arbitrary and "refdb-query-results" not in arbitrary
 
 
 def test_mention_search_marks_the_match_and_links_to_its_place(datasette):
@@ -628,7 +648,8 @@ def test_a_conversion_keeps_the_precision_of_the_value_as_written(value, unit, s
 
 def test_values_are_shown_as_stored_and_json_carries_no_float_noise(datasette):
     compare = get(datasette, "/refdb/compare_spec?property=max_speed").text
-    assert re.search(r'<td class="col-value[^"]*">2.05</td>', compare)  # not "2"
+    assert re.search(r'data-label="Value">Mach 2.05</td>', compare)  # not "2"
+    assert re.search(r'data-label="On one scale">≈ 2,180 km/h</td>', compare)
     card = get(datasette, "/system/tu-160.json").text
     assert not re.search(r"\d\.\d*(?:0000|9999)\d", card)
     nearest = get(datasette, "/system/tu-1600.json").json()["did_you_mean"]

@@ -1,7 +1,8 @@
 """How cells of canned queries and of the mentions table are shown (``render_cell``).
 
-Columns are recognised by name, as the canned queries in datasette.yaml name them: an id
-column links to its entry or article, numbers are grouped, yes/no columns read as words.
+Columns are recognised by name, as the canned queries in datasette.yaml name them: a name
+links to its entry or article (by the id in the row's lowercase column), a value carries its
+unit and qualifier, numbers are grouped, yes/no columns and slugs read as words.
 Every value is escaped; only the links and marks added here are markup.
 """
 
@@ -14,8 +15,9 @@ from markupsafe import Markup, escape
 from refdb import text, units
 from refdb.datasette_plugin import pages
 
-YES_NO = {"contested", "derived"}
-NUMBERS = {"value", "comparable", "count", "mentions"}
+YES_NO = {"Sources disagree", "Derived"}
+NUMBERS = {"Mentions", "Count"}
+WORDS = {"Relation", "Status"}  # slugs read as words: "variant-of" -> "variant of"
 
 
 def _get(row, column: str):
@@ -28,29 +30,70 @@ def _get(row, column: str):
 
 
 def query_cell(datasette, row, column: str, value):
-    """A canned query's cell, by its column's name."""
+    """A canned query's cell, by its column's name: the capitalised columns are the ones a
+    reader sees (``_query_results.html``), the lowercase ones carry the ids they link to."""
     if value is None:
         return None
     urls = datasette.urls
-    if column == "system":
-        return Markup(f'<a href="{escape(urls.path("/system/" + str(value)))}">{escape(value)}</a>')
-    if column == "article":
-        href = urls.row(pages.DATABASE, "articles", str(value))
+    if column == "System" and _get(row, "system_id"):
+        href = urls.path("/system/" + str(_get(row, "system_id")))
         return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
-    if column == "mention" and _get(row, "article"):
-        href = urls.row(pages.DATABASE, "articles", str(_get(row, "article"))) + f"#m-{value}"
-        return Markup(f'<a href="{escape(href)}">in the article</a>')
-    if column == "sources" and _get(row, "system"):
-        entry = urls.path(f"/system/{_get(row, 'system')}")
+    if column == "Article" and _get(row, "article_id"):
+        href = urls.row(pages.DATABASE, "articles", str(_get(row, "article_id")))
+        return Markup(f'<a href="{escape(href)}">{escape(value)}</a>')
+    if column == "Sentence" and _get(row, "mention_id"):
+        return _sentence(urls, row, str(value))
+    if column == "Value":
+        return _value(value, _get(row, "unit"), _get(row, "qualifier"))
+    if column == "On one scale" and isinstance(value, int | float):
+        return _scaled(value, row)
+    if column == "Sources" and _get(row, "system_id"):
+        entry = urls.path(f"/system/{_get(row, 'system_id')}")
         return Markup("").join(
             Markup(f'<a href="{escape(entry)}#source-{n}">[{n}]</a>')
             for n in pages.source_numbers(str(value))
         )
     if column in YES_NO:
         return "yes" if value else "no"
+    if column in WORDS:
+        return str(value).replace("-", " ")
     if column in NUMBERS and isinstance(value, int | float) and not isinstance(value, bool):
-        return units.number(value)  # as stored: a source's Mach 2.05 is not "2"
+        return units.number(value)
     return None
+
+
+def _value(value, unit: str | None, qualifier: str | None) -> str:
+    """A value as stored, with its unit and qualifier: "claimed 2,000 km", "Mach 2.05"."""
+    shown = (
+        pages.value_words(value, unit)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else str(value)
+    )
+    return f"{qualifier.replace('-', ' ')} {shown}" if qualifier else shown
+
+
+def _scaled(value: float, row) -> str:
+    """A value on the property's common scale, to the precision of the value as written."""
+    written, unit, scale = _get(row, "raw_value"), _get(row, "unit"), _get(row, "comparable_unit")
+    if unit == scale:
+        return pages.value_words(value, scale)
+    digits = units.significant_digits(written) if isinstance(written, int | float) else 3
+    return "≈ " + pages.value_words(units.to_significant(value, digits), scale)
+
+
+def _sentence(urls, row, sentence: str) -> Markup:
+    """The sentence with its mention marked and linked to its place in the article."""
+    start, end = _get(row, "mention_start"), _get(row, "mention_end")
+    if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start <= end:
+        return escape(sentence)
+    href = (
+        urls.row(pages.DATABASE, "articles", str(_get(row, "article_id")))
+        + f"#m-{_get(row, 'mention_id')}"
+    )
+    return Markup(
+        f'{escape(sentence[:start])}<mark><a href="{escape(href)}">'
+        f"{escape(sentence[start:end])}</a></mark>{escape(sentence[end:])}"
+    )
 
 
 def mention_cell(datasette, request, row, column: str, value):
