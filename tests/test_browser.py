@@ -290,3 +290,19 @@ def test_from_home_to_where_sources_disagree_and_on_to_the_entry(server, sized):
     value.click()
     sized.wait_for_url("**/systems/3m-14#spec-*")
     expect(sized.locator("tr.contested:target")).to_be_in_viewport()
+
+
+def test_the_copy_button_confirms_then_offers_to_copy_again(server, sized):
+    sized.goto(f"{server}/system/tu-160")
+    button = sized.locator("#refdb-copy")
+    button.click()
+    expect(button).not_to_have_text("Copy citation")  # "Copied", or the text selected
+    expect(button).to_have_text("Copy citation", timeout=5000)
+
+
+def test_back_links_from_a_source_are_targets_a_finger_can_hit(server, sized):
+    sized.goto(f"{server}/system/tu-160")
+    links = sized.locator(".refdb-backlinks a")
+    assert links.count() > 1
+    for box in (links.nth(n).bounding_box() for n in range(links.count())):
+        assert box["width"] >= 24 and box["height"] >= 24

@@ -182,6 +182,7 @@ def test_each_version_page_shows_the_entry_as_it_was(shared):
     assert "Mach 2.05" in first and "Mach 2.1" not in first and "maximum range" not in first
     assert "Mach 2.1" in second and "12,300 km" in second and "Белый лебедь" not in second
     assert "Белый лебедь" in last
+    assert 'href="/system/kh-101">Kh-101</a>' in card(pages[oldest].text)  # a name, not an id
     old_banner = words(pages[oldest].text.split('<article class="refdb-card"')[0])
     assert "An old version of this entry, as it was 2026-01-01" in old_banner
     assert 'href="/system/tu-160">See the current one</a>' in pages[oldest].text

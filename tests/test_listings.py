@@ -153,3 +153,25 @@ def test_long_lists_come_a_page_at_a_time(many_articles):
     assert get(many_articles, "/articles?page=3").status_code == 400
     mentions = get(many_articles, "/mentions?q=sea&page=2").text
     assert 'rel="prev" href="/mentions?q=sea&amp;page=1"' in mentions
+
+
+def test_an_unknown_address_is_a_page_with_the_ways_in(datasette):
+    missing = get(datasette, "/no-such-thing")
+    assert missing.status_code == 404
+    assert "<h1>No such page</h1>" in missing.text
+    assert 'action="/search"' in missing.text and 'href="/systems"' in missing.text
+
+
+def test_a_descriptive_title_is_shown_in_square_brackets(datasette, built_db):
+    with sqlite3.connect(built_db) as db:
+        titles = [t for (t,) in db.execute("select title from articles where title_is_descriptive")]
+        titles += [
+            t
+            for (t,) in db.execute(
+                "select title from sources where title_is_descriptive and kind = 'external'"
+            )
+        ]
+    assert titles, "the catalog has no descriptive title to show"
+    shown = get(datasette, "/sources").text + get(datasette, "/articles").text
+    assert any(f"[{title}]" in shown for title in titles)
+    assert "(descriptive title)" not in shown

@@ -130,11 +130,16 @@ def _card(conn: sqlite3.Connection, row: dict, data: dict | None) -> dict | None
     try:
         sources = _sources(conn, row["system_id"], data.get("sources") or {})
         numbers = {source["key"]: source["number"] for source in sources}
+        names = dict(conn.execute("select id, name from systems"))
+        countries = pages.country_names(conn)
         return {
             "system": {
                 **{key: data.get(key) for key in _SCALARS},
                 "designations": " · ".join(map(str, data.get("designations") or [])),
-                "operators": ", ".join(map(str, data.get("operators") or [])),
+                "operators": ", ".join(
+                    countries.get(str(code)) or pages.country_name(str(code))
+                    for code in data.get("operators") or []
+                ),
                 "country_name": row["country_name"] or data.get("country"),
             },
             "names": _names(data),
@@ -143,6 +148,7 @@ def _card(conn: sqlite3.Connection, row: dict, data: dict | None) -> dict | None
                 {
                     **relation,
                     "label": str(relation.get("type", "")).replace("-", " "),
+                    "target_name": names.get(str(relation.get("target")), relation.get("target")),
                     "sources": [numbers[k] for k in relation.get("sources", []) if k in numbers],
                 }
                 for relation in data.get("relations") or []
