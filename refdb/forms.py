@@ -21,7 +21,7 @@ import weakref
 from dataclasses import dataclass
 from functools import cache
 
-from refdb import romanization
+from refdb import polish, romanization
 from refdb.schema import AliasKind, SystemEntry
 from refdb.text import compact, fold
 
@@ -78,6 +78,7 @@ class Name:
     note: str | None = None
     context: tuple[str, ...] = ()  # words one of which must be near the name for it to count
     not_context: tuple[str, ...] = ()  # words none of which may be near it
+    used_in: tuple[str, ...] = ()  # the article languages in which it is a name; () all
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ def _names_of(system: SystemEntry) -> list[Name]:
     names += [
         Name(
             system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note, tuple(a.context),
-            tuple(a.not_context) + shared,
+            tuple(a.not_context) + shared, tuple(a.used_in),
         )
         for a in system.aliases
     ]  # fmt: skip
@@ -188,7 +189,42 @@ def _forms_of(system: SystemEntry) -> list[Form]:
                 continue
             seen.add(key)
             forms.append(form)
+    for form in _near_spellings(forms):  # last: a slip never claims a spelling of its own
+        compacted = compact(form.text)
+        if compacted not in seen and compacted not in vetoed:
+            seen.add(compacted)
+            forms.append(form)
     return forms
+
+
+NEAR_SPELLING_MIN = 8  # letters a name needs before one slip of the keyboard is still it
+
+
+def _near_spellings(forms: list[Form]):
+    """Long names typed with one slip, a letter doubled or left out ("Marshall
+    Shaposhnikov", "Shaposnikov"), as the press does: only for a catalog name (or its rank
+    translated) in Latin letters without digits (a digit dropped is another aircraft:
+    Tu-16), and not a case-sensitive one (those are ordinary words). The linker ranks a
+    slip below any other entry's spelling of the same letters."""
+    for form in forms:
+        if form.rule.split(":")[0] not in ("catalog", "translation") or form.name.case_sensitive:
+            continue
+        key = compact(form.text)
+        if len(key) < NEAR_SPELLING_MIN or not key.isascii() or not key.isalpha():
+            continue
+        for text in _one_slip(form.text):
+            yield Form(text, form.name, "near-spelling", form.lang)
+
+
+def _one_slip(text: str):
+    """``text`` with one letter doubled, or one letter inside a word left out."""
+    for i, char in enumerate(text):
+        if not char.isalpha():
+            continue
+        if text[i + 1 : i + 2] != char:
+            yield text[: i + 1] + char + text[i + 1 :]
+        if 0 < i < len(text) - 1 and text[i - 1].isalpha() and text[i + 1].isalpha():
+            yield text[:i] + text[i + 1 :]
 
 
 def stale_vetoes(system: SystemEntry) -> list[int]:
@@ -214,9 +250,14 @@ def _derived(name: Name, natives: dict[str, str]):
         yield from declined
         yield from _romanized(cyrillic + ukrainian, declined)
         yield from _designers(cyrillic + ukrainian)
-    elif not any(ch.isdigit() for ch in name.text):
-        for form in [Form(name.text, name, "catalog", name.lang), *translated]:
-            yield from _respelled(form, natives)
+    else:
+        if not any(ch.isdigit() for ch in name.text):
+            for form in [Form(name.text, name, "catalog", name.lang), *translated]:
+                for respelled in _respelled(form, natives):
+                    yield respelled
+                    if respelled.lang == "pl" and respelled.rule.startswith("translation:pl"):
+                        yield from _polish_titles(respelled)
+        yield from _polish(name)
 
 
 _TRANSLATIONS = {fold(word): row for row in TRANSLATED_WORDS for word in row.values()}
@@ -234,6 +275,22 @@ def _translations(name: Name):
             if romanization.is_cyrillic(other) == cyrillic and fold(other) != fold(word):
                 text = " ".join([*words[:index], other, *words[index + 1 :]])
                 yield Form(text, name, f"translation:{lang}", lang)
+
+
+def _polish(name: Name):
+    """A Latin name as the Polish press declines it: a Polish nickname's adjectives in
+    agreement with its noun; a designation's ending on its letters ("MiG-a-31")."""
+    if name.lang == "pl":
+        for text in polish.declined_phrase(name.text):
+            yield Form(text, name, "inflection:pl", "pl")
+    for text in polish.inside_designation(name.text):
+        yield Form(text, name, "inflection-inside:pl", "pl")
+
+
+def _polish_titles(form: Form):
+    """A rank and surname in Polish, declined together ("Marszałka Szaposznikowa")."""
+    for text in polish.declined_title(form.text):
+        yield Form(text, form.name, f"{form.rule}+inflection:pl", "pl")
 
 
 def _ukrainian(form: Form):

@@ -509,6 +509,7 @@ FIELD_LABELS = {
     "redirect_ids": "redirect ids",
     "entry_sources": "sources of the descriptive fields",
     "not_context": "words that mean something else",
+    "used_in": "the languages whose press uses it",
     "vetoed_forms": "refused spellings",
 }
 SOURCE_LABELS = {

@@ -33,11 +33,11 @@ from refdb.text import (  # noqa: F401  (re-exported: the linker's text primitiv
     non_overlapping,
     resolve_anchor,
     sha256,
+    unmixed,
     words_pattern,
 )
 
 CONTEXT_CHARS = 32
-CONTEXT_WINDOW = 150  # characters either side of a name in which its context words are sought
 
 # Endings the press adds to a name written in Latin letters, by article language: English
 # plurals everywhere, Slavic case endings where the language declines borrowed names (the
@@ -45,7 +45,8 @@ CONTEXT_WINDOW = 150  # characters either side of a name in which its context wo
 # vanish once folded, so "Kinżale" is "Kinżał" + "e" and "Kalibrze" "Kalibr" + "ze").
 ENGLISH_ENDINGS = ("s",)
 SLAVIC_ENDINGS: dict[str, tuple[str, ...]] = {
-    "pl": ("u", "a", "em", "owi", "e", "ze", "ie", "y", "i", "ow", "om", "ami", "ach"),
+    "pl": ("u", "a", "em", "iem", "owi", "e", "ze", "ie", "y", "i", "ow", "om", "ami", "ach",
+           "ia", "iu", "iowi", "iami", "iach", "owie"),
     "cs": ("u", "a", "em", "ovi", "e", "y", "i", "um", "ech", "ami", "ach", "ou"),
     "sk": ("u", "a", "om", "ovi", "e", "y", "i", "ov", "och", "ami"),
     "hr": ("a", "u", "om", "e", "i", "ima", "ova", "ovi", "ove", "ovima"),
@@ -137,8 +138,14 @@ class Linker:
 
     def hits(self, text: str, language: str | None = None) -> list[Hit]:
         """Every valid, non-overlapping name in ``text``, leftmost-longest first."""
+        return judged(text, self.candidates(text, language), language)
+
+    def candidates(self, text: str, language: str | None = None) -> list[Hit]:
+        """Every place a form matches as whole words, overlapping, before context words are
+        judged (they are judged in the sentence, which ``judged`` finds)."""
         if self.empty:
             return []
+        typed, text = text, unmixed(text)  # one script a word: offsets are the same
         compacted = CompactText(text)
         candidates = []
         for last, (length, forms) in self.automaton.iter(compacted.compact):
@@ -151,15 +158,20 @@ class Linker:
             for pattern in forms:
                 hit = self._hit(text, start, end, pattern, language)
                 if hit:
+                    if typed is not text and typed[hit.start : hit.end] != text[hit.start : hit.end]:
+                        hit = hit._replace(rule=hit.rule + "+mixed-script")
                     candidates.append(hit)
-                    break
-        return _leftmost_longest(candidates)
+                    if not (hit.name.context or hit.name.not_context):
+                        break  # the first name that needs no context words has these words
+        return candidates
 
     def _hit(self, text, start, end, pattern: _Pattern, language) -> Hit | None:
         """The hit of a form at start:end, extended by variant letters and an ending, if
         the word ends there, its capitals are kept and its context words allow it."""
         form = pattern.form
         name, rule = form.name, [form.rule]
+        if name.used_in and language and language not in name.used_in:
+            return None  # one press's shorthand, read in another language's press
         written = text[start:end]
         if name.case_sensitive and not _capitals_kept(written, form.text):
             return None
@@ -174,10 +186,6 @@ class Linker:
                 return None  # the word goes on: "Tu-1600", "Kalibrated"
             if reach != end:
                 rule.append("ending")
-        if name.context and not _in_context(text, start, reach, name.context):
-            return None
-        if name.not_context and _in_context(text, start, reach, name.not_context):
-            return None
         if written != form.text:  # written otherwise than the form: say how
             if _is_caps(written, form.text):
                 rule.append("caps")
@@ -257,11 +265,50 @@ def _separators(words: str) -> str:
     return "".join(ch for ch in fold(words) if ch in " -")
 
 
-def _in_context(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:
-    """Whether one of ``words`` stands, as a whole word, near the name at start:end."""
-    before = text[max(0, start - CONTEXT_WINDOW) : start]
-    window = fold(before + " " + text[end : end + CONTEXT_WINDOW])
-    return _context_pattern(words).search(window) is not None
+def judged(
+    text: str,
+    candidates: list[Hit],
+    language: str | None = None,
+    bounds: list[tuple[int, int]] | None = None,
+) -> list[Hit]:
+    """The candidates whose context words allow them, leftmost-longest.
+
+    Context words are sought in the name's own sentence (``bounds``: the article's sentences
+    around the candidates, found here when not given), so a word of the next sentence neither
+    vetoes nor vouches for it. A name whose ``context`` words are not in its sentence still
+    counts where the article names the same system elsewhere in a way that needs no doubt:
+    one sense per article. A ``not_context`` word in its own sentence always vetoes it.
+    """
+    doubtful = [hit for hit in candidates if hit.name.context or hit.name.not_context]
+    if not doubtful:
+        return _leftmost_longest(candidates)
+    if bounds is None:
+        around = [(hit.start, hit.end) for hit in doubtful]
+        bounds = sentences(text, language or "en", around=around)
+    sure, pending = [], []
+    for hit in candidates:
+        name = hit.name
+        if not (name.context or name.not_context):
+            sure.append(hit)
+            continue
+        window = _sentence_around(text, bounds, hit)
+        if name.not_context and _context_pattern(name.not_context).search(window):
+            continue
+        if name.context and not _context_pattern(name.context).search(window):
+            pending.append(hit)
+            continue
+        sure.append(hit)
+    if pending:
+        named = {hit.name.system_id for hit in _leftmost_longest(sure)}
+        sure += [hit for hit in pending if hit.name.system_id in named]
+    return _leftmost_longest(sure)
+
+
+def _sentence_around(text: str, bounds: list[tuple[int, int]], hit: Hit) -> str:
+    """The folded words of the hit's sentence either side of it (at most the sentence a
+    mention keeps), the hit's own words left out."""
+    start, end = bounded(text, sentence_of(bounds, hit.start, hit.end), hit.start, hit.end)
+    return fold(text[start : hit.start] + " " + text[hit.end : end])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -274,11 +321,17 @@ _START, _END = attrgetter("start"), attrgetter("end")
 
 
 def _leftmost_longest(hits: list[Hit]) -> list[Hit]:
-    """Leftmost, then longest; on the same words the most specific form (the longest, a
-    catalog spelling before a generated one) wins."""
+    """Leftmost, then longest; on the same words a real spelling before a slip, then the
+    most specific form (the longest, a catalog spelling before a generated one) wins."""
     ranked = sorted(
         hits,
-        key=lambda h: (h.start, -(h.end - h.start), -len(h.form.text), h.form.rule != "catalog"),
+        key=lambda h: (
+            h.start,
+            -(h.end - h.start),
+            h.form.rule == "near-spelling",  # a slip never beats a spelling of another entry
+            -len(h.form.text),
+            h.form.rule != "catalog",
+        ),
     )
     return non_overlapping(ranked, _START, _END)
 
@@ -340,8 +393,17 @@ def link_article(
     """Every mention in one article: linker hits, less exclusions, plus inclusions.
 
     ``anchors`` are the curator anchors' starts as validation resolved them."""
-    found = linker.hits(text, article.language)
     anchors = anchor_starts(article, text) if anchors is None else anchors
+    candidates = linker.candidates(text, article.language)
+    included = [
+        (anchors["include", index], anchors["include", index] + len(anchor.exact))
+        for index, anchor in enumerate(article.mentions.include)
+    ]
+    # The sentences around everything that may be a mention: context words are judged in
+    # them, and the mentions kept are placed in them.
+    around = [(hit.start, hit.end) for hit in candidates] + included
+    bounds = sentences(text, article.language, around=around) if around else []
+    found = judged(text, candidates, article.language, bounds)
     hits = {(hit.start, hit.end, hit.name.system_id): hit for hit in found}
     for index, anchor in enumerate(article.mentions.exclude):
         start = anchors["exclude", index]
@@ -364,7 +426,6 @@ def link_article(
             raise AnchorError("include", index, message)
         spans.append((start, start + len(anchor.exact), anchor.system, None))
     spans.sort(key=lambda span: span[:3])
-    bounds = sentences(text, article.language, around=[(start, end) for start, end, *_ in spans])
     starts = Counter(span[0] for span in spans)
     return [
         _mention(article.id, text, bounds, start, end, system_id, hit, starts[start] > 1)

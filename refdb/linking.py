@@ -122,11 +122,16 @@ def _changed_since_quoted(quoted: dict[str, tuple], article: Article) -> list[Pr
 
 def names_sha256(systems: list[SystemEntry]) -> str:
     """One hash over every name the linker looks for, with everything that decides whether it
-    links (kind, case, context words): when any of it changes, every article relinks."""
+    links (kind, case, context and not-context words, the presses it is used in) and the
+    spellings curators vetoed: when any of it changes, every article relinks."""
     digest = hashlib.sha256()
     for system in systems:
+        digest.update("\0".join(["vetoed", system.id, *system.vetoed_forms]).encode() + b"\n")
         for name in names_of(system):
-            fields = (name.system_id, name.text, name.kind, name.case_sensitive, *name.context)
+            fields = (
+                name.system_id, name.text, name.kind, name.case_sensitive,
+                *name.context, "\1", *name.not_context, "\1", *name.used_in,
+            )  # fmt: skip
             digest.update("\0".join(map(str, fields)).encode() + b"\n")
     return digest.hexdigest()
 

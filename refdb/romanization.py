@@ -122,9 +122,15 @@ SCHEMES: dict[str, Scheme] = {
 
 # fmt: on
 
-# The English press follows Wikipedia's romanization (BGN/PCGN based); both are published
-# tables that iuliia implements.
-ENGLISH = {"en": iuliia.WIKIPEDIA, "en-bgn": iuliia.BGN_PCGN}
+# The English press follows Wikipedia's romanization (BGN/PCGN based), and writes names it
+# has not seen in Wikipedia as passports (ICAO Doc 9303: "Belyi") or maps ("Beliy") do;
+# every one a published table that iuliia implements.
+ENGLISH = {
+    "en": iuliia.WIKIPEDIA,
+    "en-bgn": iuliia.BGN_PCGN,
+    "en-icao": iuliia.ICAO_DOC_9303,
+    "en-yandex": iuliia.YANDEX_MAPS,
+}
 
 # Letters of Ukrainian that the Russian tables lack, spelled as the English press spells them.
 _UKRAINIAN_LETTERS = str.maketrans({"і": "i", "І": "I", "ї": "yi", "Ї": "Yi", "є": "ye", "Є": "Ye"})

@@ -329,6 +329,7 @@ def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
                 lang=name.lang,
                 kind=str(name.kind),
                 case_sensitive=name.case_sensitive,
+                used_in=", ".join(name.used_in) or None,
                 note=name.note,
                 position=position,
             )

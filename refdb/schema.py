@@ -252,6 +252,9 @@ class Alias(Strict):
     case_sensitive: bool = False
     context: ContextWords = []
     not_context: ContextWords = []
+    # The article languages in which the alias is a name (a press shorthand of one press:
+    # "Tu-22" is the Tu-22M in French reports, the 1950s Tu-22 in Polish); empty: all.
+    used_in: list[Language] = []
     note: Text | None = None
     sources: list[Slug] = []
 

@@ -59,6 +59,10 @@ class Alias(SQLModel, table=True):
         description="name, designation, native, nato-name, transliteration, nickname, press-shorthand or misnomer",
     )
     case_sensitive: bool = False
+    used_in: str | None = Field(
+        default=None,
+        description="The article languages in which it is a name (comma-separated); empty: all",
+    )
     note: str | None = None
     position: int = Field(description="Place among the entry's names: the card lists them so")
 

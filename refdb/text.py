@@ -107,6 +107,56 @@ def _compact_run(match: re.Match) -> str:
     return match.group().translate(_COMPACT)
 
 
+# Letters that print alike in Latin and Cyrillic, each way round; a Latin vowel with an
+# accent stands for the plain Cyrillic vowel (a stress mark typed on a Latin keyboard).
+_TWINS = dict(zip("aceopxyiABCEHIKMOPTXY", "асеорхуіАВСЕНІКМОРТХУ", strict=True))
+_TWINS |= {accented: "а" for accented in "áàâäãå"} | {"Á": "А", "À": "А"}
+_TWINS |= {accented: "е" for accented in "éèêë"} | {"É": "Е", "È": "Е"}
+_TWINS |= {accented: "о" for accented in "óòôöõ"} | {"Ó": "О", "ý": "у"}
+_TO_CYRILLIC = str.maketrans(_TWINS)
+_TO_LATIN = str.maketrans(
+    {cyr: lat for lat, cyr in _TWINS.items() if lat.isascii() and cyr not in "і"} | {"і": "i"}
+)
+_LATIN = "A-Za-z\u00c0-\u024f"
+_CYRILLIC = "\u0400-\u04ff"
+_ANY_CYRILLIC = re.compile(f"[{_CYRILLIC}]")  # most texts have none: a fast first look
+_SCRIPT_CHANGE = re.compile(f"[{_LATIN}][{_CYRILLIC}]|[{_CYRILLIC}][{_LATIN}]")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def unmixed(text: str) -> str:
+    """``text`` with each word typed in two scripts ("Кинжáл" with a Latin á, "Kалибр" with
+    a Latin K) written in the script most of its letters are in, letter for look-alike
+    letter; the same length, so offsets hold. Words in one script are left as they are."""
+    if text.isascii() or not _ANY_CYRILLIC.search(text) or not _SCRIPT_CHANGE.search(text):
+        return text
+    pieces, last = [], 0
+    for change in _SCRIPT_CHANGE.finditer(text):
+        if change.start() < last:
+            continue
+        word = _word_at(text, change.start())
+        if word is None:
+            continue
+        start, end = word
+        pieces += [text[last:start], _one_script(text[start:end])]
+        last = end
+    return "".join(pieces) + text[last:]
+
+
+def _word_at(text: str, at: int) -> tuple[int, int] | None:
+    start = at
+    while start > 0 and (text[start - 1].isalpha() or unicodedata.combining(text[start - 1])):
+        start -= 1
+    match = _WORD.match(text, start)
+    return (start, max(match.end(), at + 2)) if match else None
+
+
+def _one_script(word: str) -> str:
+    cyrillic = sum("\u0400" <= ch <= "\u04ff" for ch in word)
+    latin = sum(ch.isalpha() for ch in word) - cyrillic
+    return word.translate(_TO_CYRILLIC if cyrillic >= latin else _TO_LATIN)
+
+
 def letters(text: str) -> str:
     """The characters of ``text`` that compact keeps, unfolded (their case intact)."""
     folded = fold(text)

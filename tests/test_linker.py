@@ -474,6 +474,120 @@ def test_not_context_tells_a_namesake_from_the_system(russian):
     assert hits(russian, "калибр ракеты", "ru") == []  # lower case: the common noun
 
 
+def test_context_words_are_judged_in_the_names_own_sentence(russian):
+    person = "Boris Shaposhnikov led the General Staff. "
+    ship = "Marshal Shaposhnikov sailed from Vladivostok on Monday."
+    assert hits(russian, person + ship) == [("Marshal Shaposhnikov", "shaposhnikov", "catalog")]
+    assert hits(russian, ship + " Boris Shaposhnikov died in 1945.") == [
+        ("Marshal Shaposhnikov", "shaposhnikov", "catalog")
+    ]
+    assert hits(russian, "Marshal Boris Shaposhnikov sailed from Vladivostok.") == []
+
+
+def test_a_name_needing_context_counts_where_the_article_names_its_system_plainly():
+    kinzhal = system(
+        "kinzhal", "Kh-47M2", {"text": "Kinzhal", "kind": "transliteration", "context": ["missile"]}
+    )
+    link = linker.Linker([kinzhal])
+    assert hits(link, "Kinzhal strikes resumed.") == []
+    assert [h[0] for h in hits(link, "A Kh-47M2 was fired at dawn. Kinzhal strikes resumed.")] == [
+        "Kh-47M2",
+        "Kinzhal",
+    ]
+    both = "The Kinzhal missile flew at dawn. A second Kinzhal followed at noon."
+    assert [h[0] for h in hits(link, both)] == ["Kinzhal", "Kinzhal"]  # one sense per article
+
+
+def test_an_alias_scoped_to_one_press_is_a_name_only_there():
+    tu22m = system(
+        "tu-22m", "Tu-22M",
+        {"text": "Tu-22", "lang": "fr", "kind": "press-shorthand", "used_in": ["fr"]},
+    )  # fmt: skip
+    link = linker.Linker([tu22m])
+    assert hits(link, "Des Tu-22 ont frappé Dnipro.", "fr") == [("Tu-22", "tu-22m", "catalog")]
+    assert hits(link, "Tu-22 z lat 60. stoi w muzeum.", "pl") == []
+    assert hits(link, "A Tu-22M flew.", "en") == [("Tu-22M", "tu-22m", "catalog")]
+
+
+def test_a_word_typed_in_two_scripts_reads_as_its_script(russian):
+    latin_a = "Кинж\u00e1л"  # an accented Latin a inside a Cyrillic word
+    assert hits(russian, f"Ракета {latin_a} запущена", "ru") == [
+        (latin_a, "kinzhal", "catalog+mixed-script")
+    ]
+    assert hits(russian, "ракеты Kалибр", "ru")  # a Latin K[0][1:] == ("kalibr", "catalog+mixed-script")
+    assert linker.unmixed("Tu-160 и Ту-160") == "Tu-160 и Ту-160"  # one script a word: untouched
+
+
+@pytest.mark.parametrize(
+    "text, exact, rule",
+    [
+        ("Piloci MiG-a-31K wystartowali.", "MiG-a-31K", "inflection-inside:pl"),
+        ("Baterie Iskandera-M rozmieszczono.", "Iskandera-M", "inflection-inside:pl"),
+        ("Dwa Białe Łabędzie przeleciały.", "Białe Łabędzie", "inflection:pl"),
+        ("Pisano o Białym Łabędziu.", "Białym Łabędziu", "inflection:pl"),
+        ("Na pokładzie Marszałka Szaposznikowa.", "Marszałka Szaposznikowa", "+inflection:pl"),
+        ("Zestrzelono Blackjacka.", "Blackjacka", "catalog+ending"),
+    ],
+)
+def test_the_polish_press_declines_names_inside_and_in_agreement(text, exact, rule):
+    polish = linker.Linker(
+        [
+            system("mig-31k", "MiG-31K"),
+            system("iskander-m", "Iskander-M"),
+            system(
+                "tu-160", "Tu-160",
+                {"text": "Biały Łabędź", "lang": "pl", "kind": "nickname"},
+                {"text": "Blackjack", "kind": "nato-name", "case_sensitive": True},
+            ),
+            system(
+                "shaposhnikov", "Marshal Shaposhnikov",
+                {"text": "Маршал Шапошников", "lang": "ru", "kind": "native"},
+            ),
+        ]
+    )  # fmt: skip
+    [(found, _, how)] = hits(polish, text, "pl")
+    assert found == exact and how.endswith(rule)
+
+
+def test_a_long_name_typed_with_one_slip_is_still_the_name():
+    link = linker.Linker(
+        [
+            system("shaposhnikov", "Marshal Shaposhnikov"),
+            system("oreshnik", "Oreshnik"),
+            system("tu-16", "Tu-16"),
+            system("tu-160", "Tu-160"),
+            system("bear", "Bear", {"text": "Blackjack", "case_sensitive": True}),
+        ]
+    )
+    assert hits(link, "The Marshall Shaposhnikov docked.") == [
+        ("Marshall Shaposhnikov", "shaposhnikov", "near-spelling")
+    ]
+    assert hits(link, "An Oreshnk was fired.") == [("Oreshnk", "oreshnik", "near-spelling")]
+    assert [h[1] for h in hits(link, "A Tu-16 and a Tu-160.")] == ["tu-16", "tu-160"]  # digits
+    assert hits(link, "A Blackjak flew.") == []  # a case-sensitive name is an ordinary word
+
+
+def test_the_english_press_romanizes_as_passports_and_maps_do(russian):
+    nickname = system(
+        "tu-160", "Tu-160", {"text": "Белый лебедь", "lang": "ru", "kind": "nickname"}
+    )
+    link = linker.Linker([nickname])
+    for written, rule in [
+        ("Belyi Lebed", "romanization:en-icao"),
+        ("Beliy Lebed", "romanization:en-yandex"),
+    ]:
+        assert hits(link, f"the {written} flew")[0] == (written, "tu-160", rule)
+
+
+def test_a_german_compound_built_on_a_name_links_the_name():
+    link = linker.Linker([system("iskander-m", "Iskander-M"), system("kalibr", "Kalibr")])
+    assert hits(link, "Die Iskander-M-Stellung wurde getroffen.", "de")[0][:2] == (
+        "Iskander-M",
+        "iskander-m",
+    )
+    assert hits(link, "Kalibr-Marschflugkörper trafen Odessa.", "de")[0][:2] == ("Kalibr", "kalibr")
+
+
 def test_context_words_with_a_star_match_any_ending():
     link = linker.Linker([system("kinzhal", "Kinzhal", not_context=["sol-air", "зенитн*"])])
     assert hits(link, "зенитный комплекс Kinzhal", "ru") == []

@@ -277,7 +277,15 @@ def _names_by_language(conn, system_id: str) -> list[dict]:
         "select * from aliases where system_id = ? and kind != 'misnomer' order by position",
         [system_id],
     ):
-        groups[alias["lang"] or ""].append({**alias, "kind_words": kind_words(alias["kind"])})
+        groups[alias["lang"] or ""].append(
+            {
+                **alias,
+                "kind_words": kind_words(alias["kind"]),
+                "used_in_words": ", ".join(
+                    language_name(code) for code in split_list(alias.get("used_in"))
+                ),
+            }
+        )
     order = sorted(
         groups, key=lambda lang: (lang not in ("en", ""), lang != "", language_name(lang))
     )
