@@ -404,3 +404,21 @@ def test_a_changed_spelling_is_sought_in_exactly_the_texts_whose_compact_form_ho
         keys.add(compacted[start : data.draw(st.integers(start, len(compacted)))] or "k")
     expected = {i for i, compacted in enumerate(compacts) if any(k in compacted for k in keys)}
     assert patching._containing(keys, enumerate(texts)) == expected
+
+
+@pytest.mark.parametrize("patch", [True, False], ids=["patched", "cached"])
+def test_words_that_veto_a_name_relink_the_articles_it_stood_in(mini_catalog, tmp_path, patch):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert ("Tu-160", "tu-160") in mentioned(db_path, "bomber-note")
+    if not patch:  # a clean build, reusing the cache of the articles linked before
+        db_path.unlink()
+    entry = mini_catalog / "systems" / "tu-160.yaml"
+    data = _yaml(entry)
+    data["not_context"] = ["sea"]
+    _write(entry, data)
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    clean = tmp_path / "clean.db"
+    build(mini_catalog, clean, built_at=BUILT_AT, reuse=False)
+    assert ("Tu-160", "tu-160") not in mentioned(db_path, "bomber-note")
+    assert content(db_path) == content(clean)
