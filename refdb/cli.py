@@ -200,7 +200,7 @@ def add_article(source, catalog_dir, title, publisher, date, language, url) -> N
     click.echo(
         "Systems it mentions: " + (", ".join(f"{i} ({n})" for i, n in article.mentioned) or "none")
     )
-    click.echo("Designations no entry claims: " + (", ".join(article.unlinked) or "none"))
+    click.echo("Names no entry claims: " + (", ".join(article.unlinked) or "none"))
     if article.left_out:
         click.echo(
             f"Left out of the above: {len(article.left_out)} catalog file(s) with problems "
@@ -298,9 +298,13 @@ def report(catalog_dir: Path, as_json: bool) -> None:
         click.echo("Problems (fix these first; what follows covers the other files):")
         for problem in result.problems:
             click.echo(f"  {problem}")
-    click.echo("Designations in articles that match no entry (add an entry or an alias):")
+    click.echo("Names in articles that match no entry (add an entry or an alias):")
     for item in result.unlinked_designations:
         click.echo(f"  {item.count:>4}  {item.text:<12} {', '.join(item.articles)}")
+        if item.named_in:
+            click.echo(
+                f"        known to the catalog (named by {', '.join(item.named_in)}); no entry"
+            )
         click.echo(f"        « {item.example} »")
     if not result.unlinked_designations:
         click.echo("  none")

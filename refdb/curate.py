@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from refdb import linker, romanization, sources
 from refdb.loader import Document, decode, read_bytes
-from refdb.report import DESIGNATION
+from refdb.report import named_in_catalog, unclaimed
 from refdb.schema import (
     ArticleEntry,
     Category,
@@ -27,7 +27,7 @@ from refdb.schema import (
     check_language,
     check_partial_date,
 )
-from refdb.text import sha256
+from refdb.text import compact, sha256
 from refdb.validate import MAX_ARTICLE_BYTES, check_catalog
 
 _BLOCKS = {
@@ -256,11 +256,12 @@ def _what_it_names(catalog, text: str, language: str) -> tuple[list[tuple[str, i
     for hit in hits:
         counts[hit.name.system_id] = counts.get(hit.name.system_id, 0) + 1
     covered = [(h.start, h.end) for h in hits]
-    unlinked = [
-        m.group()
-        for m in DESIGNATION.finditer(text)
-        if not any(a < m.end() and m.start() < b for a, b in covered)
-    ]
+    known = named_in_catalog(catalog)
+    unlinked = []
+    for start, end in unclaimed(text, language, covered):
+        named_by = known.get(compact(text[start:end]))
+        said = f" (named by {', '.join(named_by)}; no entry)" if named_by else ""
+        unlinked.append(text[start:end] + said)
     return sorted(counts.items()), list(dict.fromkeys(unlinked))
 
 

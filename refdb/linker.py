@@ -45,8 +45,28 @@ CONTEXT_CHARS = 32
 # vanish once folded, so "Kinżale" is "Kinżał" + "e" and "Kalibrze" "Kalibr" + "ze").
 ENGLISH_ENDINGS = ("s",)
 SLAVIC_ENDINGS: dict[str, tuple[str, ...]] = {
-    "pl": ("u", "a", "em", "iem", "owi", "e", "ze", "ie", "y", "i", "ow", "om", "ami", "ach",
-           "ia", "iu", "iowi", "iami", "iach", "owie"),
+    "pl": (
+        "u",
+        "a",
+        "em",
+        "iem",
+        "owi",
+        "e",
+        "ze",
+        "ie",
+        "y",
+        "i",
+        "ow",
+        "om",
+        "ami",
+        "ach",
+        "ia",
+        "iu",
+        "iowi",
+        "iami",
+        "iach",
+        "owie",
+    ),
     "cs": ("u", "a", "em", "ovi", "e", "y", "i", "um", "ech", "ami", "ach", "ou"),
     "sk": ("u", "a", "om", "ovi", "e", "y", "i", "ov", "och", "ami"),
     "hr": ("a", "u", "om", "e", "i", "ima", "ova", "ovi", "ove", "ovima"),
@@ -158,7 +178,10 @@ class Linker:
             for pattern in forms:
                 hit = self._hit(text, start, end, pattern, language)
                 if hit:
-                    if typed is not text and typed[hit.start : hit.end] != text[hit.start : hit.end]:
+                    if (
+                        typed is not text
+                        and typed[hit.start : hit.end] != text[hit.start : hit.end]
+                    ):
                         hit = hit._replace(rule=hit.rule + "+mixed-script")
                     candidates.append(hit)
                     if not (hit.name.context or hit.name.not_context):

@@ -3,6 +3,7 @@ no entry claims, entries no article mentions yet, flags, and facts with weak sou
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,14 +17,69 @@ from refdb.text import DASHES, compact
 from refdb.validate import Catalog
 
 _DASH = "\\-" + DASHES
+_UPPER, _LOWER = "A-ZА-ЯІЇЄ", "a-zа-яіїєґ"
 # Letters then digits, as weapons are designated: Su-57, Kh-101, S-400, MiG-31K, B-52H,
-# SS-N-27, and digit-led ones such as 3M-14. Spaces are not allowed inside ("Kim 2023").
+# SS-N-27, and digit-led ones such as 3M-14; a name and a number (Geran-2, Shahed-136,
+# Hwasong-11) or a name and its version letters (Iskander-M, Pantsir-S1, Kalibr-NK). Spaces
+# are not allowed inside ("Kim 2023"), nor a word in capitals before a number ("COVID-19").
+# What follows may be an ending or a compound ("S-400s", "Iskander-M-Stellung").
 DESIGNATION = re.compile(
-    rf"(?<![\w{_DASH}])"
-    rf"(?:[A-ZА-Я][A-Za-zА-Яа-я]{{0,3}}(?:[{_DASH}][A-ZА-Я])?|\d{{1,2}}[A-ZА-Я]{{1,2}})"
+    rf"(?<![\w{_DASH}])(?:"
+    rf"(?:[{_UPPER}][A-Za-zА-Яа-я]{{0,3}}(?:[{_DASH}][{_UPPER}])?|\d{{1,2}}[{_UPPER}]{{1,2}})"
     rf"[{_DASH}]?\d{{1,4}}[A-Za-zА-Яа-я0-9]{{0,4}}"
-    rf"(?![\w])"
+    rf"|[{_UPPER}][{_LOWER}]{{3,10}}[{_DASH}]"
+    rf"(?:\d{{1,4}}[{_UPPER}]{{0,2}}|[{_UPPER}]{{1,2}}\d{{0,2}})[{_LOWER}]{{0,3}}"
+    rf")(?![\w])"
 )
+
+
+# Words the press puts before a system's name, by language (a ``*`` takes any ending): a
+# name no entry has is found in quotes after one ("le missile « Sarmat »"), or, where the
+# language names a thing after its class, capitalised after one ("ракета Сармат").
+CLASS_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("missile*", "system*", "drone*", "bomber*", "launcher*", "complex*", "warship*"),
+    "fr": ("missile*", "système*", "drone*", "bombardier*", "complexe*", "frégate*", "navire*"),
+    "de": ("rakete*", "system*", "drohne*", "bomber*", "marschflugkörper*", "fregatte*"),
+    "es": ("misil*", "sistema*", "dron*", "bombardero*", "fragata*"),
+    "it": ("missil*", "sistema*", "drone*", "bombardier*", "fregata*"),
+    "pl": ("rakiet*", "pocisk*", "system*", "dron*", "bombowc*", "bombowiec", "kompleks*",
+           "fregat*"),
+    "ru": ("ракет*", "комплекс*", "систем*", "дрон*", "беспилотник*", "бомбардировщик*",
+           "фрегат*"),
+    "uk": ("ракет*", "комплекс*", "систем*", "дрон*", "безпілотник*", "бомбардувальник*",
+           "фрегат*"),
+}  # fmt: skip
+NAMES_AFTER_CLASS = {"fr", "es", "it", "pl", "ru", "uk"}
+_QUOTED = r"[«\"„“‘']\s?([^«»\"„“”‘’'\n]{2,40}?)\s?[»\"“”’']"
+
+
+@functools.cache
+def _class_named(language: str) -> re.Pattern:
+    words = "|".join(
+        re.escape(word.rstrip("*")) + (r"\w*" if word.endswith("*") else "")
+        for word in CLASS_WORDS.get(language, CLASS_WORDS["en"])
+    )
+    capitalised = (
+        rf"|(?<=\s)([{_UPPER}][\w]+(?:[{_DASH}][\w]+)*)" if language in NAMES_AFTER_CLASS else ""
+    )
+    after = rf"(?i:\b(?:{words}))\s+(?:{_QUOTED}{capitalised})"
+    before = rf"{_QUOTED}[\s{_DASH}]+(?i:(?:{words})\b)"
+    compound = rf"\b([{_UPPER}][\w]+?)[{_DASH}](?i:(?:{words})\b)"  # Kalibr-Marschflugkörper
+    return re.compile(rf"{after}|{before}|{compound}")
+
+
+def unclaimed(text: str, language: str, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where ``text`` names what looks like a weapons system that no mention covers: a
+    designation, or a name after a class word. Spans, in order."""
+    spans = [(m.start(), m.end()) for m in DESIGNATION.finditer(text)]
+    for match in _class_named(language).finditer(text):
+        group = next(index for index in (1, 2, 3, 4) if match.group(index))
+        spans.append((match.start(group), match.end(group)))
+    return sorted(
+        span
+        for span in set(spans)
+        if not any(start < span[1] and span[0] < end for start, end in covered)
+    )
 
 
 @dataclass
@@ -32,6 +88,22 @@ class Unlinked:
     count: int = 0
     articles: list[str] = field(default_factory=list)
     example: str = ""
+    named_in: list[str] = field(default_factory=list)  # entries whose own text names it
+
+
+def named_in_catalog(catalog: Catalog) -> dict[str, list[str]]:
+    """Compact name -> the entries whose description or notes name it: a system the catalog
+    already knows of (a variant, a rival, a launcher) without an entry of its own."""
+    found: dict[str, list[str]] = {}
+    for system in catalog.systems:
+        notes = [system.description or ""]
+        notes += [item.note or "" for item in [*system.specs, *system.relations, *system.aliases]]
+        text = "\n".join(notes)
+        for start, end in unclaimed(text, "en", []):
+            ids = found.setdefault(compact(text[start:end]), [])
+            if system.id not in ids:
+                ids.append(system.id)
+    return found
 
 
 @dataclass
@@ -73,11 +145,13 @@ def report_for(
             silent.append(article.entry.id)
         covered = [(m.start, m.end) for m in mentions]
         bounds = None
-        for match in DESIGNATION.finditer(article.text):
-            if any(start < match.end() and match.start() < end for start, end in covered):
-                continue
+        for span in unclaimed(article.text, article.entry.language, covered):
             bounds = bounds or sentences(article.text, article.entry.language)
-            _count(unlinked, article, match, bounds)
+            _count(unlinked, article, span, bounds)
+    known = named_in_catalog(catalog)
+    claimed = {compact(n.text) for s in catalog.systems for n in linker.names_of(s)}
+    for key, item in unlinked.items():
+        item.named_in = [] if key in claimed else known.get(key, [])
     ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
     never = [s.id for s in catalog.systems if s.id not in mentioned]
     flags = [asdict(flag) for flag in consistency.find_flags(catalog, every_mention)]
@@ -212,13 +286,12 @@ def key_figures(catalog: Catalog) -> list[dict]:
     return sorted(found, key=lambda f: (len(f["publishers"]) > 1, f["system_id"], f["fact"]))
 
 
-def _count(unlinked: dict[str, Unlinked], article, match: re.Match, bounds) -> None:
-    item = unlinked.setdefault(compact(match.group()), Unlinked(match.group()))
+def _count(unlinked: dict[str, Unlinked], article, span: tuple[int, int], bounds) -> None:
+    written = article.text[span[0] : span[1]]
+    item = unlinked.setdefault(compact(written), Unlinked(written))
     item.count += 1
     if article.entry.id not in item.articles:
         item.articles.append(article.entry.id)
     if not item.example:
-        start, end = next(
-            ((a, b) for a, b in bounds if a <= match.start() < b), (match.start(), match.end())
-        )
+        start, end = next(((a, b) for a, b in bounds if a <= span[0] < b), span)
         item.example = article.text[start:end]

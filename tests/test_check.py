@@ -108,7 +108,7 @@ def test_report_lists_the_problems_then_reports_on_the_rest(mini_catalog):
     add_case(mini_catalog, "unknown-nested-field")
     result = CliRunner().invoke(cli, ["report", "--catalog", str(mini_catalog)])
     assert result.exit_code == 0, result.output
-    problems, _, rest = result.output.partition("Designations in articles that match no entry")
+    problems, _, rest = result.output.partition("Names in articles that match no entry")
     assert problems.startswith("Problems (fix these first")
     assert "systems/bad.yaml:11:5:" in problems and "[unknown-field]" in problems
     assert "Entries no article mentions:\n  none\n" in rest  # the broken entry is left out

@@ -52,7 +52,7 @@ def test_a_new_article_and_a_new_system_in_two_commands(tmp_path):
     article_id = "2024-03-02-sukhoi-bombers-seen-beside-a-tu-160"
     assert "publisher: tass\n" in (catalog / "articles" / f"{article_id}.yaml").read_text()
     assert "Systems it mentions: tu-160 (2)" in output
-    assert "Designations no entry claims: Su-34" in output
+    assert "Names no entry claims: Su-34" in output
     assert (catalog / "articles" / f"{article_id}.txt").exists()
     assert (
         run("add-article", story, "--catalog", catalog, "--date", "2024-03-02", "--lang", "en")[0]
@@ -163,3 +163,34 @@ def test_add_article_works_beside_an_unfinished_scaffold_and_says_what_it_left_o
     assert "Systems it mentions: tu-160 (1)" in output
     assert "Left out of the above: 1 catalog file(s) with problems" in output
     assert "su-57.yaml" in output
+
+
+def test_add_article_names_every_system_no_entry_claims_and_what_the_catalog_knows(tmp_path):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURES / "mini", catalog)
+    entry = catalog / "systems" / "tu-160.yaml"
+    entry.write_text(
+        entry.read_text().replace("description: ", "description: Escorted by S-400 cover. ", 1)
+    )
+    story = tmp_path / "story.txt"
+    story.write_text(
+        "Iskander-M-Werfer, eine S-400-Batterie und Geran-2-Drohnen standen bei der Tu-160.\n\n"
+        "Kalibr-Marschflugkörper trafen die Iskander-M-Stellung, die Rakete „Sarmat“ nicht."
+    )
+    code, output = run(
+        "add-article",
+        story,
+        "--catalog",
+        catalog,
+        "--date",
+        "2024-03-02",
+        "--lang",
+        "de",
+        "--title",
+        "Launchers seen",
+    )
+    assert code == 0, output
+    assert (
+        "Names no entry claims: Iskander-M, S-400 (named by tu-160; no entry), Geran-2, "
+        "Kalibr, Sarmat"
+    ) in output

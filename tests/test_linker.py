@@ -228,10 +228,27 @@ def test_curator_corrections_survive_an_edit_earlier_in_the_article(english_cata
         ("a 3M-14, a MiG-31K and an SS-N-27", ["3M-14", "MiG-31K", "SS-N-27"]),
         ("the Kh\u2011101 with a no-break hyphen", ["Kh\u2011101"]),
         ("Kim 2023, COVID-19, 4 040 milles, 6,500 km", []),
+        ("Iskander-M, S-400 und Geran-2", ["Iskander-M", "S-400", "Geran-2"]),
+        ("die Iskander-M-Stellung, Pantsir-S1s", ["Iskander-M", "Pantsir-S1s"]),
+        ("Герань-2 и Искандер-М", ["Герань-2", "Искандер-М"]),
     ],
 )
 def test_designation_pattern_finds_what_looks_like_a_weapon(text, found):
     assert [m.group() for m in report.DESIGNATION.finditer(text)] == found
+
+
+@pytest.mark.parametrize(
+    "text, language, found",
+    [
+        ("le missile « Sarmat » a été testé", "fr", ["Sarmat"]),
+        ("ракетный комплекс «Сармат» и ракета Буревестник", "ru", ["Сармат", "Буревестник"]),
+        ("the 'Sarmat' missile and the Russian missile", "en", ["Sarmat"]),
+        ("die „Sarmat“-Rakete", "de", ["Sarmat"]),
+        ("les missiles russes", "fr", []),
+    ],
+)
+def test_a_name_after_a_class_word_is_a_name_no_entry_may_claim(text, language, found):
+    assert [text[a:b] for a, b in report.unclaimed(text, language, [])] == found
 
 
 def test_report_lists_unlinked_designations_and_unmentioned_entries(english_catalog):
@@ -514,7 +531,9 @@ def test_a_word_typed_in_two_scripts_reads_as_its_script(russian):
     assert hits(russian, f"Ракета {latin_a} запущена", "ru") == [
         (latin_a, "kinzhal", "catalog+mixed-script")
     ]
-    assert hits(russian, "ракеты Kалибр", "ru")  # a Latin K[0][1:] == ("kalibr", "catalog+mixed-script")
+    assert hits(
+        russian, "ракеты Kалибр", "ru"
+    )  # a Latin K[0][1:] == ("kalibr", "catalog+mixed-script")
     assert linker.unmixed("Tu-160 и Ту-160") == "Tu-160 и Ту-160"  # one script a word: untouched
 
 
