@@ -448,3 +448,30 @@ def _broader(category: str) -> set[str]:
 def card_gaps(category: str, properties: set[str]) -> list[CardFact]:
     """The facts of ``category``'s standard card that none of ``properties`` gives."""
     return [fact for fact in CATEGORIES[category].card if not properties & set(fact.properties)]
+
+
+# Words the press puts before or after any weapon's name, by language (``word*`` takes any
+# ending): what tells a name that is also an ordinary word ("Club", "Kodiak") from the word.
+CLASS_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("missile*", "system*", "drone*", "bomber*", "launcher*", "complex*", "warship*"),
+    "fr": ("missile*", "système*", "drone*", "bombardier*", "complexe*", "frégate*", "navire*"),
+    "de": ("rakete*", "system*", "drohne*", "bomber*", "marschflugkörper*", "fregatte*"),
+    "es": ("misil*", "sistema*", "dron*", "bombardero*", "fragata*"),
+    "it": ("missil*", "sistema*", "drone*", "bombardier*", "fregata*"),
+    "pl": ("rakiet*", "pocisk*", "system*", "dron*", "bombowc*", "bombowiec", "kompleks*",
+           "fregat*"),
+    "ru": ("ракет*", "комплекс*", "систем*", "дрон*", "беспилотник*", "бомбардировщик*",
+           "фрегат*"),
+    "uk": ("ракет*", "комплекс*", "систем*", "дрон*", "безпілотник*", "бомбардувальник*",
+           "фрегат*"),
+}  # fmt: skip
+
+
+def class_words(category: str) -> tuple[str, ...]:
+    """Every word, in every catalog language, for the class of weapon ``category`` is (its
+    own words and those of the categories it fits) and the words for any weapon."""
+    words = [
+        w for name in sorted(fits(category)) for ws in CATEGORIES[name].words.values() for w in ws
+    ]
+    words += [w for ws in CLASS_WORDS.values() for w in ws]
+    return tuple(dict.fromkeys(words))

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
-from refdb import polish, romanization
+from refdb import categories, declension, romanization
 from refdb.schema import AliasKind, SystemEntry
 from refdb.text import compact, fold
 
@@ -151,18 +151,40 @@ def _names_of(system: SystemEntry) -> list[Name]:
         names.append(Name(system.id, nato, AliasKind.NATO_NAME, "en", True, not_context=shared))
     names += [
         Name(
-            system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note, tuple(a.context),
+            system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note,
+            tuple(a.context) + (categories.class_words(system.category) if a.class_context else ()),
             tuple(a.not_context) + shared, tuple(a.used_in),
         )
         for a in system.aliases
     ]  # fmt: skip
+    count = len(names) - len(system.aliases)  # the name, designations and NATO name first
+    official: dict[str, int] = {}  # compact spelling -> place of an official name in unique
     seen, unique = set(), []
-    for name in names:
+    for index, name in enumerate(names):
         key = name_key(name.text, name.case_sensitive)
+        place = official.get(compact(name.text)) if index >= count else None
+        if place is not None and _has_options(name, shared):
+            # an alias repeating an official spelling says how that spelling links
+            first = unique[place]
+            unique[place] = replace(
+                first, case_sensitive=name.case_sensitive, context=name.context,
+                not_context=name.not_context, used_in=name.used_in, note=first.note or name.note,
+            )  # fmt: skip
+            seen.add(key)
+            continue
         if key not in seen:
             seen.add(key)
+            if index < count:
+                official.setdefault(compact(name.text), len(unique))
             unique.append(name)
     return unique
+
+
+def _has_options(name: Name, shared: tuple[str, ...]) -> bool:
+    """Whether an alias says more than its spelling: capitals, context words, presses."""
+    return bool(name.case_sensitive or name.context or name.used_in) or (
+        len(name.not_context) > len(shared)
+    )
 
 
 def name_key(text: str, case_sensitive: bool) -> str:
@@ -181,18 +203,20 @@ def _forms_of(system: SystemEntry) -> list[Form]:
     natives = _native_words(names)
     forms = [Form(name.text, name, "catalog", name.lang) for name in names]
     seen = {name_key(name.text, name.case_sensitive) for name in names}
-    for name in names:  # a catalog spelling is never claimed by a rule's form
+    catalog = {compact(name.text) for name in names}
+    for name in names:  # a catalog spelling, in any capitals, is never claimed by a rule's form
         for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
             compacted = compact(form.text)
             key = _with_capitals(compacted, form.text) if name.case_sensitive else compacted
-            if key in seen or compacted in vetoed:
+            if key in seen or compacted in vetoed or compacted in catalog:
                 continue
             seen.add(key)
             forms.append(form)
     for form in _near_spellings(forms):  # last: a slip never claims a spelling of its own
         compacted = compact(form.text)
-        if compacted not in seen and compacted not in vetoed:
-            seen.add(compacted)
+        key = name_key(form.text, form.name.case_sensitive)
+        if key not in seen and compacted not in seen and compacted not in vetoed:
+            seen.add(key)
             forms.append(form)
     return forms
 
@@ -202,15 +226,15 @@ NEAR_SPELLING_MIN = 8  # letters a name needs before one slip of the keyboard is
 
 def _near_spellings(forms: list[Form]):
     """Long names typed with one slip, a letter doubled or left out ("Marshall
-    Shaposhnikov", "Shaposnikov"), as the press does: only for a catalog name (or its rank
-    translated) in Latin letters without digits (a digit dropped is another aircraft:
-    Tu-16), and not a case-sensitive one (those are ordinary words). The linker ranks a
-    slip below any other entry's spelling of the same letters."""
+    Shaposhnikov", "Blackjak", "Шаппошников"), as the press does: only for a catalog name
+    (or its rank translated) without digits (a digit dropped is another aircraft: Tu-16);
+    a case-sensitive name's slips keep its capitals. The linker ranks a slip below any
+    other entry's spelling of the same letters."""
     for form in forms:
-        if form.rule.split(":")[0] not in ("catalog", "translation") or form.name.case_sensitive:
+        if form.rule.split(":")[0] not in ("catalog", "translation"):
             continue
         key = compact(form.text)
-        if len(key) < NEAR_SPELLING_MIN or not key.isascii() or not key.isalpha():
+        if len(key) < NEAR_SPELLING_MIN or not key.isalpha():
             continue
         for text in _one_slip(form.text):
             yield Form(text, form.name, "near-spelling", form.lang)
@@ -248,6 +272,10 @@ def _derived(name: Name, natives: dict[str, str]):
         yield from ukrainian
         declined = [d for f in cyrillic + ukrainian for d in _declined(f)]
         yield from declined
+        for form in cyrillic + ukrainian:
+            language = "uk" if form.lang == "uk" else "ru"
+            for text in declension.inside_designation(form.text):
+                yield Form(text, name, f"inflection-inside:{language}", language)
         yield from _romanized(cyrillic + ukrainian, declined)
         yield from _designers(cyrillic + ukrainian)
     else:
@@ -279,17 +307,21 @@ def _translations(name: Name):
 
 def _polish(name: Name):
     """A Latin name as the Polish press declines it: a Polish nickname's adjectives in
-    agreement with its noun; a designation's ending on its letters ("MiG-a-31")."""
+    agreement with its noun; a designation's ending on its letters ("MiG-a-31"); and a
+    French, Spanish or Italian name of several words in the plural ("Cisnes blancos")."""
+    plural = declension.romance_plural(name.text, name.lang or "")
+    if plural:
+        yield Form(plural, name, f"plural:{name.lang}", name.lang)
     if name.lang == "pl":
-        for text in polish.declined_phrase(name.text):
+        for text in declension.declined_phrase(name.text):
             yield Form(text, name, "inflection:pl", "pl")
-    for text in polish.inside_designation(name.text):
+    for text in declension.inside_designation(name.text):
         yield Form(text, name, "inflection-inside:pl", "pl")
 
 
 def _polish_titles(form: Form):
     """A rank and surname in Polish, declined together ("Marszałka Szaposznikowa")."""
-    for text in polish.declined_title(form.text):
+    for text in declension.declined_title(form.text):
         yield Form(text, form.name, f"{form.rule}+inflection:pl", "pl")
 
 
@@ -330,29 +362,61 @@ def _declensions(text: str, language: str) -> tuple[str, ...]:
     """The declined spellings of ``text`` (remembered: the linker and the rows both ask for
     every system's forms, and the dictionary is the costly part)."""
     words = text.split(" ")
-    parses = [_parse(word, language) for word in words]
-    if all(p is None for p in parses):
+    tables = [_forms_by_case(word, language) for word in words]
+    if not any(tables):
         return ()
     found = []
     for case, number in itertools.product(CASES, NUMBERS):
-        declined = []
-        for word, parse in zip(words, parses, strict=True):
-            inflected = parse.inflect({case, number}) if parse is not None else None
-            declined.append(_case_like(word, inflected.word) if inflected else word)
+        declined = [
+            _case_like(word, table[case, number]) if (case, number) in table else word
+            for word, table in zip(words, tables, strict=True)
+        ]
         declined_text = " ".join(declined)
-        if declined_text != text:
+        if declined_text != text and declined_text not in found:
             found.append(declined_text)
     return tuple(found)
 
 
-def _parse(word: str, language: str):
-    """The dictionary reading of a word as a noun or adjective in the nominative, or None."""
+def _forms_by_case(word: str, language: str) -> dict[tuple[str, str], str]:
+    """(case, number) -> the word in it, from the dictionary's readings of the word as a
+    noun or adjective in the nominative: the first reading that has a form gives it (the
+    Ukrainian dictionary reads "Шахед" as a surname, singular only, and as a noun)."""
+    table: dict[tuple[str, str], str] = {}
+    for parse in _parses(word, language):
+        for form in parse.lexeme:
+            if form.tag.case in CASES:
+                table.setdefault((form.tag.case, form.tag.number or "sing"), form.word)
+    singular_only = table and not any(number == "plur" for _, number in table)
+    if singular_only and word[-1:].isalpha() and word[-1].lower() not in _SOFT_OR_VOWEL:
+        table |= _plural_of_a_hard_noun(word.lower(), language)
+    return table
+
+
+_SOFT_OR_VOWEL = romanization.VOWELS | {"ь", "й"}
+# The plural endings of a masculine noun with a hard stem, for a name the dictionary reads
+# only as a surname (singular only): "Іскандер" -> "Іскандери", "Іскандерами".
+PLURAL_ENDINGS = {
+    "ru": {"nomn": "ы", "gent": "ов", "datv": "ам", "accs": "ы", "ablt": "ами", "loct": "ах"},
+    "uk": {"nomn": "и", "gent": "ів", "datv": "ам", "accs": "и", "ablt": "ами", "loct": "ах"},
+}
+
+
+def _plural_of_a_hard_noun(word: str, language: str) -> dict[tuple[str, str], str]:
+    endings = dict(PLURAL_ENDINGS[language])
+    if language == "ru" and word[-1] in "кгхжшчщ":  # spelling rule: и, never ы, after them
+        endings["nomn"] = endings["accs"] = "и"
+    return {(case, "plur"): word + ending for case, ending in endings.items()}
+
+
+def _parses(word: str, language: str) -> list:
+    """The dictionary readings of a word as a noun or adjective in the nominative."""
     if any(ch.isdigit() for ch in word) or not romanization.is_cyrillic(word):
-        return None
-    for parse in _analyzer(language).parse(word):
-        if parse.tag.POS in ("NOUN", "ADJF") and "nomn" in parse.tag:
-            return parse
-    return None
+        return []
+    return [
+        parse
+        for parse in _analyzer(language).parse(word)
+        if parse.tag.POS in ("NOUN", "ADJF") and "nomn" in parse.tag
+    ]
 
 
 @cache

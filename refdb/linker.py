@@ -96,6 +96,7 @@ _SUFFIX = re.compile(r"([ \-\u2010-\u2015]?)([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})"
 _FORM_SUFFIX = re.compile(r"[0-9]([A-ZА-ЯЁІЇЄ]{1,2}[0-9]{0,2})$")
 
 
+_DIGIT = re.compile(r"\d")
 _SEPARATORS = frozenset(" -\u00a0\u202f" + DASHES)
 _DASHES = frozenset("-" + DASHES)
 _CYRILLIC_ENDINGS = tuple(sorted(CYRILLIC_DESIGNATION_ENDINGS, key=len, reverse=True))
@@ -118,7 +119,7 @@ class _Pattern:
 
     @classmethod
     def of(cls, form: Form) -> _Pattern:
-        designation = any(ch.isdigit() for ch in form.text)
+        designation = _DIGIT.search(form.text) is not None
         return cls(form, designation, romanization.is_cyrillic(form.text))
 
 

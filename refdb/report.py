@@ -33,22 +33,9 @@ DESIGNATION = re.compile(
 )
 
 
-# Words the press puts before a system's name, by language (a ``*`` takes any ending): a
-# name no entry has is found in quotes after one ("le missile « Sarmat »"), or, where the
-# language names a thing after its class, capitalised after one ("ракета Сармат").
-CLASS_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("missile*", "system*", "drone*", "bomber*", "launcher*", "complex*", "warship*"),
-    "fr": ("missile*", "système*", "drone*", "bombardier*", "complexe*", "frégate*", "navire*"),
-    "de": ("rakete*", "system*", "drohne*", "bomber*", "marschflugkörper*", "fregatte*"),
-    "es": ("misil*", "sistema*", "dron*", "bombardero*", "fragata*"),
-    "it": ("missil*", "sistema*", "drone*", "bombardier*", "fregata*"),
-    "pl": ("rakiet*", "pocisk*", "system*", "dron*", "bombowc*", "bombowiec", "kompleks*",
-           "fregat*"),
-    "ru": ("ракет*", "комплекс*", "систем*", "дрон*", "беспилотник*", "бомбардировщик*",
-           "фрегат*"),
-    "uk": ("ракет*", "комплекс*", "систем*", "дрон*", "безпілотник*", "бомбардувальник*",
-           "фрегат*"),
-}  # fmt: skip
+# A name no entry has is found in quotes after a word for a weapon ("le missile « Sarmat »"),
+# or, where the language names a thing after its class, capitalised after one ("ракета
+# Сармат"): the words of ``categories.CLASS_WORDS``.
 NAMES_AFTER_CLASS = {"fr", "es", "it", "pl", "ru", "uk"}
 _QUOTED = r"[«\"„“‘']\s?([^«»\"„“”‘’'\n]{2,40}?)\s?[»\"“”’']"
 
@@ -57,7 +44,7 @@ _QUOTED = r"[«\"„“‘']\s?([^«»\"„“”‘’'\n]{2,40}?)\s?[»\"“�
 def _class_named(language: str) -> re.Pattern:
     words = "|".join(
         re.escape(word.rstrip("*")) + (r"\w*" if word.endswith("*") else "")
-        for word in CLASS_WORDS.get(language, CLASS_WORDS["en"])
+        for word in categories.CLASS_WORDS.get(language, categories.CLASS_WORDS["en"])
     )
     capitalised = (
         rf"|(?<=\s)([{_UPPER}][\w]+(?:[{_DASH}][\w]+)*)" if language in NAMES_AFTER_CLASS else ""

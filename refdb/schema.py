@@ -252,6 +252,10 @@ class Alias(Strict):
     case_sensitive: bool = False
     context: ContextWords = []
     not_context: ContextWords = []
+    # Links only where a word for its class of weapon stands in the sentence (its category's
+    # words or "missile", "ракета"... in any catalog language), or where the article names the
+    # system plainly elsewhere: for a name that is also an ordinary word ("Club", "Kodiak").
+    class_context: bool = False
     # The article languages in which the alias is a name (a press shorthand of one press:
     # "Tu-22" is the Tu-22M in French reports, the 1950s Tu-22 in Polish); empty: all.
     used_in: list[Language] = []

@@ -95,6 +95,12 @@ ABBREVIATIONS = {
     "бл",
     "płk",
     "kpt",
+    "im",  # imienia / имени: "im. Marszałka Szaposznikowa", "им. маршала Шапошникова"
+    "им",
+    "ім",
+    "ul",  # ulica / улица / вулиця: street names carry a system's name (a ship's namesake)
+    "ул",
+    "вул",
     "godz",
     "aprox",
     "sig",

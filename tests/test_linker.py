@@ -583,7 +583,8 @@ def test_a_long_name_typed_with_one_slip_is_still_the_name():
     ]
     assert hits(link, "An Oreshnk was fired.") == [("Oreshnk", "oreshnik", "near-spelling")]
     assert [h[1] for h in hits(link, "A Tu-16 and a Tu-160.")] == ["tu-16", "tu-160"]  # digits
-    assert hits(link, "A Blackjak flew.") == []  # a case-sensitive name is an ordinary word
+    assert hits(link, "A Blackjak flew.") == [("Blackjak", "bear", "near-spelling")]
+    assert hits(link, "He lost at blackjak.") == []  # a slip keeps the name's capitals
 
 
 def test_the_english_press_romanizes_as_passports_and_maps_do(russian):
@@ -643,17 +644,30 @@ def test_every_mention_records_the_form_and_rule_it_matched(catalog, catalog_lin
     assert all(m.rule == "curator" and m.form is None for m in curated)
 
 
-def test_the_development_corpus_meets_the_quality_targets(catalog_linker):
-    """Composed sentences in eight languages (tests/fixtures/linking/dev.jsonl), scored as
-    benchmarks/linking_quality.py scores them: recall >= 0.95, precision >= 0.97, no decoy."""
+def _scored(linker_, name: str):
     import sys
 
     sys.path.insert(0, str(CATALOG.parent / "benchmarks"))
     import linking_quality
 
-    corpus = linking_quality.load_corpus(linking_quality.DEV_CORPUS)
-    result = linking_quality.evaluate(catalog_linker, corpus)
+    corpus = linking_quality.load_corpus(linking_quality.DEV_CORPUS.parent / name)
     assert {item["lang"] for item in corpus} >= {"en", "fr", "de", "ru", "uk", "pl", "es", "it"}
-    assert result.total.recall >= 0.95, result.misses
-    assert result.total.precision >= 0.97, result.false_positives
-    assert result.decoys >= 10 and result.decoys_linked == 0, result.false_positives
+    return linking_quality.evaluate(linker_, corpus)
+
+
+def test_the_development_corpus_meets_the_quality_targets(catalog_linker):
+    """Sentences written for the linker in eight languages (tests/fixtures/linking/dev.jsonl),
+    scored as benchmarks/linking_quality.py scores them: recall >= 0.97, precision >= 0.98,
+    no decoy linked."""
+    result = _scored(catalog_linker, "dev.jsonl")
+    assert result.total.recall >= 0.97, result.misses
+    assert result.total.precision >= 0.98, result.false_positives
+    assert result.decoys >= 40 and result.decoys_linked == 0, result.false_positives
+
+
+def test_the_held_out_corpus_stays_where_it_was_scored(catalog_linker):
+    """The held-out half (heldout.jsonl) is never tuned on: it was scored once, after the
+    rules were set (recall 0.969, precision 1.00, no decoy linked). This keeps it there."""
+    result = _scored(catalog_linker, "heldout.jsonl")
+    assert result.total.recall >= 0.96, "a held-out sentence is missed that was not"
+    assert result.total.precision >= 0.98 and result.decoys_linked == 0
