@@ -608,6 +608,62 @@ def test_a_german_compound_built_on_a_name_links_the_name():
     assert hits(link, "Kalibr-Marschflugkörper trafen Odessa.", "de")[0][:2] == ("Kalibr", "kalibr")
 
 
+def test_a_name_that_is_an_ordinary_word_links_beside_a_word_for_its_class():
+    kalibr = system(
+        "kalibr", "Kalibr",
+        {"text": "Club", "case_sensitive": True, "class_context": True},
+        category="cruise-missile",
+    )  # fmt: skip
+    link = linker.Linker([kalibr])
+    assert hits(link, "Le Club de Paris a rééchelonné la dette.", "fr") == []
+    assert hits(link, "Un missile Club a été tiré.", "fr")[0][:2] == ("Club", "kalibr")
+    assert hits(link, "Des Kalibr sont partis. Le Club a frappé.", "fr")[1][:2] == (
+        "Club",
+        "kalibr",
+    )
+    assert hits(link, "Ракета Club упала.", "ru")[0][0] == "Club"  # the class word in Russian
+
+
+def test_an_alias_repeating_an_official_spelling_gives_it_its_options():
+    kh101 = system(
+        "kh-101", "Kh-101",
+        {"text": "Kodiak", "kind": "nato-name", "case_sensitive": True, "class_context": True},
+        nato_reporting_name="Kodiak",
+    )  # fmt: skip
+    link = linker.Linker([kh101])
+    assert hits(link, "A Kodiak county official spoke.") == []
+    assert hits(link, "A Kodiak cruise missile fell.")[0][:2] == ("Kodiak", "kh-101")
+
+
+@pytest.mark.parametrize(
+    "text, language, exact",
+    [
+        ("Экипажи Белых лебедей готовы.", "ru", "Белых лебедей"),
+        ("Росіяни запустили Шахеди.", "uk", "Шахеди"),
+        ("Удар двома Іскандерами.", "uk", "Іскандерами"),
+        ("Пілоти МіГа-31К злетіли.", "uk", "МіГа-31К"),
+        ("Los Cisnes blancos aterrizaron.", "es", "Cisnes blancos"),
+        ("Les Cygnes blancs ont décollé.", "fr", "Cygnes blancs"),
+    ],
+)
+def test_names_are_declined_and_put_in_the_plural_as_each_press_does(text, language, exact):
+    link = linker.Linker(
+        [
+            system(
+                "tu-160", "Tu-160",
+                {"text": "Белый лебедь", "lang": "ru", "kind": "nickname"},
+                {"text": "Cisne blanco", "lang": "es", "kind": "nickname"},
+                {"text": "Cygne blanc", "lang": "fr", "kind": "nickname"},
+            ),
+            system("shahed-136", "Shahed-136", {"text": "Шахед", "lang": "uk", "kind": "press-shorthand"}),
+            system("iskander-m", "Iskander-M", {"text": "Іскандер", "lang": "uk", "kind": "press-shorthand"}),
+            system("mig-31k", "MiG-31K", {"text": "МіГ-31К", "lang": "uk", "kind": "native"}),
+        ]
+    )  # fmt: skip
+    found = hits(link, text, language)
+    assert found and found[0][0] == exact, found
+
+
 def test_context_words_with_a_star_match_any_ending():
     link = linker.Linker([system("kinzhal", "Kinzhal", not_context=["sol-air", "зенитн*"])])
     assert hits(link, "зенитный комплекс Kinzhal", "ru") == []
