@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from refdb import curate, serving, watching
-from refdb.check import check as check_catalog
+from refdb import serving
+from refdb.categories import CATEGORIES
 from refdb.cite import (
     FORMATS,
     NotADatabase,
@@ -24,12 +24,11 @@ from refdb.cite import (
     publication_warnings,
 )
 from refdb.cite import cite as cite_entry
-from refdb.compiler import build as build_database
 from refdb.errors import CatalogError, Problem
-from refdb.provenance import is_current
-from refdb.report import build_report
-from refdb.schema import Category
 from refdb.settings import BadSettings, read_mapping
+
+# The build, the linker and the checks are imported by the commands that use them, not at
+# start: `refdb --help` and `refdb cite` load neither pydantic nor SQLModel nor the linker.
 
 CATALOG = click.option(
     "--catalog",
@@ -82,6 +81,8 @@ class CommandError(click.ClickException):
 @CATALOG
 def check(catalog_dir: Path) -> None:
     """Validate and link the catalog; print every problem as path:line:column."""
+    from refdb.check import check as check_catalog
+
     checked = check_catalog(catalog_dir)
     if checked.problems:
         raise CommandError(problems=checked.problems)
@@ -150,6 +151,8 @@ def build(
     catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool, database_url: str | None
 ) -> None:
     """Validate the catalog, link mentions and write the database atomically."""
+    from refdb.compiler import build as build_database
+
     progress = _progress(quiet)
     try:
         result = build_database(
@@ -182,6 +185,8 @@ def build(
 @click.option("--url")
 def add_article(source, catalog_dir, title, publisher, date, language, url) -> None:
     """Bring a text, Markdown or HTML article into the catalog and say what it names."""
+    from refdb import curate
+
     try:
         article = curate.add_article(
             source,
@@ -213,12 +218,14 @@ def add_article(source, catalog_dir, title, publisher, date, language, url) -> N
 @click.argument("system_id")
 @CATALOG
 @click.option("--name", help="Canonical English name.")
-@click.option("--category", type=click.Choice([c.value for c in Category]))
+@click.option("--category", type=click.Choice(list(CATEGORIES)))
 @click.option(
     "--country", help="ISO 3166-1 alpha-2 code of the country of origin (SU: Soviet Union)."
 )
 def new_system(system_id, catalog_dir, name, category, country) -> None:
     """Scaffold a commented entry to fill in; `refdb check` says what is still missing."""
+    from refdb import curate
+
     try:
         path = curate.new_system(
             system_id,
@@ -290,6 +297,8 @@ def cite(
 def report(catalog_dir: Path, as_json: bool) -> None:
     """What to curate next: the catalog's problems, then unlinked designations, entries never
     mentioned, flags and weakly sourced facts in the files without problems."""
+    from refdb.report import build_report
+
     result = build_report(catalog_dir)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
@@ -359,6 +368,8 @@ def _echo_cards(result) -> None:
 
 def _stale_hint(system_id: str, catalog_dir: Path, db_path: Path) -> str:
     """Why an entry may be missing from the database: it was built before the entry."""
+    from refdb.provenance import is_current
+
     if (Path(catalog_dir) / "systems" / f"{system_id}.yaml").exists():
         return (
             f"\nThe catalog has systems/{system_id}.yaml: {db_path} was built before it; "
@@ -383,6 +394,9 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
+    from refdb.compiler import build as build_database
+    from refdb.provenance import is_current
+
     if is_current(catalog_dir, db_path):
         click.echo(f"{db_path} is up to date with {catalog_dir}.")
         return
@@ -410,6 +424,8 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
 )
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -> None:
     """Build the database if the catalog changed, then serve it read-only with Datasette."""
+    from refdb import watching
+
     _check_port(host, port)
     if watch:
         try:

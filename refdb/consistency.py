@@ -65,8 +65,8 @@ _WORDS = {
     for words in category.words.values()
     for pattern in [words_pattern(words)]
 }
-_CLASS_WORD = re.compile(
-    rf"(?P<word>{'|'.join(pattern for _, pattern in sorted(_WORDS))})"
+# What may stand between a class word and the name it applies to, up to the name.
+_APPLIES = re.compile(
     rf"(?:\s+(?:{_fold_pattern(_NATIONALITY)}))?"
     rf"(?:\s+{_TYPE})?\s*[«\"“„‘'(]?\s*"
     rf"(?:{_LIST_ITEM}(?:{_LIST_GLUE}{_LIST_ITEM})*{_LIST_GLUE})?$",
@@ -80,11 +80,22 @@ _ANY_CLASS_WORD = re.compile(
     r"(?<!\w)(?:"
     + "|".join(
         pattern.removeprefix(r"(?<!\w)(?:").removesuffix(r")(?!\w)")
-        for _, pattern in sorted(_WORDS)
-    )
+        for _, pattern in sorted(_WORDS, key=lambda item: (-len(item[1]), item))
+    )  # the longest first: "missiles de croisière" before "missiles"
     + r")(?!\w)",
     re.IGNORECASE,
 )
+
+
+# The first three letters of every class word's first word (all of it when shorter, as the
+# "U" of "U-Boot"): the only words worth trying.
+_FIRST_LETTERS = {
+    fold(word.split(" ")[0].split("-")[0].rstrip("*"))[:3]
+    for category in categories.CATEGORIES.values()
+    for words in category.words.values()
+    for word in words
+}
+_TOKEN = re.compile(r"(?<!\w)\w+")
 
 
 def class_word_before(text: str, start: int) -> tuple[str, set[str]] | None:
@@ -93,17 +104,19 @@ def class_word_before(text: str, start: int) -> tuple[str, set[str]] | None:
     before = fold(text[max(0, start - 120) : start])
     match = next(
         (
-            found
-            for word in _ANY_CLASS_WORD.finditer(before)
-            if (found := _CLASS_WORD.match(before, word.start()))
+            word
+            for token in _TOKEN.finditer(before)
+            if (token.group()[:3] in _FIRST_LETTERS or token.group()[:1] in _FIRST_LETTERS)
+            and (word := _ANY_CLASS_WORD.match(before, token.start()))
+            and _APPLIES.match(before, word.end())
         ),
         None,
     )
     if match is None:
         return None
-    word = match["word"]
+    word = match.group()
     named = {name for name, pattern in _WORDS if re.fullmatch(pattern, word)}
-    offset = max(0, start - 120) + match.start("word")
+    offset = max(0, start - 120) + match.start()
     return text[offset : offset + len(word)], named
 
 
