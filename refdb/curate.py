@@ -128,6 +128,17 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     return "\n\n".join(parser.paragraphs), title
 
 
+def plain_title(text: str) -> str | None:
+    """The headline of a plain text pasted from a page: its first line, when a blank line
+    follows it and it reads as a headline (one line, under 200 characters, not a sentence
+    ending in a full stop); None otherwise."""
+    first, blank, _ = text.partition("\n\n")
+    first = first.strip()
+    if not blank or "\n" in first or not 0 < len(first) <= 200 or first.endswith("."):
+        return None
+    return first
+
+
 def markdown_to_text(markdown: str) -> tuple[str, str | None]:
     return html_to_text(MarkdownIt().render(markdown))
 
@@ -178,6 +189,7 @@ def add_article(
         text, found_title = markdown_to_text(raw)
     else:
         text = raw.strip()
+        found_title = plain_title(text)
     check_partial_date(date)
     check_language(language)
     title = title or found_title

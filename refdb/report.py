@@ -36,6 +36,8 @@ DESIGNATION = re.compile(
 # A name no entry has is found in quotes after a word for a weapon ("le missile « Sarmat »"),
 # or, where the language names a thing after its class, capitalised after one ("ракета
 # Сармат"): the words of ``categories.CLASS_WORDS``.
+# "vom Typ", "du type", "typu", "типа" between the class word and the name.
+_OF_TYPE = r"(?:(?:vom|von|des|du|de|of the|of)\s+)?(?:typ|typs|type|typu|типа|класса|class)"
 NAMES_AFTER_CLASS = {"fr", "es", "it", "pl", "ru", "uk"}
 _QUOTED = r"[«\"„“‘']\s?([^«»\"„“”‘’'\n]{2,40}?)\s?[»\"“”’']"
 
@@ -49,7 +51,7 @@ def _class_named(language: str) -> re.Pattern:
     capitalised = (
         rf"|(?<=\s)([{_UPPER}][\w]+(?:[{_DASH}][\w]+)*)" if language in NAMES_AFTER_CLASS else ""
     )
-    after = rf"(?i:\b(?:{words}))\s+(?:{_QUOTED}{capitalised})"
+    after = rf"(?i:\b(?:{words})(?:\s+{_OF_TYPE})?)\s+(?:{_QUOTED}{capitalised})"
     before = rf"{_QUOTED}[\s{_DASH}]+(?i:(?:{words})\b)"
     compound = rf"\b([{_UPPER}][\w]+?)[{_DASH}](?i:(?:{words})\b)"  # Kalibr-Marschflugkörper
     return re.compile(rf"{after}|{before}|{compound}")

@@ -194,3 +194,11 @@ def test_add_article_names_every_system_no_entry_claims_and_what_the_catalog_kno
         "Names no entry claims: Iskander-M, S-400 (named by tu-160; no entry), Geran-2, "
         "Kalibr, Sarmat"
     ) in output
+
+
+def test_a_pasted_plain_text_gives_its_headline_as_the_title():
+    assert curate.plain_title("Odessa hit again overnight\n\nThe navy fired.") == (
+        "Odessa hit again overnight"
+    )
+    assert curate.plain_title("The navy fired two missiles.\n\nMore later.") is None
+    assert curate.plain_title("One paragraph only, no headline") is None

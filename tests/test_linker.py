@@ -244,6 +244,8 @@ def test_designation_pattern_finds_what_looks_like_a_weapon(text, found):
         ("ракетный комплекс «Сармат» и ракета Буревестник", "ru", ["Сармат", "Буревестник"]),
         ("the 'Sarmat' missile and the Russian missile", "en", ["Sarmat"]),
         ("die „Sarmat“-Rakete", "de", ["Sarmat"]),
+        ("neue Raketen vom Typ „Sarmat“", "de", ["Sarmat"]),
+        ("ракета типа «Сармат»", "ru", ["Сармат"]),
         ("les missiles russes", "fr", []),
     ],
 )
