@@ -255,9 +255,9 @@ def stale_vetoes(system: SystemEntry) -> list[int]:
     """Indexes of ``vetoed_forms`` that no rule generates (a veto that vetoes nothing)."""
     names = names_of(system)
     natives = _native_words(names)
-    generated = set()
-    for name in names:
-        generated.update(compact(f.text) for f in _derived(name, natives))
+    forms = [Form(name.text, name, "catalog", name.lang) for name in names]
+    forms += [form for name in names for form in _derived(name, natives)]
+    generated = {compact(form.text) for form in [*forms, *_near_spellings(forms)]}
     return [i for i, text in enumerate(system.vetoed_forms) if compact(text) not in generated]
 
 
@@ -285,7 +285,7 @@ def _derived(name: Name, natives: dict[str, str]):
                     yield respelled
                     if respelled.lang == "pl" and respelled.rule.startswith("translation:pl"):
                         yield from _polish_titles(respelled)
-        yield from _polish(name)
+        yield from _declined_latin(name)
 
 
 _TRANSLATIONS = {fold(word): row for row in TRANSLATED_WORDS for word in row.values()}
@@ -305,7 +305,7 @@ def _translations(name: Name):
                 yield Form(text, name, f"translation:{lang}", lang)
 
 
-def _polish(name: Name):
+def _declined_latin(name: Name):
     """A Latin name as the Polish press declines it: a Polish nickname's adjectives in
     agreement with its noun; a designation's ending on its letters ("MiG-a-31"); and a
     French, Spanish or Italian name of several words in the plural ("Cisnes blancos")."""
