@@ -12,7 +12,7 @@ import re
 
 from markupsafe import Markup, escape
 
-from refdb import text, units
+from refdb import units
 from refdb.datasette_plugin import pages
 
 YES_NO = {"Sources disagree", "Derived"}
@@ -116,20 +116,10 @@ def mention_cell(datasette, request, row, column: str, value):
 
 
 def _marked(sentence: str, words: list[str]) -> Markup:
-    """``sentence`` escaped, with each word that starts like a searched word marked
-    (case and accents folded, as full-text search matches them)."""
-    if not words:
-        return escape(sentence)
-    folded = text.fold(sentence)
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(text.fold(w)) for w in words) + r")\w*")
-    pieces, last = [], 0
-    for match in pattern.finditer(folded):
-        pieces.append(escape(sentence[last : match.start()]))
-        pieces.append(
-            Markup('<b class="refdb-hit">')
-            + escape(sentence[match.start() : match.end()])
-            + Markup("</b>")
-        )
-        last = match.end()
-    pieces.append(escape(sentence[last:]))
-    return Markup("").join(pieces)
+    """``sentence`` escaped, with each word that starts like a searched word marked."""
+    return Markup("").join(
+        Markup('<b class="refdb-hit">') + escape(run["text"]) + Markup("</b>")
+        if run.get("found")
+        else escape(run["text"])
+        for run in pages.found_runs(sentence, words)
+    )

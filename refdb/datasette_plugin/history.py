@@ -16,7 +16,6 @@ import re
 import sqlite3
 from collections import defaultdict
 from datetime import date
-from urllib.parse import urlsplit
 
 from datasette.utils.asgi import Response
 
@@ -243,7 +242,7 @@ def _sources(conn: sqlite3.Connection, system_id: str, sources: dict) -> list[di
             item["caution"] = (
                 pages.caution(publisher["kind"], publisher["reliability"]) if publisher else None
             )
-            item["via_host"] = urlsplit(source["via"]).hostname if source.get("via") else None
+            item["via_host"] = pages.host(source.get("via"))
         shown.append(item)
     return shown
 

@@ -11,9 +11,16 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-from urllib.parse import urlsplit
 
-from refdb.datasette_plugin.pages import WORK, _rows, _specs, caution, language_name
+from refdb.datasette_plugin.pages import (
+    WORK,
+    _rows,
+    _specs,
+    caution,
+    found_runs,
+    host,
+    language_name,
+)
 
 PAGE_SIZE = 50
 
@@ -35,17 +42,17 @@ def articles_list(conn: sqlite3.Connection, page: int = 1) -> dict:
     )
     for row in rows:
         row["language_name"] = language_name(row["language"])
-        row["outlet"] = row["publisher"] or (urlsplit(row["url"]).hostname if row["url"] else None)
+        row["outlet"] = row["publisher"] or host(row["url"])
     return {"rows": rows, **_paged(total, page)}
 
 
 def mention_search(conn: sqlite3.Connection, query: str, page: int = 1) -> dict:
     """What articles say: the sentences that name a system and hold every word of
     ``query`` (all of them, newest first, without one), each linked to its place."""
-    words = " ".join(re.findall(r"\w+", query))
+    words = re.findall(r"\w+", query)
     params: dict = {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE}
     if words:
-        params["match"] = " ".join(f'"{word}"' for word in words.split())
+        params["match"] = " ".join(f'"{word}"' for word in words)
         where = "m.rowid in (select rowid from mentions_fts where mentions_fts match :match)"
     else:
         where = "1"
@@ -59,9 +66,8 @@ def mention_search(conn: sqlite3.Connection, query: str, page: int = 1) -> dict:
         "order by a.date desc, a.id, m.start limit :limit offset :offset",
         params,
     )
-    wanted = [w.casefold() for w in words.split()]
     for row in rows:
-        row["runs"] = _sentence_runs(row, wanted)
+        row["runs"] = _sentence_runs(row, words)
     return {"query": query, "rows": rows, **_paged(total, page)}
 
 
@@ -69,20 +75,9 @@ def _sentence_runs(row: dict, wanted: list[str]) -> list[dict]:
     """The sentence as runs: the mention (linked), and the words searched for (marked)."""
     sentence, offset = row["sentence"], row["sentence_start"]
     start, end = row["start"] - offset, row["end"] - offset
-    runs = _word_runs(sentence[:start], wanted)
+    runs = found_runs(sentence[:start], wanted)
     runs.append({"text": sentence[start:end], "mention": True})
-    return runs + _word_runs(sentence[end:], wanted)
-
-
-def _word_runs(text: str, wanted: list[str]) -> list[dict]:
-    if not wanted or not text:
-        return [{"text": text}] if text else []
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in wanted) + r")\w*", re.I)
-    runs, last = [], 0
-    for match in pattern.finditer(text):
-        runs += [{"text": text[last : match.start()]}, {"text": match.group(), "found": True}]
-        last = match.end()
-    return [run for run in [*runs, {"text": text[last:]}] if run["text"]]
+    return runs + found_runs(sentence[end:], wanted)
 
 
 def sources_list(conn: sqlite3.Connection, page: int = 1) -> dict:
@@ -106,7 +101,7 @@ def sources_list(conn: sqlite3.Connection, page: int = 1) -> dict:
     names = dict(conn.execute("select id, name from systems"))
     for row in rows:
         row["caution"] = caution(row["publisher_kind"], row["reliability"])
-        row["via_host"] = urlsplit(row["via"]).hostname if row["via"] else None
+        row["via_host"] = host(row["via"])
         row["entries"] = [
             {"id": system_id, "name": names.get(system_id, system_id), "number": int(number)}
             for system_id, number in (part.split(" ") for part in row["cited_by"].split(","))

@@ -172,6 +172,11 @@ def _back_links(sources: list[dict], entry_numbers, specs, relations) -> None:
         source["cited_at"] = cited_at.get(source["number"], [])
 
 
+def host(url: str | None) -> str | None:
+    """The host of an address, as a source's copy or an article's outlet is named."""
+    return urlsplit(url).hostname if url else None
+
+
 def split_list(value: str | None) -> list[str]:
     """'RU, KZ' -> ['RU', 'KZ']: a list column as the build writes it."""
     return [part.strip() for part in (value or "").split(",") if part.strip()]
@@ -249,7 +254,7 @@ def entry_sources(conn: sqlite3.Connection, system_id: str) -> list[dict]:
         [system_id],
     )
     for source in sources:
-        source["via_host"] = urlsplit(source["via"]).hostname if source["via"] else None
+        source["via_host"] = host(source["via"])
         source["via_words"] = via_words(source["via_kind"], source["via_own"])
         source["caution"] = caution(source["publisher_kind"], source["publisher_reliability"])
     return sources
@@ -577,6 +582,22 @@ def _name_holding(conn, system_id: str, words: str) -> str:
     return words
 
 
+def found_runs(sentence: str, words: list[str]) -> list[dict]:
+    """``sentence`` as runs, each word that starts like a searched word found (case and
+    accents folded, as full-text search matches them): what the mention search marks."""
+    if not words or not sentence:
+        return [{"text": sentence}] if sentence else []
+    folded = text.fold(sentence)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(text.fold(w)) for w in words) + r")\w*")
+    runs, last = [], 0
+    for match in pattern.finditer(folded):
+        runs.append({"text": sentence[last : match.start()]})
+        runs.append({"text": sentence[match.start() : match.end()], "found": True})
+        last = match.end()
+    runs.append({"text": sentence[last:]})
+    return [run for run in runs if run["text"]]
+
+
 def _marked_runs(snippet: str) -> list[dict]:
     """FTS5's snippet, marked with two private-use characters, as runs a template escapes."""
     runs = []
@@ -664,9 +685,6 @@ def suggestions(conn: sqlite3.Connection, query: str, limit: int = 5) -> list[di
     return list(best.values())[:limit]
 
 
-_HIT, _END = "\ue000", "\ue001"  # marks FTS5 puts around a hit: characters no text holds
-
-
 def articles_naming(conn: sqlite3.Connection, query: str, limit: int = 10) -> dict:
     """The articles whose text holds ``query`` as a phrase, newest first, each with a
     snippet around it: where a reader goes when the catalog has no entry by that name."""
@@ -679,17 +697,14 @@ def articles_naming(conn: sqlite3.Connection, query: str, limit: int = 10) -> di
     ).fetchone()[0]
     rows = _rows(
         conn,
-        f"select a.id, a.title, a.date, a.language, snippet(articles_fts, 1, '{_HIT}', '{_END}', "
-        "'…', 16) as snippet from articles_fts join articles a on a.rowid = articles_fts.rowid "
+        "select a.id, a.title, a.date, a.language, "
+        "snippet(articles_fts, 1, char(57344), char(57345), '…', 16) as snippet "
+        "from articles_fts join articles a on a.rowid = articles_fts.rowid "
         "where articles_fts match ? order by a.date desc, a.id limit ?",
         [phrase, limit],
     )
     for row in rows:
-        row["runs"] = [
-            {"text": part, "found": n % 2 == 1}
-            for n, part in enumerate(re.split(f"[{_HIT}{_END}]", row.pop("snippet")))
-            if part
-        ]
+        row["runs"] = _marked_runs(row.pop("snippet"))
     return {"rows": rows, "total": total}
 
 
