@@ -11,6 +11,7 @@ the rest of refdb.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -467,6 +468,7 @@ CLASS_WORDS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+@cache
 def class_words(category: str) -> tuple[str, ...]:
     """Every word, in every catalog language, for the class of weapon ``category`` is (its
     own words and those of the categories it fits) and the words for any weapon."""

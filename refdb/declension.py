@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from refdb import romanization
+
 # Each case and number of a masculine noun phrase (nominative singular left out: it is the
 # name as written): the adjective's ending, and the endings its noun may take with it
 # (hard and soft stems; animate and inanimate).
@@ -53,7 +55,9 @@ SURNAME_ENDINGS = ("a", "owi", "em", "ie")  # genitive, dative, instrumental, lo
 
 _VOWELS = set("aeiouyąęóAEIOUYĄĘÓ")
 _INSIDE = re.compile(r"^([A-Za-zÀ-žА-Яа-яЁёІіЇїЄєҐґ]+)([\-\u2010\u2011 ])(\w.*)$")
-_CYRILLIC_VOWELS = set("аеёиоуыэюяіїєАЕЁИОУЫЭЮЯІЇЄьйЬЙ")
+# A Cyrillic word that ends in one of these takes no consonant ending: the vowels, the soft
+# sign and й.
+CYRILLIC_VOWEL_OR_SOFT = romanization.VOWELS | set("ьйЬЙ")
 
 
 def declined_phrase(text: str) -> list[str]:
@@ -102,7 +106,7 @@ def inside_designation(text: str) -> list[str]:
         return []
     letters, separator, rest = match.groups()
     cyrillic = letters[-1] >= "\u0400"
-    vowels = _CYRILLIC_VOWELS if cyrillic else _VOWELS
+    vowels = CYRILLIC_VOWEL_OR_SOFT if cyrillic else _VOWELS
     abbreviation = any(ch.isupper() for ch in letters[1:])  # "MiG", not "Iskander"
     if separator == " ":  # "MiG 31", not "System 5": spaced, only an abbreviation and a number
         follows = rest[0].isdigit() and abbreviation

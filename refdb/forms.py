@@ -387,12 +387,12 @@ def _forms_by_case(word: str, language: str) -> dict[tuple[str, str], str]:
             if form.tag.case in CASES:
                 table.setdefault((form.tag.case, form.tag.number or "sing"), form.word)
     singular_only = table and not any(number == "plur" for _, number in table)
-    if singular_only and word[-1:].isalpha() and word[-1].lower() not in _SOFT_OR_VOWEL:
+    final = word[-1:]
+    if singular_only and final.isalpha() and final not in declension.CYRILLIC_VOWEL_OR_SOFT:
         table |= _plural_of_a_hard_noun(word.lower(), language)
     return table
 
 
-_SOFT_OR_VOWEL = romanization.VOWELS | {"ь", "й"}
 # The plural endings of a masculine noun with a hard stem, for a name the dictionary reads
 # only as a surname (singular only): "Іскандер" -> "Іскандери", "Іскандерами".
 PLURAL_ENDINGS = {

@@ -810,7 +810,7 @@ def _fts(db, table: str, column: str, keys: list[str], action: str) -> None:
     """Add (or remove, before the rows go) these rows' entries in ``table``'s FTS index."""
     if not keys:
         return
-    columns = _FTS_COLUMNS[table]
+    columns = ", ".join(tables.FULL_TEXT[table])
     fts = f"{table}_fts"
     where = f"where {column} in ({_marks(keys)})"
     if action == "delete":
@@ -824,13 +824,6 @@ def _fts(db, table: str, column: str, keys: list[str], action: str) -> None:
             f"insert into {fts} (rowid, {columns}) select rowid, {columns} from {table} {where}",
             keys,
         )
-
-
-_FTS_COLUMNS = {
-    "systems": "name, designations, nato_reporting_name, search_names, description",
-    "mentions": "sentence, exact",
-    "articles": "title, text",
-}
 
 
 def _delete_systems(db, system_ids: list[str]) -> None:

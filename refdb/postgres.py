@@ -16,16 +16,10 @@ from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 from refdb.insert import create_and_insert
+from refdb.tables import FULL_TEXT
 from refdb.text import fold
 
-SEARCHED = {
-    "systems": (
-        "id",
-        ["name", "designations", "nato_reporting_name", "search_names", "description"],
-    ),
-    "mentions": ("id", ["sentence", "exact"]),
-    "articles": ("id", ["title", "text"]),
-}
+SEARCHED = {table: ("id", list(columns)) for table, columns in FULL_TEXT.items()}
 
 
 def engine_for(url: str):

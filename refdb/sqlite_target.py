@@ -22,6 +22,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
 from refdb.insert import create_indexes, create_tables, insert_rows
+from refdb.tables import FULL_TEXT
 
 
 def publish(parts: Iterable[dict], system_files: int, db_path: Path, timed) -> None:
@@ -127,15 +128,10 @@ def index(path: Path) -> None:
     """FTS5 over names, aliases and descriptions, over mention sentences, and over whole
     articles (what finds a system the catalog lacks)."""
     db = sqlite_utils.Database(path)
-    tokenizer = "unicode61 remove_diacritics 2"
-    db["systems"].enable_fts(
-        ["name", "designations", "nato_reporting_name", "search_names", "description"],
-        fts_version="FTS5",
-        tokenize=tokenizer,
-        create_triggers=False,
-    )
-    db["mentions"].enable_fts(["sentence", "exact"], fts_version="FTS5", tokenize=tokenizer)
-    db["articles"].enable_fts(["title", "text"], fts_version="FTS5", tokenize=tokenizer)
+    for table, columns in FULL_TEXT.items():
+        db[table].enable_fts(
+            list(columns), fts_version="FTS5", tokenize="unicode61 remove_diacritics 2"
+        )
     db.close()
 
 

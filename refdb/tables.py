@@ -396,3 +396,12 @@ class EntryChange(SQLModel, table=True):
     date: str | None = None
     message: str | None = Field(default=None, description="The commit's subject line")
     changes: str = Field(description="What changed, in words: a JSON list of sentences")
+
+
+# The columns each full-text index covers, one list for every target: SQLite's FTS5 tables
+# (built whole, then patched row by row) and PostgreSQL's tsvector columns.
+FULL_TEXT: dict[str, tuple[str, ...]] = {
+    "systems": ("name", "designations", "nato_reporting_name", "search_names", "description"),
+    "mentions": ("sentence", "exact"),
+    "articles": ("title", "text"),  # what finds a system the catalog lacks
+}
