@@ -451,6 +451,17 @@ def card_gaps(category: str, properties: set[str]) -> list[CardFact]:
     return [fact for fact in CATEGORIES[category].card if not properties & set(fact.properties)]
 
 
+def family_gaps(category: str, own: set[str], versions: list[set[str]]) -> list[CardFact]:
+    """The facts of a family's card that neither the family (``own`` properties) nor every
+    one of its ``versions`` (each the properties of one version's entry) gives: a fact only
+    one version gives is not yet the family's."""
+    return [
+        fact
+        for fact in card_gaps(category, own)
+        if not versions or any(not given & set(fact.properties) for given in versions)
+    ]
+
+
 # Words the press puts before or after any weapon's name, by language (``word*`` takes any
 # ending): what tells a name that is also an ordinary word ("Club", "Kodiak") from the word.
 CLASS_WORDS: dict[str, tuple[str, ...]] = {

@@ -355,6 +355,7 @@ def _echo_cards(result) -> None:
     click.echo(f"Standard cards ({given} of {standard} facts given, {share}; emptiest first):")
     for card in result.cards:
         lacks = f"; not yet: {', '.join(card['missing'])}" if card["missing"] else ""
+        lacks = f"(a family: as every version gives it){lacks}" if card["family"] else lacks
         click.echo(f"  {card['system_id']:<22} {card['given']:>2}/{card['standard']:<2}{lacks}")
     two = sum(len(figure["publishers"]) > 1 for figure in result.key_figures)
     click.echo(

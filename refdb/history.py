@@ -498,6 +498,7 @@ FIELD_LABELS = {
     "name": "name",
     "nato_reporting_name": "NATO reporting name",
     "category": "category",
+    "family": "whether it is a family of versions",
     "role": "role",
     "country": "country of origin",
     "designer": "designer",

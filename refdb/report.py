@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -222,15 +223,25 @@ def single_source_facts(catalog: Catalog) -> list[dict]:
 
 def standard_cards(catalog: Catalog) -> list[dict]:
     """Each entry against the standard card of its category: how many of its facts it
-    gives and which it lacks, the emptiest card first."""
+    gives and which it lacks, the emptiest card first. A family's card is its versions'."""
+    given = {system.id: {spec.property for spec in system.specs} for system in catalog.systems}
+    versions = defaultdict(list)
+    for system in catalog.systems:
+        for relation in system.relations:
+            if relation.type == "variant-of":
+                versions[relation.target].append(given[system.id])
     found = []
     for system in catalog.systems:
         card = categories.CATEGORIES[system.category].card
-        missing = categories.card_gaps(system.category, {spec.property for spec in system.specs})
+        if system.family:
+            missing = categories.family_gaps(system.category, given[system.id], versions[system.id])
+        else:
+            missing = categories.card_gaps(system.category, given[system.id])
         found.append(
             {
                 "system_id": system.id,
                 "category": str(system.category),
+                "family": system.family,
                 "given": len(card) - len(missing),
                 "standard": len(card),
                 "missing": [fact.label for fact in missing],

@@ -302,7 +302,7 @@ def _entry_row(system: SystemEntry, relative: str, content: bytes, forms) -> tab
         designations=" · ".join(system.designations),
         country_name=country_name(system.country),
         operators=", ".join(system.operators),
-        **_copied(system, "id name nato_reporting_name category role country designer"),
+        **_copied(system, "id name nato_reporting_name category family role country designer"),
         **_copied(system, "manufacturer status wikidata description"),
         search_names=_search_names(forms),
         file=relative,

@@ -335,6 +335,9 @@ class SystemEntry(Strict):
     designations: Annotated[list[Line], _at_most(50)] = []
     nato_reporting_name: Line | None = None
     category: vocabulary(Category)
+    # a family groups versions that have their own entries (variant-of it): its standard
+    # card is theirs, a fact given when every version gives it
+    family: bool = False
     role: Text | None = None
     country: Country
     designer: Text | None = None

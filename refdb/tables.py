@@ -22,6 +22,9 @@ class System(SQLModel, table=True):
     designations: str = Field(description="All official designations, separated by ' · '")
     nato_reporting_name: str | None = Field(default=None, index=True)
     category: str = Field(index=True)
+    family: bool = Field(
+        default=False, description="Groups versions with entries of their own; its card is theirs"
+    )
     role: str | None = None
     country: str = Field(
         index=True, description="Country of origin, ISO 3166-1 alpha-2 (SU: Soviet Union)"

@@ -93,3 +93,55 @@ def test_a_type_shows_what_its_variants_give_labelled_as_theirs(with_variant):
     row = page[page.index('id="related-specs"') :]
     assert "2022-01-12" in row and "Tupolev Tu-160M" in row
     assert "This card gives 1 of the 12 standard facts" in page  # not counted for the type
+
+
+def _entry(catalog, slug: str, body: str) -> None:
+    (catalog / "systems" / f"{slug}.yaml").write_text(
+        f"id: {slug}\nname: {slug.upper()}\ncategory: cruise-missile\ncountry: RU\n"
+        f"description: A test entry.\nentry_sources: [wiki]\n{body}"
+        "sources:\n  wiki: {title: Kh-101, url: 'https://en.wikipedia.org/wiki/Kh-101'}\n"
+    )
+
+
+@pytest.fixture
+def family(mini_catalog, tmp_path):
+    """A family whose two versions both give a range, one of them a length too, and which
+    gives its entry into service itself."""
+    _entry(
+        mini_catalog,
+        "kh-family",
+        "family: true\nspecs:\n  - {property: service_entry, value: '2013', sources: [wiki]}\n",
+    )
+    version = "relations:\n  - {type: variant-of, target: kh-family, sources: [wiki]}\nspecs:\n"
+    _entry(
+        mini_catalog,
+        "kh-a",
+        version + "  - {property: max_range, value: 2500, unit: km, sources: [wiki]}\n"
+        "  - {property: length, value: 7.45, unit: m, sources: [wiki]}\n",
+    )
+    _entry(
+        mini_catalog,
+        "kh-b",
+        version + "  - {property: max_range, value: 300, unit: km, sources: [wiki]}\n",
+    )
+    return mini_catalog
+
+
+def test_a_familys_card_is_what_every_version_gives_and_what_it_gives_itself(family):
+    cards = {card["system_id"]: card for card in build_report(family).cards}
+    assert cards["kh-family"]["family"] and cards["kh-family"]["given"] == 2
+    assert "range" not in cards["kh-family"]["missing"]  # both versions give one
+    assert "entry into service" not in cards["kh-family"]["missing"]  # the family's own
+    assert "length" in cards["kh-family"]["missing"]  # one version alone does not make it
+    assert cards["kh-a"]["given"] == 2 and not cards["kh-a"]["family"]
+
+
+def test_the_family_page_shows_each_versions_range_labelled_and_counts_them(family, tmp_path):
+    build(family, tmp_path / "refdb.db")
+    page = re.sub(
+        r"\s+", " ", get(datasette_for(tmp_path / "refdb.db"), "/refdb/systems/kh-family").text
+    )
+    assert "every one of them gives 2 of the 8 standard facts of a cruise missile" in page
+    box = page[page.index('class="refdb-keyfacts"') : page.index('id="names"')]
+    assert "KH-A</a>:" in box and "KH-B</a>:" in box and "2,500 km" in box and "300 km" in box
+    assert "not yet: speed, warhead, launch weight, length," in box

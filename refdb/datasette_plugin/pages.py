@@ -101,7 +101,8 @@ def standard_card(conn, system: dict, specs: list[dict], relations: list[dict]) 
     """The entry against its category's standard card: the headline facts with their values,
     how many of the card's facts it gives, and which it lacks. A fact the entry lacks is
     shown as a related entry gives it, labelled with that entry's name: a variant's from its
-    parent type, a type's or a family's from its variants. Only the entry's own facts count."""
+    parent type, a type's or a family's from its variants. Only the entry's own facts count,
+    but for a family, whose card is its versions': there a fact every version gives counts."""
     facts = _rows(
         conn,
         "select f.*, c.label as category_label from card_facts f "
@@ -115,6 +116,8 @@ def standard_card(conn, system: dict, specs: list[dict], relations: list[dict]) 
         properties = set(split_list(fact["properties"]))
         own = [spec for spec in specs if spec["property"] in properties]
         others = [] if own else _giving(parents, properties) or _giving(variants, properties)
+        if system["family"] and not own and _every_version_gives(variants, properties):
+            own = others  # a family's card is its versions': a fact every one of them gives
         given += bool(own)
         borrowed += others
         if not own:
@@ -125,6 +128,7 @@ def standard_card(conn, system: dict, specs: list[dict], relations: list[dict]) 
             )
     return {
         "category_label": facts[0]["category_label"] if facts else system["category"],
+        "family": bool(system["family"]),
         "given": given,
         "standard": len(facts),
         "missing": missing,
@@ -152,6 +156,10 @@ def _by_entry(specs: list[dict]) -> list[dict]:
         )
         group["specs"].append(spec)
     return list(groups.values())
+
+
+def _every_version_gives(variants: list[list[dict]], properties: set[str]) -> bool:
+    return bool(variants) and all(_giving([specs], properties) for specs in variants)
 
 
 def _giving(entries: list[list[dict]], properties: set[str]) -> list[dict]:
