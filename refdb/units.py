@@ -1,12 +1,12 @@
-"""Units of spec values, checked and converted with pint.
+"""Units of spec values, checked and converted by their exact definitions.
 
 Curators write the unit the source uses; the build stores that value as written plus a
 value normalised to the property's canonical unit, so specs compare across systems. Mach is
 a ratio to the local speed of sound, not a fixed speed, so it is kept and never converted.
 
-Pages only show values (``number``, ``also_in``, ``comparable``): a value as stored, and a
-conversion to the significant digits of the value as written. That part uses exact
-definitions of the units and never loads pint, so serving does not load the build's stack.
+Every unit here is a fixed multiple of its dimension's base unit (the international yard
+and pound, the standard gravity), so one table of exact definitions (``EXACT``) checks,
+converts and shows them all; the tests check it against pint, which the build need not load.
 """
 
 from __future__ import annotations
@@ -25,12 +25,8 @@ UNITS = LENGTHS + SPEEDS + MASSES + FORCES
 NOT_CONVERTIBLE = {"mach"}
 
 
-@lru_cache(maxsize=1)
-def registry():
-    """pint's registry, loaded on first use by the build (checking and normalising)."""
-    import pint
-
-    return pint.UnitRegistry()
+# What each base unit of ``EXACT`` measures, for an error that names it.
+DIMENSIONS = {"m": "a length", "m/s": "a speed", "kg": "a mass", "N": "a force"}
 
 
 @lru_cache(maxsize=256)
@@ -42,10 +38,9 @@ def check_unit(unit: str, canonical: str) -> None:
         if canonical != "km/h":
             raise ValueError(f"'{unit}' is a speed; it cannot measure this property")
         return
-    ureg = registry()
-    if ureg.Unit(unit).dimensionality != ureg.Unit(canonical).dimensionality:
+    if EXACT[unit][0] != EXACT[canonical][0]:
         raise ValueError(
-            f"'{unit}' measures {ureg.Unit(unit).dimensionality}, this property needs a unit like '{canonical}'"
+            f"'{unit}' measures {DIMENSIONS[EXACT[unit][0]]}, this property needs a unit like '{canonical}'"
         )
 
 
@@ -56,13 +51,7 @@ def convert(value: float, unit: str, canonical: str) -> float | None:
         return None
     if unit == canonical:
         return float(value)
-    return value * _factor(unit, canonical)
-
-
-@lru_cache(maxsize=256)
-def _factor(unit: str, canonical: str) -> float:
-    """How many ``canonical`` make one ``unit`` (the units here are all proportional)."""
-    return float(registry().Quantity(1, unit).to(canonical).magnitude)
+    return exact(value, unit, canonical)
 
 
 # What a reader also wants to see beside a value.
@@ -86,6 +75,7 @@ ALSO_SHOWN = {
 DISPLACEMENT_PROPERTIES = ("displacement_standard", "displacement_full")
 # Each unit shown to readers in its dimension's base unit, by exact definition (the
 # international yard and pound, the standard gravity); tests check them against pint.
+# The build checks and normalises with it too.
 EXACT = {
     "km": ("m", 1000.0),
     "m": ("m", 1.0),
