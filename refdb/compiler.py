@@ -34,6 +34,7 @@ class BuildResult:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage
     reused: int = 0  # files and articles whose previous work was reused
     patched: bool = False  # the previous database was copied and only the difference applied
+    read: int | None = None  # files read to see what changed (stat vouched for the rest)
 
 
 def build(

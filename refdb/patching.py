@@ -31,6 +31,8 @@ import os
 import re
 import shutil
 import sqlite3
+import time
+from collections.abc import Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,9 +60,10 @@ class Fallback(Exception):
 class Difference:
     """What the catalog on disk changes against the previous database."""
 
-    files: dict[str, bytes]  # every catalog file now
+    files: CatalogFiles  # every catalog file now, read when asked for
     hashes: dict[str, str]  # the SHA-256 of each of them
     changed: set[str]  # paths added, changed or removed
+    started_ns: int  # when this build began looking at the files
     systems: set[str] = field(default_factory=set)  # ids of edited entries
     added_systems: set[str] = field(default_factory=set)
     removed_systems: set[str] = field(default_factory=set)
@@ -73,14 +76,41 @@ class Difference:
         return self.systems | self.added_systems
 
 
-def scan(root: Path) -> dict[str, bytes]:
-    """Every catalog file's bytes, or Fallback when the directory holds anything the clean
-    reader would report (a misnamed file, a link, a FIFO, an article half missing...)."""
-    files: dict[str, bytes] = {}
+class CatalogFiles(Mapping):
+    """Every catalog file's path, and its bytes on demand: a file the previous build's stat
+    record vouches for is not read unless a later stage needs it (then once)."""
+
+    def __init__(self, root: Path, paths: list[str]):
+        self.root, self.paths, self.read = root, dict.fromkeys(paths), {}
+        self.stats: dict[str, tuple] = {}  # stat records of the files read to be hashed
+
+    def __getitem__(self, path: str) -> bytes:
+        if path not in self.read:
+            if path not in self.paths:
+                raise KeyError(path)
+            self.read[path] = _read_limited(self.root, path)
+        return self.read[path]
+
+    def __iter__(self):
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __contains__(self, path) -> bool:
+        return path in self.paths
+
+
+def scan(root: Path, built: dict[str, tuple], started_ns: int | None) -> tuple[CatalogFiles, dict]:
+    """Every catalog file and its SHA-256, or Fallback when the directory holds anything the
+    clean reader would report (a misnamed file, a link, a FIFO, an article half missing...).
+    A file is read and hashed only when its stat differs from the previous build's record
+    (``built``: path -> sha256 and stat record) or may have changed after that build read it
+    (:func:`provenance.unchanged`)."""
     register = root / REGISTER
     if not is_regular(register):
         raise Fallback("no publisher register")
-    files[REGISTER] = register.read_bytes()
+    paths, stats = [REGISTER], {REGISTER: os.stat(register)}
     stems: dict[str, set[str]] = {".yaml": set(), ".txt": set()}
     for folder, suffixes in (("systems", (".yaml",)), ("articles", (".yaml", ".txt"))):
         with os.scandir(root / folder) as entries:
@@ -88,16 +118,31 @@ def scan(root: Path) -> dict[str, bytes]:
                 stem, suffix = os.path.splitext(entry.name)
                 if suffix not in suffixes or not entry.is_file(follow_symlinks=False):
                     raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
-                limit = MAX_ARTICLE_BYTES if suffix == ".txt" else MAX_FILE_BYTES
-                content = _read(entry.path, limit)
-                if len(content) > limit:
-                    raise Fallback(f"{folder}/{entry.name} is too large")
-                files[f"{folder}/{entry.name}"] = content
+                path = f"{folder}/{entry.name}"
+                paths.append(path)
+                stats[path] = entry.stat(follow_symlinks=False)
                 if folder == "articles":
                     stems[suffix].add(stem)
     if stems[".yaml"] != stems[".txt"]:
         raise Fallback("an article without its text or header")
-    return files
+    files, hashes = CatalogFiles(root, paths), {}
+    for path in paths:
+        record = built.get(path)
+        if record is not None and provenance.unchanged(stats[path], record[1:], started_ns):
+            hashes[path] = record[0]
+        else:
+            files.stats[path] = provenance.stat_record(stats[path])
+            hashes[path] = _sha(files[path])
+    return files, hashes
+
+
+def _read_limited(root: Path, path: str) -> bytes:
+    """A catalog file's bytes, or Fallback when it is larger than the clean reader takes."""
+    limit = MAX_ARTICLE_BYTES if path.endswith(".txt") else MAX_FILE_BYTES
+    content = _read(str(root / path), limit)
+    if len(content) > limit:
+        raise Fallback(f"{path} is too large")
+    return content
 
 
 def _read(path: str, limit: int) -> bytes:
@@ -111,22 +156,29 @@ def _read(path: str, limit: int) -> bytes:
 
 def difference(root: Path, previous: sqlite3.Connection) -> Difference:
     """The files that differ from what ``previous`` was built from, classified."""
-    info = previous.execute("select code_sha256, git_commit from build_info").fetchone()
+    started_ns = time.time_ns()
+    info = previous.execute("select code_sha256, git_commit, started_ns from build_info").fetchone()
     if info is None or info[0] != code_version():
         raise Fallback("built by other code")
     if info[1] != provenance.git_commit(root):
         raise Fallback("the catalog's git commit moved")
-    built = dict(previous.execute("select path, sha256 from catalog_files"))
-    files = scan(root)
-    hashes = {path: _sha(content) for path, content in files.items()}
-    changed = {p for p in files.keys() | built.keys() if built.get(p) != hashes.get(p)}
+    built = {
+        row[0]: row[1:]
+        for row in previous.execute(
+            "select path, sha256, size, mtime_ns, ctime_ns, inode from catalog_files"
+        )
+    }
+    files, hashes = scan(root, built, info[2])
+    changed = {
+        p for p in files.keys() | built.keys() if p not in built or built[p][0] != hashes.get(p)
+    }
     if not changed:  # a rebuild of the same catalog redoes the work through the build cache
         raise Fallback("nothing changed")
     if len(changed) > AT_MOST:
         raise Fallback("too many files changed")
     if REGISTER in changed:
         raise Fallback("the publisher register changed")
-    found = Difference(files, hashes, changed)
+    found = Difference(files, hashes, changed, started_ns)
     for path in changed:
         folder, name = path.split("/", 1)
         stem = name.rsplit(".", 1)[0]
@@ -458,6 +510,8 @@ def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
     """Unchanged articles whose curator anchors name one of these entries. Only headers that
     can are read: they write ``mentions`` and one of the ids, or an escape that could spell
     them (YAML folds a scalar's lines with a space, so an id is never split)."""
+    if not system_ids:
+        return set()
     ids = [system_id.encode() for system_id in system_ids]
     found = set()
     for path, raw in diff.files.items():
@@ -1002,11 +1056,18 @@ def _flags(db, system_ids: list[str], doomed: list[str], article_ids: list[str],
 
 
 def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
-    changed = sorted(diff.changed)
-    db.execute(f"delete from catalog_files where path in ({_marks(changed)})", changed)
+    """The records of every file read this time (changed, or unchanged but read because its
+    stat had moved), the catalog's version and counts, and when this build started."""
+    written = sorted(diff.changed | diff.files.stats.keys())
+    db.execute(f"delete from catalog_files where path in ({_marks(written)})", written)
     db.executemany(
-        "insert into catalog_files (path, sha256) values (?, ?)",
-        [(path, diff.hashes[path]) for path in changed if path in diff.files],
+        "insert into catalog_files (path, sha256, size, mtime_ns, ctime_ns, inode) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [
+            (path, diff.hashes[path], *diff.files.stats[path])
+            for path in written
+            if path in diff.files
+        ],
     )
     counts = {
         table: db.execute(f"select count(*) from {table}").fetchone()[0]
@@ -1014,13 +1075,14 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
     }
     catalog_sha256 = provenance.catalog_sha256(diff.hashes)
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
-    summary.update(counts, catalog_sha256=catalog_sha256, reused=reused)
+    summary.update(counts, catalog_sha256=catalog_sha256, reused=reused, read=len(diff.files.stats))
     db.execute(
-        "update build_info set catalog_sha256 = ?, built_at = ?, git_dirty = ?, systems = ?, "
-        "articles = ?, mentions = ?",
+        "update build_info set catalog_sha256 = ?, built_at = ?, started_ns = ?, git_dirty = ?, "
+        "systems = ?, articles = ?, mentions = ?",
         (
             catalog_sha256,
             rows.built_at_now(built_at),
+            diff.started_ns,
             provenance.git_dirty(root),
             *counts.values(),
         ),

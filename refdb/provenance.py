@@ -8,6 +8,7 @@ what a build would write now.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -36,6 +37,29 @@ class CatalogVersion:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
+
+
+# A file's timestamps can lag the clock that starts a build by a clock tick, and some file
+# systems keep them to the second or two (FAT): a file whose mtime is this close to, or
+# after, the start of the build that recorded it may have changed after it was read.
+RACY_NS = 2_000_000_000
+
+
+def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
+    """What a build records of a file beside its hash: size, mtime and ctime (ns), inode. An
+    edit changes one of them, even one that keeps the size and resets the mtime."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def unchanged(stat: os.stat_result, record: tuple, started_ns: int | None) -> bool:
+    """Whether a file is surely as the build that recorded ``record`` read it, by git's
+    "racily clean" rule: its stat is as recorded and it was last modified well before that
+    build started reading. Otherwise it is read and hashed again."""
+    return (
+        started_ns is not None
+        and stat_record(stat) == tuple(record)
+        and stat.st_mtime_ns < started_ns - RACY_NS
+    )
 
 
 def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:

@@ -6,6 +6,7 @@ another entry changes. Rows are plain namespaces of a table model's columns.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -101,7 +102,7 @@ def streamed_rows(
     files: list = []
     for relative, digest in catalog.file_digests():
         version.add(relative, digest)
-        files.append(new_row(tables.CatalogFile, path=relative, sha256=digest))
+        files.append(_file_row(catalog.root, relative, digest))
         if len(files) == 5000:
             yield {tables.CatalogFile: files}
             files = []
@@ -152,6 +153,24 @@ def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, sy
     }
 
 
+def _file_row(root: Path, relative: str, digest: str) -> tables.CatalogFile:
+    """A file's hash and its stat now, by which the next build knows it unchanged unread."""
+    try:
+        record = provenance.stat_record(os.lstat(root / relative))
+    except OSError:  # gone since it was read: the next build finds it so
+        record = (None, None, None, None)
+    size, mtime_ns, ctime_ns, inode = record
+    return new_row(
+        tables.CatalogFile,
+        path=relative,
+        sha256=digest,
+        size=size,
+        mtime_ns=mtime_ns,
+        ctime_ns=ctime_ns,
+        inode=inode,
+    )
+
+
 def _build_info_row(catalog: Catalog, catalog_sha256: str, counts: dict, built_at: str | None):
     return new_row(
         tables.BuildInfo,
@@ -160,6 +179,7 @@ def _build_info_row(catalog: Catalog, catalog_sha256: str, counts: dict, built_a
         refdb_version=version("refdb"),
         code_sha256=code_version(),
         built_at=built_at_now(built_at),
+        started_ns=catalog.started_ns,
         git_commit=provenance.git_commit(catalog.root),
         git_dirty=provenance.git_dirty(catalog.root),
         systems=len(catalog.systems),

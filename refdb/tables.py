@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import types
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 
@@ -313,10 +314,17 @@ class Mention(SQLModel, table=True):
 
 
 class CatalogFile(SQLModel, table=True):
+    """Each file the build read, with what ``stat`` said of it: the next build reads again
+    only a file whose record changed (or that changed near the build, see ``started_ns``)."""
+
     __tablename__ = "catalog_files"
 
     path: str = Field(primary_key=True)
     sha256: str
+    size: int | None = Field(default=None, sa_type=BigInteger)
+    mtime_ns: int | None = Field(default=None, sa_type=BigInteger)
+    ctime_ns: int | None = Field(default=None, sa_type=BigInteger)
+    inode: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class BuildInfo(SQLModel, table=True):
@@ -327,6 +335,12 @@ class BuildInfo(SQLModel, table=True):
     refdb_version: str
     code_sha256: str = Field(description="Hash of refdb's version and code: what built it")
     built_at: str
+    started_ns: int | None = Field(
+        default=None,
+        sa_type=BigInteger,
+        description="When the build began reading files (ns since the epoch): a file modified "
+        "since, or just before, is read again by the next build whatever its stat says",
+    )
     git_commit: str | None = None
     git_dirty: bool | None = Field(
         default=None, description="The catalog had changes not yet committed (null outside git)"

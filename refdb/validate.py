@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import heapq
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Catalog:
     quotes: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     article_ids: list[str] = field(default_factory=list)  # every article's, in order
     streamed: bool = False
+    started_ns: int | None = None  # when reading began (see provenance.unchanged)
     # a streamed catalog's header and text sha256 of each article, as each is read: 64
     # bytes in one object (two hex strings cost three times that, per article)
     article_digests: list[bytes | None] = field(default_factory=list)
@@ -132,6 +134,7 @@ def _check_catalog(
         message = "catalog directory not found; pass --catalog DIR"
         return Catalog(root, [], []), [Problem(str(root), 1, 1, message, "no-catalog")]
     problems: list[Problem] = []
+    started_ns = time.time_ns()
     reader = CatalogReader(
         root, progress or (lambda stage, done, total: None), cache or BuildCache(), problems
     )
@@ -176,6 +179,7 @@ def _check_catalog(
         quotes={key: span for key, span in quotes.items() if key[0] in sound},
         article_ids=[path.stem for path in headers] if streamed else list(articles),
         streamed=streamed,
+        started_ns=started_ns,
     )
     return catalog, problems
 
