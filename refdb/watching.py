@@ -1,8 +1,8 @@
 """`refdb serve --watch`: rebuild when a catalog file is saved and switch the running server to
 the new snapshot, without a restart and without a failed request.
 
-Datasette runs in this process (uvicorn, as `datasette serve` runs it). A watcher polls the
-catalog's file names, sizes and modification times; on a change a builder process builds
+Datasette runs in this process (uvicorn, as `datasette serve` runs it). A watcher waits for
+the system's notice that a catalog file changed; on a change a builder process builds
 (the build forks workers, which a threaded server must not do itself), the server snapshots
 the result and puts the new database in place in one assignment, the way Datasette's own
 ``add_database`` replaces its mapping. Requests already running keep the old database, which
@@ -27,22 +27,37 @@ import click
 
 from refdb import serving
 
-POLL_SECONDS = 0.5
+DEBOUNCE_MS = 300  # saves this close together are one change
 CLOSE_OLD_AFTER_SECONDS = 60  # longer than any bounded query runs
 BUILDER_DEATHS_TOLERATED = 3  # in a row; then the server stops instead of serving stale pages
 
 
-def catalog_signature(catalog_dir: Path) -> tuple:
-    """What changes when a curator saves a catalog file: names, sizes, modification times."""
-    entries = []
-    for root, _, files in os.walk(catalog_dir):
-        for name in files:
-            try:
-                stat = os.stat(os.path.join(root, name))
-            except OSError:
-                continue  # removed while walking: the next poll sees it gone
-            entries.append((os.path.join(root, name), stat.st_size, stat.st_mtime_ns))
-    return tuple(sorted(entries))
+def catalog_file(catalog_dir: Path):
+    """Whether a changed path is one a build reads: the register, an entry, an article's
+    header or text (an editor's swap or backup file beside them is not)."""
+    root = str(catalog_dir.resolve())
+
+    def wanted(change, path: str) -> bool:
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        folder, _, name = relative.rpartition("/")
+        if not folder:
+            return name == "publishers.yaml"
+        suffixes = (".yaml",) if folder == "systems" else (".yaml", ".txt")
+        return folder in ("systems", "articles") and name.endswith(suffixes)
+
+    return wanted
+
+
+async def catalog_changes(catalog_dir: Path):
+    """Once each time catalog files are saved (a burst of saves is one change): file-system
+    notifications through watchfiles, which polls instead where the system gives none (or
+    where ``WATCHFILES_FORCE_POLLING`` is set), so an archive is not walked twice a second."""
+    import watchfiles
+
+    async for _ in watchfiles.awatch(
+        catalog_dir, watch_filter=catalog_file(catalog_dir), debounce=DEBOUNCE_MS
+    ):
+        yield
 
 
 def serve_watching(
@@ -137,13 +152,7 @@ def _stop_on_failure(task: asyncio.Task, server) -> None:
 
 
 async def _watch(datasette, builder: Builder, catalog_dir: Path, db_path: Path, served: Path):
-    signature = catalog_signature(catalog_dir)
-    while True:
-        await asyncio.sleep(POLL_SECONDS)
-        current = catalog_signature(catalog_dir)
-        if current == signature:
-            continue
-        signature = current
+    async for _ in catalog_changes(catalog_dir):
         ok, message = await builder.build(catalog_dir, db_path)
         click.echo(message, err=not ok)
         if ok:

@@ -17,12 +17,18 @@ from pathlib import Path
 
 import pytest
 
+from refdb.watching import catalog_file
+
 from conftest import FIXTURES, ROOT, _free_port
 
 
 @pytest.fixture
-def watched(tmp_path):
-    """A served copy of the small fixture catalog, watched; yields (catalog, base URL)."""
+def watched(tmp_path, request):
+    """A served copy of the small fixture catalog, watched; yields (catalog, base URL).
+    Watched by the system's notifications, or by polling when the test asks for it."""
+    environment = {k: v for k, v in os.environ.items() if k != "WATCHFILES_FORCE_POLLING"}
+    if getattr(request, "param", None) == "polling":
+        environment["WATCHFILES_FORCE_POLLING"] = "1"
     catalog = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "mini", catalog)
     port = _free_port()
@@ -32,7 +38,10 @@ def watched(tmp_path):
         *("--config", ROOT / "datasette.yaml", "--metadata", ROOT / "metadata.yaml"),
     ]
     process = subprocess.Popen(
-        [str(part) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [str(part) for part in command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=environment,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -144,3 +153,22 @@ def test_pages_under_watch_are_not_cached_so_an_edit_shows_on_the_next_click(wat
             path,
             cache,
         )
+
+
+@pytest.mark.parametrize("watched", ["polling"], indirect=True)
+def test_where_the_system_gives_no_notifications_the_catalog_is_polled(watched):
+    catalog, url = watched
+    entry = catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("Supersonic", "Polled, supersonic"))
+    _wait_for(lambda: _description(url).startswith("Polled, supersonic"))
+
+
+def test_only_the_files_a_build_reads_start_one(tmp_path):
+    wanted = catalog_file(tmp_path)
+    for path in ("publishers.yaml", "systems/tu-160.yaml", "articles/a.yaml", "articles/a.txt"):
+        assert wanted(None, str(tmp_path / path)), path
+    for path in (
+        "systems/.tu-160.yaml.swp", "systems/tu-160.yaml~", "systems/4913", "README.md",
+        "systems/notes.txt", "articles/a.txt.bak", "other/x.yaml",
+    ):  # fmt: skip
+        assert not wanted(None, str(tmp_path / path)), path
