@@ -284,6 +284,27 @@ def test_a_file_changed_in_the_same_second_as_the_build_read_it_is_read_again(
     assert description(db_path, "tu-160").startswith("X")
 
 
+def test_a_patch_that_would_leave_a_reference_dangling_is_not_committed(
+    mini_catalog, tmp_path, monkeypatch
+):
+    """The patch replaces rows in place with foreign keys deferred: if a row's parent were
+    not written back, the commit is refused and the clean path builds instead."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    insert_all = patching._insert_all
+
+    def without_aliases(db, out):
+        insert_all(db, {model: found for model, found in out.items() if model.__name__ != "Alias"})
+
+    monkeypatch.setattr(patching, "_insert_all", without_aliases)
+    entry = mini_catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
+    assert not build(mini_catalog, db_path, built_at=BUILT_AT).patched
+    assert description(db_path, "tu-160").startswith("Edited. ")
+    with closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("pragma foreign_key_check").fetchall() == []
+
+
 def write_article(root: Path, article_id: str, text: str, **header) -> None:
     (root / "articles" / f"{article_id}.txt").write_text(text)
     fields = {"id": article_id, "title": article_id, "date": "2024-02", "language": "en"}
