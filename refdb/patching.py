@@ -106,34 +106,37 @@ def scan(root: Path, built: dict[str, tuple], started_ns: int | None) -> tuple[C
     clean reader would report (a misnamed file, a link, a FIFO, an article half missing...).
     A file is read and hashed only when its stat differs from the previous build's record
     (``built``: path -> sha256 and stat record) or may have changed after that build read it
-    (:func:`provenance.unchanged`)."""
+    (:func:`provenance.unchanged`): one stat a file, as git's index is checked."""
     register = root / REGISTER
     if not is_regular(register):
         raise Fallback("no publisher register")
-    paths, stats = [REGISTER], {REGISTER: os.stat(register)}
-    stems: dict[str, set[str]] = {".yaml": set(), ".txt": set()}
+    stats = {REGISTER: os.stat(register)}
     for folder, suffixes in (("systems", (".yaml",)), ("articles", (".yaml", ".txt"))):
         with os.scandir(root / folder) as entries:
             for entry in entries:
-                stem, suffix = os.path.splitext(entry.name)
-                if suffix not in suffixes or not entry.is_file(follow_symlinks=False):
+                if not entry.name.endswith(suffixes) or not entry.is_file(follow_symlinks=False):
                     raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
-                path = f"{folder}/{entry.name}"
-                paths.append(path)
-                stats[path] = entry.stat(follow_symlinks=False)
-                if folder == "articles":
-                    stems[suffix].add(stem)
-    if stems[".yaml"] != stems[".txt"]:
-        raise Fallback("an article without its text or header")
-    files, hashes = CatalogFiles(root, paths), {}
-    for path in paths:
+                stats[f"{folder}/{entry.name}"] = entry.stat(follow_symlinks=False)
+    _check_pairs(stats.keys() ^ built.keys(), stats)
+    files, hashes = CatalogFiles(root, list(stats)), {}
+    for path, stat in stats.items():
         record = built.get(path)
-        if record is not None and provenance.unchanged(stats[path], record[1:], started_ns):
+        if record is not None and provenance.unchanged(stat, record[1:], started_ns):
             hashes[path] = record[0]
         else:
-            files.stats[path] = provenance.stat_record(stats[path])
+            files.stats[path] = provenance.stat_record(stat)
             hashes[path] = _sha(files[path])
     return files, hashes
+
+
+def _check_pairs(added_or_removed: set[str], now) -> None:
+    """Fallback unless every article added or removed has its header and text both, or
+    neither (the previous build had them in pairs; other files did not come or go)."""
+    for path in added_or_removed:
+        if path.startswith("articles/"):
+            stem = path.rsplit(".", 1)[0]
+            if (f"{stem}.yaml" in now) != (f"{stem}.txt" in now):
+                raise Fallback("an article without its text or header")
 
 
 def _read_limited(root: Path, path: str) -> bytes:
