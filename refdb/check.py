@@ -6,23 +6,39 @@ the sound rest, so a curator fixes everything in one round instead of stage by s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from refdb import linking
 from refdb.errors import Problem
 from refdb.linker import Mention
+from refdb.reader import Article
 from refdb.validate import Catalog, Progress, check_catalog
 
 
 @dataclass
 class Checked:
     catalog: Catalog  # the files without problems (all of them when ``problems`` is empty)
-    mentions: list[Mention]
     problems: list[Problem]
+    articles: int = 0  # articles read and checked without a problem
 
 
-def check(catalog_dir: Path | str, progress: Progress | None = None) -> Checked:
-    catalog, problems = check_catalog(Path(catalog_dir), progress)
-    mentions, stale = linking.find_mentions(catalog, progress)
-    return Checked(catalog, mentions, sorted(set(problems + stale)))
+def check(
+    catalog_dir: Path | str,
+    progress: Progress | None = None,
+    each: Callable[[Catalog, Article, list[Mention]], None] | None = None,
+) -> Checked:
+    """Every problem of the catalog. As a build does, it checks the entries (and the articles
+    they quote), then reads, checks and links one article at a time, so memory does not grow
+    with the archive: ``each(catalog, article, mentions)`` sees every sound article as it
+    comes, with the catalog of the sound entries."""
+    catalog, problems = check_catalog(Path(catalog_dir), progress, streamed=True)
+    sound = 0
+    for article, mentions, found in linking.each_article(catalog, progress):
+        problems += found
+        if article is not None:
+            sound += 1
+            if each is not None:
+                each(catalog, article, mentions)
+    return Checked(catalog, sorted(set(problems)), sound)

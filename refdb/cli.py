@@ -86,10 +86,8 @@ def check(catalog_dir: Path) -> None:
     checked = check_catalog(catalog_dir)
     if checked.problems:
         raise CommandError(problems=checked.problems)
-    catalog = checked.catalog
-    click.echo(
-        f"Catalog OK: {_count(len(catalog.systems), 'system')}, {_count(len(catalog.articles), 'article')}."
-    )
+    systems = _count(len(checked.catalog.systems), "system")
+    click.echo(f"Catalog OK: {systems}, {_count(checked.articles, 'article')}.")
 
 
 class TerminalProgress:

@@ -249,12 +249,3 @@ def check_mentions(
                 )
             )
     return flags
-
-
-def find_flags(catalog, mentions: list[linker.Mention]) -> list[Flag]:
-    """Disagreements between a validated catalog's articles and its entries, in a stable order."""
-    texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
-    flags = [
-        flag for system in catalog.systems for flag in check_quotes(system, texts, catalog.quotes)
-    ]
-    return flags + check_mentions({s.id: s for s in catalog.systems}, mentions, texts)

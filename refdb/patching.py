@@ -1092,4 +1092,3 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
             *counts.values(),
         ),
     )
-

@@ -115,49 +115,62 @@ class Report:
 
 def build_report(catalog_dir: Path | str) -> Report:
     """Check and link the catalog, then list its problems and what is missing from the files
-    that have none."""
-    checked = check(Path(catalog_dir))
-    return report_for(checked.catalog, checked.mentions, checked.problems)
+    that have none. Articles are read one at a time, as the build reads them: what the report
+    keeps of each is what it lists (a name no entry claims, a flag), not its text."""
+    reading = _Reading()
+    checked = check(Path(catalog_dir), each=reading.add)
+    return reading.report(checked.catalog, checked.problems)
 
 
-def report_for(
-    catalog: Catalog, every_mention: list[linker.Mention], problems: list[Problem] = ()
-) -> Report:
-    by_article: dict[str, list[linker.Mention]] = {}
-    for mention in every_mention:
-        by_article.setdefault(mention.article_id, []).append(mention)
-    unlinked: dict[str, Unlinked] = {}
-    mentioned, silent = set(), []
-    for article in catalog.articles:
-        mentions = by_article.get(article.entry.id, [])
-        mentioned |= {m.system_id for m in mentions}
+class _Reading:
+    """What the report keeps of each article as it is read: what it lists, not the text."""
+
+    def __init__(self) -> None:
+        self.unlinked: dict[str, Unlinked] = {}
+        self.mentioned: set[str] = set()
+        self.silent: list[str] = []
+        self.flags: list[consistency.Flag] = []
+        self.systems: dict[str, object] = {}
+
+    def add(self, catalog: Catalog, article, mentions: list[linker.Mention]) -> None:
+        self.systems = self.systems or {s.id: s for s in catalog.systems}
+        self.mentioned |= {m.system_id for m in mentions}
         if not mentions:
-            silent.append(article.entry.id)
+            self.silent.append(article.entry.id)
         covered = [(m.start, m.end) for m in mentions]
         bounds = None
         for span in unclaimed(article.text, article.entry.language, covered):
             bounds = bounds or sentences(article.text, article.entry.language)
-            _count(unlinked, article, span, bounds)
-    known = named_in_catalog(catalog)
-    claimed = {compact(n.text) for s in catalog.systems for n in linker.names_of(s)}
-    for key, item in unlinked.items():
-        item.named_in = [] if key in claimed else known.get(key, [])
-    ranked = sorted(unlinked.values(), key=lambda u: (-u.count, u.text))
-    never = [s.id for s in catalog.systems if s.id not in mentioned]
-    flags = [asdict(flag) for flag in consistency.find_flags(catalog, every_mention)]
-    weak = claims_only_facts(catalog)
-    return Report(
-        ranked,
-        never,
-        silent,
-        flags,
-        unsourced_names(catalog),
-        weak,
-        single_source_facts(catalog),
-        standard_cards(catalog),
-        key_figures(catalog),
-        list(problems),
-    )
+            _count(self.unlinked, article, span, bounds)
+        text = {article.entry.id: (article.text, article.entry.language)}
+        self.flags += consistency.check_mentions(self.systems, mentions, text)
+
+    def report(self, catalog: Catalog, problems: list[Problem]) -> Report:
+        known = named_in_catalog(catalog)
+        claimed = {compact(n.text) for s in catalog.systems for n in linker.names_of(s)}
+        for key, item in self.unlinked.items():
+            item.named_in = [] if key in claimed else known.get(key, [])
+        ranked = sorted(self.unlinked.values(), key=lambda u: (-u.count, u.text))
+        never = [s.id for s in catalog.systems if s.id not in self.mentioned]
+        quoted = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
+        flags = [
+            flag
+            for system in catalog.systems
+            for flag in consistency.check_quotes(system, quoted, catalog.quotes)
+        ]
+        flags += self.flags
+        return Report(
+            ranked,
+            never,
+            sorted(self.silent),
+            [asdict(flag) for flag in flags],
+            unsourced_names(catalog),
+            claims_only_facts(catalog),
+            single_source_facts(catalog),
+            standard_cards(catalog),
+            key_figures(catalog),
+            list(problems),
+        )
 
 
 # Names whose correctness a reader cannot see for themselves: they need a source most.
