@@ -1,10 +1,12 @@
 """Bounded load on a served refdb, loopback only: 20 concurrent clients, a fixed request count.
 
-    python benchmarks/load.py [--requests 2000] [--clients 20]
+    python benchmarks/load.py [--requests 2000] [--clients 20] [--workers 1 2]
 
-Builds the catalog into a temporary database, serves it exactly as `refdb serve` does on a
-free 127.0.0.1 port, hits the home page, entry pages, article pages, search and a canned
-query in turn, and prints requests/s, latency percentiles and the error count (must be 0).
+Builds the catalog into a temporary database and serves it with `refdb serve --workers N` on a
+free 127.0.0.1 port, for each N given; hits the home page, entry pages, article pages, search
+and a canned query in turn, and prints requests/s, latency percentiles and the error count
+(must be 0), then each N's requests/s over one worker's. The clients run on the same machine,
+so they take part of the cores the workers would use.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import os
+import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -22,7 +27,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from refdb.compiler import build
-from refdb.serving import datasette_command
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [
@@ -68,26 +72,32 @@ def run(base: str, total: int, clients: int) -> tuple[list[float], int, float]:
 
 
 @contextlib.contextmanager
-def served():
-    """The project's catalog, built and served as `refdb serve` serves it on a free loopback
+def served(workers: int):
+    """The project's catalog, built and served by `refdb serve --workers N` on a free loopback
     port: yields (base URL, server process) once it answers, and stops it afterwards."""
     with tempfile.TemporaryDirectory() as directory:
         db_path = Path(directory) / "refdb.db"
         build(ROOT / "catalog", db_path)
         port = free_port()
-        command = datasette_command(
-            db_path, ROOT / "datasette.yaml", ROOT / "metadata.yaml", "127.0.0.1", port
+        command = [
+            *(str(Path(sys.executable).with_name("refdb")), "serve"),
+            *("--catalog", str(ROOT / "catalog"), "-o", str(db_path), "-p", str(port)),
+            *("--config", str(ROOT / "datasette.yaml"), "--metadata", str(ROOT / "metadata.yaml")),
+            *("--workers", str(workers)),
+        ]
+        server = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
+            for _ in range(200):
                 if fetch(base + "/-/versions.json")[1]:
                     break
                 time.sleep(0.1)
+            run(base, 100, 4)  # every worker opens its connections and warms up
             yield base, server
         finally:
-            server.terminate()
+            os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=10)
 
 
@@ -95,18 +105,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    with served() as (base, _):
-        latencies, errors, elapsed = run(base, args.requests, args.clients)
-    cuts = statistics.quantiles(latencies, n=100)
-    print(
-        f"{len(latencies)} requests, {args.clients} clients, {elapsed:.1f} s: {len(latencies) / elapsed:.0f} requests/s"
-    )
-    print(
-        f"latency p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms"
-    )
-    print(f"errors: {errors}")
-    raise SystemExit(1 if errors else 0)
+    rates, failed = {}, 0
+    for workers in args.workers:
+        with served(workers) as (base, _):
+            latencies, errors, elapsed = run(base, args.requests, args.clients)
+        rates[workers] = len(latencies) / elapsed
+        failed += errors
+        cuts = statistics.quantiles(latencies, n=100)
+        print(
+            f"{workers} worker(s): {len(latencies)} requests, {args.clients} clients, "
+            f"{elapsed:.1f} s: {rates[workers]:.0f} requests/s; latency p50 "
+            f"{cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms; "
+            f"errors: {errors}"
+        )
+    if 1 in rates:
+        for workers, rate in rates.items():
+            if workers != 1:
+                print(f"{workers} workers / 1 worker: {rate / rates[1]:.2f}x the requests/s")
+    raise SystemExit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -421,12 +421,23 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
     is_flag=True,
     help="Rebuild when a catalog file is saved and serve the new database without a restart.",
 )
-def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes answering requests behind the one port. [default: the machine's cores; "
+    "one with --watch]",
+)
+def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch, workers) -> None:
     """Build the database if the catalog changed, then serve it read-only with Datasette."""
     from refdb import watching
 
     _check_port(host, port)
     if watch:
+        if workers and workers > 1:
+            raise CommandError(
+                "--watch serves from one process, which swaps in each new build; "
+                "leave out --workers (or give 1)"
+            )
         try:
             _build_if_changed(catalog_dir, db_path)
             config, metadata = (read_mapping(p) for p in (config_path, metadata_path))
@@ -434,14 +445,17 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch) -
         except (OSError, sqlite3.Error, serving.ServingError, BadSettings) as error:
             raise CommandError(f"cannot serve {db_path}: {error}") from None
         return
+    workers = workers or os.cpu_count() or 1
     try:
         _build_if_changed(catalog_dir, db_path)
         served = serving.snapshot(db_path)
-        command = serving.datasette_command(
-            served, config_path, metadata_path, host, port, serving.inspect_file(served)
-        )
+        options = (served, config_path, metadata_path, host, port, serving.inspect_file(served))
+        if workers > 1:
+            command, environment = serving.workers_command(*options, workers)
+        else:
+            command, environment = serving.datasette_command(*options), dict(os.environ)
         serving.hold(served)
     except (OSError, sqlite3.Error, serving.ServingError) as error:
         raise CommandError(f"cannot serve {db_path}: {error}") from None
-    click.echo(f"Serving {served} on http://{host}:{port}/")
-    os.execv(sys.executable, command)
+    click.echo(f"Serving {served} on http://{host}:{port}/ with {_count(workers, 'worker')}")
+    os.execve(sys.executable, command, environment)

@@ -1,8 +1,13 @@
 """Serving a built database read-only with Datasette, the way `refdb serve` and the
-Dockerfile do: immutable, with an inspect file, from a snapshot no rebuild replaces."""
+Dockerfile do: immutable, with an inspect file, from a snapshot no rebuild replaces.
+
+One process serves as `datasette serve` does; with ``--workers N`` uvicorn runs N processes
+of the same app behind one port (each opens the same read-only snapshot), so every core
+answers requests."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -144,3 +149,42 @@ def datasette_command(
     if inspect_path:
         command += ["--inspect-file", str(inspect_path)]
     return command
+
+
+SERVE_ENVIRONMENT = "REFDB_SERVE"  # what each worker process serves (JSON), set by `serve`
+
+
+def workers_command(
+    db_path, config_path, metadata_path, host, port, inspect_path, workers: int
+) -> tuple[list[str], dict[str, str]]:
+    """The uvicorn command line (and its environment) that serves ``db_path`` read-only in
+    ``workers`` processes behind one port, each running :func:`app`."""
+    served = {
+        "db": str(db_path),
+        "config": str(config_path),
+        "metadata": str(metadata_path),
+        "inspect": str(inspect_path),
+    }
+    command = [
+        *(sys.executable, "-m", "uvicorn", f"{__name__}:app", "--factory"),
+        *("--workers", str(workers), "--host", host, "--port", str(port)),
+        *("--lifespan", "on", "--log-level", "warning", "--no-access-log"),
+    ]
+    return command, {**os.environ, SERVE_ENVIRONMENT: json.dumps(served)}
+
+
+def app():
+    """One worker's ASGI app: Datasette over the immutable snapshot named in the environment,
+    configured as `datasette serve` configures it from the same files."""
+    from datasette.app import Datasette
+
+    from refdb.settings import read_mapping
+
+    served = json.loads(os.environ[SERVE_ENVIRONMENT])
+    datasette = Datasette(
+        immutables=[served["db"]],
+        config=read_mapping(Path(served["config"])),
+        metadata=read_mapping(Path(served["metadata"])),
+        inspect_data=json.loads(Path(served["inspect"]).read_text()),
+    )
+    return datasette.app()

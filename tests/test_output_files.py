@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -266,3 +267,54 @@ def test_history_pages_without_a_refdb_database_are_404_not_500(tmp_path):
     for path in ("/system/tu-160/history", "/system/tu-160@0123456789ab", "/system/tu-160/diff"):
         response = get(ds, path)
         assert response.status_code == 404 and "no 'refdb' database" in response.text, path
+
+
+def test_serve_with_workers_answers_from_that_many_processes_behind_one_port(
+    mini_catalog, tmp_path
+):
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_watch import _descendants, _wait_for
+
+    from conftest import ROOT, _free_port
+
+    port = _free_port()
+    command = [
+        *(sys.executable, "-c", "from refdb.cli import cli; cli()", "serve", "--workers", "2"),
+        *("--catalog", mini_catalog, "-o", tmp_path / "refdb.db", "-p", str(port)),
+        *("--config", ROOT / "datasette.yaml", "--metadata", ROOT / "metadata.yaml"),
+    ]
+    server = subprocess.Popen(
+        [str(part) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}/refdb/systems/tu-160"
+
+    def status(_=None) -> int:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status
+        except OSError:
+            return 0
+
+    try:
+        _wait_for(lambda: status() == 200, server)
+        workers = [
+            pid
+            for pid in _descendants(server.pid)
+            if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        assert len(workers) == 2
+        with ThreadPoolExecutor(8) as pool:
+            assert set(pool.map(status, range(80))) == {200}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_watch_serves_from_one_process(mini_catalog, tmp_path):
+    result = CliRunner().invoke(
+        cli, ["serve", "--watch", "--workers", "2", "--catalog", str(mini_catalog), "-o",
+              str(tmp_path / "refdb.db")],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "--watch serves from one process" in result.output
