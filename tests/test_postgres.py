@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
 
 from refdb import postgres
 from refdb.compiler import build
+from refdb.tables import SQLModel
 
 from conftest import CATALOG
+
+BUILT_AT = "2026-01-01T00:00:00+00:00"
 
 
 def test_postgres_holds_the_same_rows_as_sqlite(postgres_url, built_db):
@@ -45,10 +49,34 @@ def test_postgres_search_finds_entries_by_any_spelling(postgres_url):
     assert "tu-160" not in postgres.search_systems(postgres_url, "tupolev -blackjack")
 
 
-def test_a_second_build_replaces_the_first_in_one_transaction(postgres_url):
-    first = build(CATALOG, None, database_url=postgres_url)
-    second = build(CATALOG, None, database_url=postgres_url)
-    assert postgres.row_counts(postgres_url)["systems"] == first.systems == second.systems
+def everything(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table, ordered by primary key (but when the build started)."""
+    engine = postgres.engine_for(url)
+    with engine.connect() as connection:
+        found = {}
+        for table in SQLModel.metadata.sorted_tables:
+            columns = [column for column in table.columns if column.name != "started_ns"]
+            query = select(*columns).order_by(*table.primary_key)
+            found[table.name] = [tuple(row) for row in connection.execute(query)]
+    engine.dispose()
+    return found
+
+
+def test_a_second_build_replaces_the_first_in_one_transaction(
+    postgres_url, mini_catalog, monkeypatch
+):
+    build(CATALOG, None, database_url=postgres_url, built_at=BUILT_AT)
+    first = everything(postgres_url)
+    build(CATALOG, None, database_url=postgres_url, built_at=BUILT_AT)
+    assert everything(postgres_url) == first  # replaced by the same rows
+
+    def fails(*args, **kwargs):  # after the old tables are dropped and the new rows written
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(postgres, "_index", fails)
+    with pytest.raises(RuntimeError):
+        build(mini_catalog, None, database_url=postgres_url, built_at=BUILT_AT)
+    assert everything(postgres_url) == first  # nothing of the failed build is left
 
 
 def test_postgres_holds_the_publisher_register_and_each_source_s_publisher(
