@@ -605,8 +605,9 @@ def test_serving_imports_none_of_the_build():
     import subprocess
     import sys
 
-    build_modules = ["refdb.linker", "refdb.compiler", "refdb.forms", "pymorphy3", "ahocorasick",
-                     "syntok", "pint", "sqlmodel"]  # fmt: skip
+    build_modules = ["refdb.linker", "refdb.compiler", "refdb.forms", "refdb.history",
+                     "refdb.schema", "pymorphy3", "ahocorasick", "syntok", "pint", "sqlmodel",
+                     "pydantic"]  # fmt: skip
     script = (
         "import sys, refdb.datasette_plugin\n"
         f"print([m for m in {build_modules!r} if m in sys.modules])"

@@ -21,8 +21,8 @@ from datasette.utils.asgi import Response
 
 from refdb import cite, units
 from refdb.datasette_plugin import pages
-from refdb.history import VERSION_LENGTH, describe_changes
-from refdb.schema import PROPERTIES
+from refdb.properties import PROPERTIES
+from refdb.versions import VERSION_LENGTH, describe_changes
 
 _rows = pages._rows
 
