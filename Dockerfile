@@ -3,7 +3,7 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c requirements.lock . \
  && refdb build --catalog catalog --output /app/refdb.db \
  && datasette inspect /app/refdb.db --inspect-file /app/refdb.inspect.json
 EXPOSE 8001

@@ -1,16 +1,22 @@
 # The two commands of the README: `make serve` and `make test`. Both set up everything
-# they need (a virtualenv with the pinned dependencies; Chromium for the browser tests).
+# they need (a virtualenv with the locked dependencies; Chromium for the browser tests).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test build check lint system-packages
+.PHONY: serve test build check lint lock system-packages
 
-$(BIN)/refdb: pyproject.toml
+$(BIN)/refdb: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
+
+# After changing a dependency in pyproject.toml: install it, then pin what is installed.
+lock: $(BIN)/refdb
+	$(BIN)/pip install --quiet -e '.[test]'
+	{ sed -n '1,4p' requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 serve: $(BIN)/refdb
 	$(BIN)/refdb serve

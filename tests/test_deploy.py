@@ -45,3 +45,28 @@ def test_the_installed_package_carries_its_templates_and_styles(tmp_path):
     assert "refdb/datasette_plugin/static/refdb.css" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "refdb = refdb.datasette_plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_the_lock_pins_every_declared_dependency_within_its_range_and_is_what_runs():
+    """pyproject.toml declares ranges (refdb installs beside other Datasette plugins);
+    requirements.lock pins every package the project and its tests install, and CI runs
+    exactly those versions."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, pinned = line.split("==")
+            locked[canonicalize_name(name)] = pinned
+    for text in declared:
+        requirement = Requirement(text)
+        pinned = locked[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(pinned, prereleases=True), (text, pinned)
+    for name, pinned in locked.items():
+        assert version(name) == pinned, name
