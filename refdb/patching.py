@@ -237,11 +237,9 @@ class Previous:
             0
         ]
 
-    def texts(self, skip: set[str], only: set[str] | None = None):
-        """(id, text) of every article (or of those of ``only``) but those of ``skip``."""
-        sql = "select id, text from articles"
-        found = self.db.execute(sql) if only is None else _rows(self.db, sql, "id", only)
-        for article_id, text in found:
+    def texts(self, skip: set[str]):
+        """(id, text) of every article but those of ``skip``."""
+        for article_id, text in self.db.execute("select id, text from articles"):
             if article_id not in skip:
                 yield article_id, text
 
@@ -436,7 +434,7 @@ def to_relink(
     if letters:
         sought |= _followed_by(previous, checked, diff.added_systems, letters)
     skip = diff.articles | diff.removed_articles
-    found = _containing(sought, previous.texts(skip, _may_hold(sought, diff.files)))
+    found = _containing(sought, _may_hold(sought, previous.texts(skip)))
     found |= _mentioning(previous.db, changed)
     found |= _anchoring(root, diff, checked.renamed | gone)
     found -= skip
@@ -532,26 +530,25 @@ def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
     return found
 
 
-def _may_hold(keys: set[str], files: dict[str, bytes]) -> set[str] | None:
-    """The articles that can hold one of ``keys``, as far as their digits tell: in a text
-    whose compact form holds a key, the key's digits stand together once separators and all
-    but ASCII are left out. None (all of them) when a key has no digit, or when so many are
+def _may_hold(keys: set[str], texts):
+    """The ``(id, text)`` that can hold one of ``keys``, as far as their digits tell: in a
+    text whose compact form holds a key, the key's digits stand together once separators
+    and all but ASCII are left out. All of them when a key has no digit, or when so many are
     sought that an automaton's one pass is quicker."""
     runs = set()
     for key in keys:
         digits = re.findall(r"[0-9]+", key)
         if not digits:
-            return None
+            yield from texts
+            return
         runs.add(max(digits, key=len).encode())
     if len(runs) >= FEW_KEYS:
-        return None
-    found = set()
-    for path, content in files.items():
-        if path.startswith("articles/") and path.endswith(".txt"):
-            skeleton = content.translate(None, _NOT_IN_SKELETON)
-            if any(run in skeleton for run in runs):
-                found.add(path[len("articles/") : -len(".txt")])
-    return found
+        yield from texts
+        return
+    for text_id, text in texts:
+        skeleton = text.encode("utf-8", "surrogatepass").translate(None, _NOT_IN_SKELETON)
+        if any(run in skeleton for run in runs):
+            yield text_id, text
 
 
 # What a text's digits skeleton leaves out: every byte of a character beyond ASCII, and the
