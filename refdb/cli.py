@@ -169,6 +169,8 @@ def build(
         f"Built {result.path}: {_count(result.systems, 'system')}, {_count(result.articles, 'article')}, "
         f"{_count(result.mentions, 'mention')} (catalog {result.catalog_sha256[:12]})."
     )
+    if result.rebuilt_because and not quiet:
+        click.echo(f"Built in full, reusing what it could: {result.rebuilt_because}.")
 
 
 @cli.command("add-article")

@@ -35,6 +35,7 @@ class BuildResult:
     reused: int = 0  # files and articles whose previous work was reused
     patched: bool = False  # the previous database was copied and only the difference applied
     read: int | None = None  # files read to see what changed (stat vouched for the rest)
+    rebuilt_because: str | None = None  # why a build with reuse could not patch the previous
 
 
 def build(
@@ -54,17 +55,21 @@ def build(
     tables are written to that PostgreSQL database instead, in one transaction.
     """
     timed = _Stages()
+    why = None
     if reuse and not database_url:
         patched = patching.build(Path(catalog_dir), Path(db_path), built_at, timed)
-        if patched is not None:
+        if isinstance(patched, dict):
             return BuildResult(Path(db_path), seconds=timed.seconds, patched=True, **patched)
+        why = str(patched)
         timed.seconds.clear()
     cache_path = None if database_url else BuildCache.beside(db_path)
     cache = BuildCache.load(cache_path) if reuse and cache_path else BuildCache(target=cache_path)
     with timed("load and validate"):
         catalog = validate_catalog(Path(catalog_dir), progress, cache, streamed=True)
     with _kept_out_of_collection():
-        return _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, timed)
+        result = _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, timed)
+    result.rebuilt_because = why
+    return result
 
 
 def _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, timed):

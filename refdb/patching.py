@@ -765,13 +765,13 @@ def _kept(char: str) -> bool:
 # --- applying the difference --------------------------------------------------------------
 
 
-def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None:
+def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fallback:
     """Patch a copy of ``db_path`` for the catalog at ``root`` and publish it atomically;
-    None (nothing written) when the clean path must run instead."""
+    or, nothing written, the Fallback that says why the clean path must run instead."""
     from refdb import sqlite_target
 
     if not is_regular(db_path):
-        return None
+        return Fallback("there is no previous database")
     try:
         with closing(sqlite3.connect(provenance.read_only_uri(db_path), uri=True)) as db:
             previous = Previous(db)
@@ -783,8 +783,12 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
                 relinked = to_relink(root, diff, checked, previous, moved)
                 linked = diff.articles | relinked
                 mentions = link(previous, diff, checked, linked, letters)
-    except (Fallback, CatalogError, sqlite3.DatabaseError, OSError, ValueError):
-        return None
+    except Fallback as why:
+        return why
+    except CatalogError:
+        return Fallback("the catalog has a problem, which the full check reports")
+    except (sqlite3.DatabaseError, OSError, ValueError) as error:
+        return Fallback(f"the previous database could not be patched ({error})")
     summary: dict = {}
 
     def fill(temporary: Path) -> None:
@@ -795,8 +799,10 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | None
 
     try:
         sqlite_target.replace(db_path, fill)
-    except (Fallback, sqlite3.IntegrityError):
-        return None
+    except Fallback as why:
+        return why
+    except sqlite3.IntegrityError as error:
+        return Fallback(f"the patch did not hold together ({error})")
     return summary
 
 

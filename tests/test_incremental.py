@@ -508,3 +508,19 @@ def test_words_that_veto_a_name_relink_the_articles_it_stood_in(mini_catalog, tm
     build(mini_catalog, clean, built_at=BUILT_AT, reuse=False)
     assert ("Tu-160", "tu-160") not in mentioned(db_path, "bomber-note")
     assert content(db_path) == content(clean)
+
+
+def test_a_build_that_cannot_patch_says_why(mini_catalog, tmp_path):
+    from click.testing import CliRunner
+
+    from refdb.cli import cli
+
+    db_path = tmp_path / "refdb.db"
+    assert build(mini_catalog, db_path).rebuilt_because == "there is no previous database"
+    register = mini_catalog / "publishers.yaml"
+    register.write_text(register.read_text() + "\n# a comment\n")
+    result = build(mini_catalog, db_path)
+    assert not result.patched and result.rebuilt_because == "the publisher register changed"
+    register.write_text(register.read_text() + "# another\n")
+    said = CliRunner().invoke(cli, ["build", "--catalog", str(mini_catalog), "-o", str(db_path)])
+    assert "Built in full, reusing what it could: the publisher register changed." in said.output

@@ -658,3 +658,18 @@ def test_values_are_shown_as_stored_and_json_carries_no_float_noise(datasette):
     assert not re.search(r"\d\.\d*(?:0000|9999)\d", card)
     nearest = get(datasette, "/system/tu-1600.json").json()["did_you_mean"]
     assert all(round(s["score"], 1) == s["score"] for s in nearest)
+
+
+def test_a_version_page_shows_a_ship_s_displacement_as_the_entry_page_does(datasette, built_db):
+    """The current version's card and the entry page convert alike (tonnes, then long tons)."""
+    import sqlite3
+
+    with sqlite3.connect(built_db) as db:
+        (version,) = db.execute(
+            "select version from entry_versions v join systems s on s.id = v.system_id "
+            "where s.id = 'marshal-shaposhnikov' and v.sha256 = s.content_sha256"
+        ).fetchone()
+    entry = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
+    as_of = get(datasette, f"/system/marshal-shaposhnikov@{version}").text
+    assert "7,800 long tons" in entry and "7,800 long tons" in as_of
+    assert " lb" not in re.sub(r"<[^>]+>", " ", as_of).split("7,900 t", 1)[1][:40]

@@ -207,7 +207,7 @@ def _specs(specs: list[dict], numbers: dict[str, int]) -> list[dict]:
         else:
             number = units.number(value)
             display = f"Mach {number}" if unit == "mach" else f"{number} {unit}".strip()
-            also = units.also_in(value, unit) if unit else []
+            also = units.also_in(value, unit, spec.get("property")) if unit else []
         shown.append(
             {
                 **spec,
