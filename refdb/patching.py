@@ -172,9 +172,9 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
         )
     }
     files, hashes = scan(root, built, info[2])
-    changed = {
-        p for p in files.keys() | built.keys() if p not in built or built[p][0] != hashes.get(p)
-    }
+    # A file its stat vouched for has its recorded hash: only those read can differ.
+    changed = {p for p in files.stats if p not in built or built[p][0] != hashes[p]}
+    changed |= built.keys() - hashes.keys()
     if not changed:  # a rebuild of the same catalog redoes the work through the build cache
         raise Fallback("nothing changed")
     if len(changed) > AT_MOST:
