@@ -435,15 +435,13 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch, w
 
     _check_port(host, port)
     if watch:
-        if workers and workers > 1:
-            raise CommandError(
-                "--watch serves from one process, which swaps in each new build; "
-                "leave out --workers (or give 1)"
-            )
         try:
             _build_if_changed(catalog_dir, db_path)
             config, metadata = (read_mapping(p) for p in (config_path, metadata_path))
-            watching.serve_watching(catalog_dir, db_path, config, metadata, host, port)
+            watching.serve_watching(
+                catalog_dir, db_path, config, metadata, host, port,
+                workers or 1, (config_path, metadata_path),
+            )  # fmt: skip
         except (OSError, sqlite3.Error, serving.ServingError, BadSettings) as error:
             raise CommandError(f"cannot serve {db_path}: {error}") from None
         return

@@ -7,6 +7,7 @@ answers requests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from refdb.text import sha256
 
+CLOSE_OLD_AFTER_SECONDS = 60  # longer than any bounded query runs
 KEEP_SNAPSHOTS = 3  # serving snapshots kept; older ones go unless a live server holds them
 PUBLISHED_AS = "refdb"  # the name the site and datasette.yaml give the database
 _URI_CHARACTERS = "?#%"  # Datasette opens the file as a `file:` URI without escaping its path
@@ -155,15 +157,17 @@ SERVE_ENVIRONMENT = "REFDB_SERVE"  # what each worker process serves (JSON), set
 
 
 def workers_command(
-    db_path, config_path, metadata_path, host, port, inspect_path, workers: int
+    db_path, config_path, metadata_path, host, port, inspect_path, workers: int, pointer=None
 ) -> tuple[list[str], dict[str, str]]:
     """The uvicorn command line (and its environment) that serves ``db_path`` read-only in
-    ``workers`` processes behind one port, each running :func:`app`."""
+    ``workers`` processes behind one port, each running :func:`app`; with a ``pointer``
+    (``serve --watch``), each follows the snapshot it names, and pages are not cached."""
     served = {
         "db": str(db_path),
         "config": str(config_path),
         "metadata": str(metadata_path),
         "inspect": str(inspect_path),
+        "pointer": str(pointer) if pointer else None,
     }
     command = [
         *(sys.executable, "-m", "uvicorn", f"{__name__}:app", "--factory"),
@@ -181,10 +185,72 @@ def app():
     from refdb.settings import read_mapping
 
     served = json.loads(os.environ[SERVE_ENVIRONMENT])
+    config = read_mapping(Path(served["config"]))
+    if served["pointer"]:  # a curator's edit shows on the next click
+        config = {**config, "settings": {**(config.get("settings") or {}), "default_cache_ttl": 0}}
     datasette = Datasette(
         immutables=[served["db"]],
-        config=read_mapping(Path(served["config"])),
+        config=config,
         metadata=read_mapping(Path(served["metadata"])),
         inspect_data=json.loads(Path(served["inspect"]).read_text()),
     )
+    hold(Path(served["db"]))
+    if served["pointer"]:
+        return _following(datasette, Path(served["pointer"]), Path(served["db"]))
     return datasette.app()
+
+
+def point_to(served: Path) -> Path:
+    """Name ``served`` as the snapshot every worker is to serve, in one rename."""
+    pointer = served.parent.parent / "current"
+    temporary = pointer.with_name(f".current.{os.getpid()}.tmp")
+    temporary.write_text(str(served))
+    os.replace(temporary, pointer)
+    return pointer
+
+
+def _following(datasette, pointer: Path, served: Path):
+    """Datasette's app, switched to the snapshot ``pointer`` names when it names another:
+    checked once a request (a stat), so every worker moves on its next request."""
+    inner = datasette.app()
+    state = {"seen": _identity(pointer), "served": served}
+
+    async def asgi(scope, receive, send):
+        if scope["type"] == "http":
+            seen = _identity(pointer)
+            if seen != state["seen"]:
+                state["seen"] = seen
+                fresh = Path(pointer.read_text().strip())
+                if fresh != state["served"] and fresh.exists():
+                    hold(fresh)
+                    switch(datasette, fresh, state["served"])
+                    state["served"] = fresh
+        await inner(scope, receive, send)
+
+    return asgi
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def switch(datasette, path: Path, previous: Path) -> None:
+    """Put the database at ``path`` where the old one was, under the same name and route;
+    once requests on the old one have finished, close it and release its snapshot."""
+    from datasette.database import Database
+
+    old = datasette.databases["refdb"]
+    fresh = Database(datasette, path=str(path), is_mutable=False)
+    fresh.name, fresh.route = old.name, old.route
+    datasette.databases = {**datasette.databases, old.name: fresh}  # one assignment, as
+    # Datasette's add_database does: a request sees the old mapping or the new one
+
+    def retire() -> None:
+        old.close()
+        release(previous)
+
+    asyncio.get_running_loop().call_later(CLOSE_OLD_AFTER_SECONDS, retire)

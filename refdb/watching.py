@@ -28,7 +28,6 @@ import click
 from refdb import serving
 
 DEBOUNCE_MS = 300  # saves this close together are one change
-CLOSE_OLD_AFTER_SECONDS = 60  # longer than any bounded query runs
 BUILDER_DEATHS_TOLERATED = 3  # in a row; then the server stops instead of serving stale pages
 
 
@@ -61,14 +60,42 @@ async def catalog_changes(catalog_dir: Path):
 
 
 def serve_watching(
-    catalog_dir: Path, db_path: Path, config: dict, metadata: dict, host: str, port: int
+    catalog_dir: Path,
+    db_path: Path,
+    config: dict,
+    metadata: dict,
+    host: str,
+    port: int,
+    workers: int = 1,
+    files: tuple[Path, Path] | None = None,
 ) -> None:
-    """Serve the current snapshot of ``db_path`` and keep it current with ``catalog_dir``."""
+    """Serve the current snapshot of ``db_path`` and keep it current with ``catalog_dir``:
+    in this process, or in ``workers`` uvicorn workers (reading Datasette's ``files``, the
+    configuration and metadata) that each follow the snapshot this process points them to."""
+    served = serving.snapshot(db_path)
+    serving.hold(served)
+    builder = Builder()
+    if workers > 1:
+        pointer = serving.point_to(served)
+        command, environment = serving.workers_command(
+            served, *files, host, port, serving.inspect_file(served), workers, pointer
+        )
+        run = _in_workers(command, environment, builder, catalog_dir, db_path, served, pointer)
+    else:
+        run = _in_process(config, metadata, host, port, builder, catalog_dir, db_path, served)
+    click.echo(
+        f"Serving {served} on http://{host}:{port}/ with {workers} worker(s) "
+        f"and watching {catalog_dir}"
+    )
+    asyncio.run(run)
+    if builder.failed:
+        raise click.ClickException(builder.failed)
+
+
+async def _in_process(config, metadata, host, port, builder, catalog_dir, db_path, served):
     import uvicorn
     from datasette.app import Datasette
 
-    served = serving.snapshot(db_path)
-    serving.hold(served)
     # A curator's edit shows on the next click: pages are not kept by browsers meanwhile.
     config = {**config, "settings": {**(config.get("settings") or {}), "default_cache_ttl": 0}}
     datasette = Datasette(immutables=[str(served)], config=config, metadata=metadata)
@@ -76,21 +103,45 @@ def serve_watching(
         uvicorn.Config(datasette.app(), host=host, port=port, log_level="warning")
     )
 
-    builder = Builder()
+    def publish(fresh: Path, previous: Path) -> None:
+        serving.switch(datasette, fresh, previous)
 
-    async def main() -> None:
-        watcher = asyncio.create_task(_watch(datasette, builder, catalog_dir, db_path, served))
-        watcher.add_done_callback(lambda task: _stop_on_failure(task, server))
-        try:
-            await server.serve()
-        finally:
-            watcher.cancel()
-            builder.shutdown()
+    watcher = asyncio.create_task(_watch(builder, catalog_dir, db_path, served, publish))
+    watcher.add_done_callback(lambda task: _stop_on_failure(task, server))
+    try:
+        await server.serve()
+    finally:
+        watcher.cancel()
+        builder.shutdown()
 
-    click.echo(f"Serving {served} on http://{host}:{port}/ and watching {catalog_dir}")
-    asyncio.run(main())
-    if builder.failed:
-        raise click.ClickException(builder.failed)
+
+async def _in_workers(command, environment, builder, catalog_dir, db_path, served, pointer):
+    """uvicorn's workers serve; this process builds and points them to each new snapshot
+    (each switches on its next request, as one process does). A signal or a worker pool
+    that ends stops both."""
+    import signal
+
+    process = await asyncio.create_subprocess_exec(*command, env=environment)
+
+    def publish(fresh: Path, previous: Path) -> None:
+        serving.point_to(fresh)
+        serving.release(previous)  # the workers hold what they still serve
+
+    watcher = asyncio.create_task(_watch(builder, catalog_dir, db_path, served, publish))
+    stopped = asyncio.get_running_loop().create_future()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(number, stopped.cancel)
+    ended = asyncio.ensure_future(process.wait())
+    try:
+        await asyncio.wait({watcher, ended, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if watcher.done() and not watcher.cancelled() and watcher.exception() is not None:
+            click.echo(f"Watching stopped: {watcher.exception()!r}", err=True)
+    finally:
+        watcher.cancel()
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+        builder.shutdown()
 
 
 class Builder:
@@ -151,7 +202,8 @@ def _stop_on_failure(task: asyncio.Task, server) -> None:
         server.should_exit = True
 
 
-async def _watch(datasette, builder: Builder, catalog_dir: Path, db_path: Path, served: Path):
+async def _watch(builder: Builder, catalog_dir: Path, db_path: Path, served: Path, publish):
+    """Build on every save; ``publish(fresh, previous)`` each new snapshot."""
     async for _ in catalog_changes(catalog_dir):
         ok, message = await builder.build(catalog_dir, db_path)
         click.echo(message, err=not ok)
@@ -159,7 +211,7 @@ async def _watch(datasette, builder: Builder, catalog_dir: Path, db_path: Path, 
             fresh = serving.snapshot(db_path)
             if fresh != served:
                 serving.hold(fresh)
-                _switch(datasette, fresh, served)
+                publish(fresh, served)
                 served = fresh
                 click.echo(f"Now serving {fresh}")
 
@@ -190,21 +242,3 @@ def _exit_with(server_pid: int) -> None:
 
 def _warm() -> None:
     import refdb.compiler  # noqa: F401  (the imports are most of a small build's time)
-
-
-def _switch(datasette, path: Path, previous: Path) -> None:
-    """Put the database at ``path`` where the old one was, under the same name and route;
-    once requests on the old one have finished, close it and release its snapshot."""
-    from datasette.database import Database
-
-    old = datasette.databases["refdb"]
-    fresh = Database(datasette, path=str(path), is_mutable=False)
-    fresh.name, fresh.route = old.name, old.route
-    datasette.databases = {**datasette.databases, old.name: fresh}  # one assignment, as
-    # Datasette's add_database does: a request sees the old mapping or the new one
-
-    def retire() -> None:
-        old.close()
-        serving.release(previous)
-
-    asyncio.get_running_loop().call_later(CLOSE_OLD_AFTER_SECONDS, retire)

@@ -310,11 +310,3 @@ def test_serve_with_workers_answers_from_that_many_processes_behind_one_port(
     finally:
         server.terminate()
         server.wait(timeout=10)
-
-
-def test_watch_serves_from_one_process(mini_catalog, tmp_path):
-    result = CliRunner().invoke(
-        cli, ["serve", "--watch", "--workers", "2", "--catalog", str(mini_catalog), "-o",
-              str(tmp_path / "refdb.db")],
-    )  # fmt: skip
-    assert result.exit_code == 1 and "--watch serves from one process" in result.output

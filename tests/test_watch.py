@@ -27,13 +27,15 @@ def watched(tmp_path, request):
     """A served copy of the small fixture catalog, watched; yields (catalog, base URL).
     Watched by the system's notifications, or by polling when the test asks for it."""
     environment = {k: v for k, v in os.environ.items() if k != "WATCHFILES_FORCE_POLLING"}
-    if getattr(request, "param", None) == "polling":
+    way = getattr(request, "param", None)
+    if way == "polling":
         environment["WATCHFILES_FORCE_POLLING"] = "1"
+    workers = ["--workers", "2"] if way == "workers" else []
     catalog = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "mini", catalog)
     port = _free_port()
     command = [
-        *(sys.executable, "-c", "from refdb.cli import cli; cli()", "serve", "--watch"),
+        *(sys.executable, "-c", "from refdb.cli import cli; cli()", "serve", "--watch", *workers),
         *("--catalog", catalog, "-o", tmp_path / "out" / "refdb.db", "-p", str(port)),
         *("--config", ROOT / "datasette.yaml", "--metadata", ROOT / "metadata.yaml"),
     ]
@@ -102,6 +104,7 @@ def _wait_for(condition, process=None, seconds: float = 60) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("watched", ["one process", "workers"], indirect=True)
 def test_an_edit_shows_on_reload_and_no_request_fails(watched):
     catalog, url = watched
     statuses: list[int] = []
@@ -117,6 +120,8 @@ def test_an_edit_shows_on_reload_and_no_request_fails(watched):
         entry = catalog / "systems" / "tu-160.yaml"
         entry.write_text(entry.read_text().replace("Supersonic", "Edited, supersonic"))
         _wait_for(lambda: _description(url).startswith("Edited, supersonic"))
+        # every worker serves the new build from then on, whichever answers
+        assert all(_description(url).startswith("Edited, supersonic") for _ in range(20))
         entry.write_text(entry.read_text() + "unknown_field: 1\n")  # a broken save
         time.sleep(2)
         assert _description(url).startswith("Edited, supersonic")  # still the last good build
