@@ -10,6 +10,10 @@ is closed once they have had time to finish; its snapshot is then released, so i
 pruned. A build that fails leaves the server as it was. A builder that dies (the OOM killer,
 a signal) is replaced and the build retried, with a message; one that keeps dying stops the
 server with an error rather than leave it silently stale.
+
+With ``--workers N`` uvicorn's workers serve instead, and this process only watches and
+builds: it names each new snapshot in a pointer file (one rename), and each worker switches
+to it the same way on its next request (``serving.point_to``, ``serving.switch``).
 """
 
 from __future__ import annotations
