@@ -436,7 +436,7 @@ def to_relink(
     skip = diff.articles | diff.removed_articles
     found = _containing(sought, _may_hold(sought, previous.texts(skip)))
     found |= _mentioning(previous.db, changed)
-    found |= _anchoring(root, diff, checked.renamed | gone)
+    found |= _anchoring(previous.db, checked.renamed | gone)
     found -= skip
     problems: list[Problem] = []
     relinked = load_articles(root, diff.files, found, problems)
@@ -507,26 +507,17 @@ def _mentioning(db, changed: dict[str, set[str]]) -> set[str]:
     return found
 
 
-def _anchoring(root: Path, diff: Difference, system_ids: set[str]) -> set[str]:
-    """Unchanged articles whose curator anchors name one of these entries. Only headers that
-    can are read: they write ``mentions`` and one of the ids, or an escape that could spell
-    them (YAML folds a scalar's lines with a space, so an id is never split)."""
+def _anchoring(db, system_ids: set[str]) -> set[str]:
+    """Unchanged articles whose curator anchors name one of these entries, as the previous
+    database recorded them (``articles.anchored``): no header is read."""
     if not system_ids:
         return set()
-    ids = [system_id.encode() for system_id in system_ids]
     found = set()
-    for path, raw in diff.files.items():
-        if not (path.startswith("articles/") and path.endswith(".yaml")):
-            continue
-        named = b"mentions" in raw and any(system_id in raw for system_id in ids)
-        if not (named or b"\\" in raw):
-            continue
-        entry, _ = _load(root, path, raw, ArticleEntry, [])
-        corrections = entry.mentions if entry else None
-        if corrections and any(
-            anchor.system in system_ids for anchor in (*corrections.include, *corrections.exclude)
-        ):
-            found.add(entry.id)
+    for article_id, anchored in db.execute(
+        "select id, anchored from articles where anchored != ''"
+    ):
+        if system_ids.intersection(anchored.split()):
+            found.add(article_id)
     return found
 
 

@@ -513,7 +513,15 @@ def _article_row(article, root: Path, register) -> tables.Article:
         text=article.text,
         text_sha256=sha256(article.text),
         file=article.document.path.relative_to(root).as_posix(),
+        anchored=" ".join(_anchored(entry)),
     )
+
+
+def _anchored(entry) -> list[str]:
+    """The entries an article's curator anchors name: a change to one of them may make an
+    anchor stale, which an incremental build finds from this without reading the header."""
+    corrections = entry.mentions
+    return sorted({anchor.system for anchor in (*corrections.include, *corrections.exclude)})
 
 
 def _mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:

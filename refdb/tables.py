@@ -177,6 +177,10 @@ class Article(SQLModel, table=True):
     text: str
     text_sha256: str
     file: str
+    anchored: str = Field(
+        default="",
+        description="The entries its curator's mention anchors name, separated by spaces",
+    )
 
 
 class Source(SQLModel, table=True):
