@@ -49,9 +49,8 @@ def _class_named(language: str) -> re.Pattern:
         re.escape(word.rstrip("*")) + (r"\w*" if word.endswith("*") else "")
         for word in categories.CLASS_WORDS.get(language, categories.CLASS_WORDS["en"])
     )
-    capitalised = (
-        rf"|(?<=\s)([{_UPPER}][\w]+(?:[{_DASH}][\w]+)*)" if language in NAMES_AFTER_CLASS else ""
-    )
+    word = rf"[{_UPPER}][\w]+(?:[{_DASH}][\w]+)*"  # a ship's or a system's name: up to 3 words
+    capitalised = rf"|(?<=\s)({word}(?: {word}){{0,2}})" if language in NAMES_AFTER_CLASS else ""
     after = rf"(?i:\b(?:{words})(?:\s+{_OF_TYPE})?)\s+(?:{_QUOTED}{capitalised})"
     before = rf"{_QUOTED}[\s{_DASH}]+(?i:(?:{words})\b)"
     compound = rf"\b([{_UPPER}][\w]+?)[{_DASH}](?i:(?:{words})\b)"  # Kalibr-Marschflugkörper

@@ -247,6 +247,8 @@ def test_designation_pattern_finds_what_looks_like_a_weapon(text, found):
         ("neue Raketen vom Typ „Sarmat“", "de", ["Sarmat"]),
         ("ракета типа «Сармат»", "ru", ["Сармат"]),
         ("les missiles russes", "fr", []),
+        ("z fregaty Admirał Gorszkow wystrzelono", "pl", ["Admirał Gorszkow"]),
+        ("la fregata Admiral Gorškov. Poi", "it", ["Admiral Gorškov"]),
     ],
 )
 def test_a_name_after_a_class_word_is_a_name_no_entry_may_claim(text, language, found):
