@@ -58,11 +58,20 @@ class CurationError(ValueError):
     """A request the catalog cannot take as it is; the message says what to do."""
 
 
+# Latin letters Unicode does not decompose into a base letter and a mark: spelled out, so a
+# Polish 'przeniosła' is 'przeniosla', not 'przeniosa'.
+_UNDECOMPOSED = str.maketrans(
+    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae",
+     "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i", "þ": "th", "Þ": "Th"}
+)  # fmt: skip
+
+
 def slugify(text: str, limit: int = 60) -> str:
     """'Kim Jong Un visite Vladivostok' -> 'kim-jong-un-visite-vladivostok'; Cyrillic is
     romanized first ('Нічна атака' -> 'nichna-ataka'), so a title in any script gives a slug."""
     if romanization.is_cyrillic(text):
         text = romanization.romanize(text, "en")[0]
+    text = text.translate(_UNDECOMPOSED)
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     if len(slug) > limit:  # cut at a word, not inside one

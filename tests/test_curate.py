@@ -202,3 +202,8 @@ def test_a_pasted_plain_text_gives_its_headline_as_the_title():
     )
     assert curate.plain_title("The navy fired two missiles.\n\nMore later.") is None
     assert curate.plain_title("One paragraph only, no headline") is None
+
+
+def test_letters_without_a_decomposition_are_spelled_out_in_an_article_id():
+    assert curate.slugify("Rosja przeniosła wyrzutnie") == "rosja-przeniosla-wyrzutnie"
+    assert curate.slugify("Die Straße nach Øresund") == "die-strasse-nach-oresund"
