@@ -24,6 +24,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from refdb.countries import country_name
 from refdb.versions import VERSION_LENGTH, describe_changes
 
 ENTRY_PATH = re.compile(r"systems/([a-z0-9]+(?:-[a-z0-9]+)*)\.yaml")
@@ -463,12 +464,7 @@ def _version_row(row, system_id, version, sha256, event, contents, entry_data):
 
 
 def _country_name(code) -> str | None:
-    from refdb.rows import country_name as name_of
-
-    try:
-        return name_of(code) if isinstance(code, str) else None
-    except (AttributeError, LookupError, KeyError):
-        return code
+    return country_name(code) if isinstance(code, str) else None
 
 
 def _event_words(event: Event, before: dict | None, after: dict | None) -> list[str]:

@@ -17,11 +17,11 @@ from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
 
-import pycountry
 from sqlmodel import SQLModel
 
 from refdb import categories, consistency, ids, linker, provenance, sources, tables, units
 from refdb.cache import code_version
+from refdb.countries import country_name
 from refdb.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.text import compact, sha256
 from refdb.validate import Catalog
@@ -203,26 +203,6 @@ def _flag_row(flag: consistency.Flag):
         "spec_id": flag.spec_id,
     }
     return new_row(tables.Flag, id=ids.hashed(key), message=flag.message, **key)
-
-
-# Short names readers use where ISO's official one reads oddly in a reference card.
-SHORT_COUNTRY_NAMES = {
-    "SU": "Soviet Union",
-    "RU": "Russia",
-    "KP": "North Korea",
-    "KR": "South Korea",
-    "IR": "Iran",
-    "SY": "Syria",
-    "US": "United States",
-    "GB": "United Kingdom",
-}
-
-
-def country_name(code: str) -> str:
-    if code in SHORT_COUNTRY_NAMES:
-        return SHORT_COUNTRY_NAMES[code]
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or country.name
 
 
 def _publisher_row(publisher_id: str, publisher) -> tables.Publisher:

@@ -673,3 +673,14 @@ def test_a_version_page_shows_a_ship_s_displacement_as_the_entry_page_does(datas
     as_of = get(datasette, f"/system/marshal-shaposhnikov@{version}").text
     assert "7,800 long tons" in entry and "7,800 long tons" in as_of
     assert " lb" not in re.sub(r"<[^>]+>", " ", as_of).split("7,900 t", 1)[1][:40]
+
+
+def test_a_country_has_one_name_as_an_origin_and_as_an_operator():
+    """Pages name operators no entry has as its origin with the same short names the build
+    gives origins ('Syria', not 'Syrian Arab Republic'); an unknown code shows as it is."""
+    from refdb.countries import country_name
+    from refdb.datasette_plugin import history, pages
+
+    assert country_name("SY") == "Syria" and country_name("SU") == "Soviet Union"
+    assert country_name("IN") == "India" and country_name("XX") == "XX"
+    assert pages.country_name is country_name and history.country_name is country_name

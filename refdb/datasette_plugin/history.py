@@ -20,6 +20,7 @@ from datetime import date
 from datasette.utils.asgi import Response
 
 from refdb import cite, units
+from refdb.countries import country_name
 from refdb.datasette_plugin import pages
 from refdb.properties import PROPERTIES
 from refdb.versions import VERSION_LENGTH, describe_changes
@@ -136,7 +137,7 @@ def _card(conn: sqlite3.Connection, row: dict, data: dict | None) -> dict | None
                 **{key: data.get(key) for key in _SCALARS},
                 "designations": " · ".join(map(str, data.get("designations") or [])),
                 "operators": ", ".join(
-                    countries.get(str(code)) or pages.country_name(str(code))
+                    countries.get(str(code)) or country_name(str(code))
                     for code in data.get("operators") or []
                 ),
                 "country_name": row["country_name"] or data.get("country"),

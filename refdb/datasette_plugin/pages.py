@@ -20,6 +20,7 @@ import pycountry
 from rapidfuzz import fuzz, process
 
 from refdb import text, units
+from refdb.countries import country_name
 
 DATABASE = "refdb"
 
@@ -193,14 +194,6 @@ def split_list(value: str | None) -> list[str]:
 def country_names(conn: sqlite3.Connection) -> dict[str, str]:
     """Country code -> the name the build gave it as an origin ('SU' -> 'Soviet Union')."""
     return dict(conn.execute("select distinct country, country_name from systems"))
-
-
-def country_name(code: str) -> str:
-    """A country's common name, for codes no entry has as its origin."""
-    country = pycountry.countries.get(alpha_2=code) or pycountry.historic_countries.get(
-        alpha_2=code
-    )
-    return (getattr(country, "common_name", None) or country.name) if country else code
 
 
 # How a mention matched, in words: each part of a mention's rule.
