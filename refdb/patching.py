@@ -817,7 +817,7 @@ def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, bui
     )
     modified = provenance.git_dates(root) if system_ids else {}
     for system_id in system_ids:
-        rows._system_rows(checked.systems[system_id], catalog, checked.articles, out, register)
+        rows.system_rows(checked.systems[system_id], catalog, checked.articles, out, register)
         out[tables.System][-1].modified = modified.get(out[tables.System][-1].file)
     kept_mentions = _kept_mentions(db, checked.renamed, diff.articles | relinked)
     _delete_systems(db, doomed)
@@ -827,7 +827,7 @@ def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, bui
     _delete_articles(db, article_ids)
     _delete_mentions(db, sorted(relinked))
     for article_id in sorted(diff.articles):
-        out[tables.Article].append(rows._article_row(checked.articles[article_id], root, register))
+        out[tables.Article].append(rows.article_row(checked.articles[article_id], root, register))
     _insert_all(db, out)
     _insert_mentions(db, mentions, checked.articles)
     _realias(db, kept_mentions, out[tables.Alias])
@@ -935,7 +935,7 @@ def _derived_relations(db, system_ids: list[str], out: dict) -> None:
         )
     ] + out[tables.RelationSource]
     before = len(written), len(backing)
-    rows._derive_inverse_relations(written, backing)
+    rows.derive_inverse_relations(written, backing)
     out[tables.Relation] += written[before[0] :]
     out[tables.RelationSource] += backing[before[1] :]
 
@@ -991,7 +991,7 @@ def _insert_mentions(db, mentions, articles) -> None:
         )
     }
     text_sha256 = {key: rows.sha256(article.text) for key, article in articles.items()}
-    found = [rows._mention_row(m, articles, alias_ids, text_sha256) for m in mentions]
+    found = [rows.mention_row(m, articles, alias_ids, text_sha256) for m in mentions]
     _insert_all(db, {tables.Mention: found})
 
 
@@ -1012,7 +1012,7 @@ def _kept_mentions(db, renamed: set[str], relinked: set[str]) -> list[tuple[str,
 
 def _realias(db, kept: list[tuple[str, str, str]], aliases: list) -> None:
     """Point the kept mentions at their names' new alias ids (the last name of a key, as
-    ``rows._alias_rows`` numbers them)."""
+    ``rows.alias_rows`` numbers them)."""
     alias_ids = {(alias.system_id, alias.key): alias.id for alias in aliases}
     db.executemany(
         "update mentions set alias_id = ? where id = ?",
@@ -1051,7 +1051,7 @@ def _flags(db, system_ids: list[str], doomed: list[str], article_ids: list[str],
     for article_id in sorted({m.article_id for m in mentions} - texts.keys()):
         texts[article_id] = (Previous(db).text(article_id), None)
     flags += consistency.check_mentions(by_id, mentions, texts)
-    _insert_all(db, {tables.Flag: [rows._flag_row(flag) for flag in flags]})
+    _insert_all(db, {tables.Flag: [rows.flag_row(flag) for flag in flags]})
 
 
 def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:

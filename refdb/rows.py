@@ -125,15 +125,15 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
     for start in range(0, len(catalog.systems), size):
         rows: dict[type, list] = defaultdict(list)
         for system in catalog.systems[start : start + size]:
-            _system_rows(system, catalog, articles, rows, register)
+            system_rows(system, catalog, articles, rows, register)
             rows[tables.System][-1].modified = modified.get(rows[tables.System][-1].file)
             flags = consistency.check_quotes(system, texts, catalog.quotes)
-            rows[tables.Flag] += map(_flag_row, flags)
+            rows[tables.Flag] += map(flag_row, flags)
         relations += rows[tables.Relation]
         relation_sources += rows[tables.RelationSource]
         yield rows
     written = len(relations), len(relation_sources)
-    _derive_inverse_relations(relations, relation_sources)
+    derive_inverse_relations(relations, relation_sources)
     yield {
         tables.Relation: relations[written[0] :],
         tables.RelationSource: relation_sources[written[1] :],
@@ -142,14 +142,14 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
 
 def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, systems) -> dict:
     """A batch of articles' rows, their mentions' and the flags at those mentions."""
-    articles = [_article_row(article, root, register) for article in batch]
+    articles = [article_row(article, root, register) for article in batch]
     by_id = {article.entry.id: article for article in batch}
     text_sha256 = {row.id: row.text_sha256 for row in articles}
     texts = {article.entry.id: (article.text, article.entry.language) for article in batch}
     return {
         tables.Article: articles,
-        tables.Mention: [_mention_row(m, by_id, alias_ids, text_sha256) for m in mentions],
-        tables.Flag: [_flag_row(f) for f in consistency.check_mentions(systems, mentions, texts)],
+        tables.Mention: [mention_row(m, by_id, alias_ids, text_sha256) for m in mentions],
+        tables.Flag: [flag_row(f) for f in consistency.check_mentions(systems, mentions, texts)],
     }
 
 
@@ -192,7 +192,7 @@ def built_at_now(built_at: str | None) -> str:
     return built_at or datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def _flag_row(flag: consistency.Flag):
+def flag_row(flag: consistency.Flag):
     source_id = ids.source(flag.system_id, flag.source_key) if flag.source_key else None
     key = {
         "system_id": flag.system_id,
@@ -255,7 +255,7 @@ def vocabulary_rows() -> dict[type, list]:
     return rows
 
 
-def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register) -> None:
+def system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register) -> None:
     relative = catalog.documents[system.id].path.relative_to(catalog.root).as_posix()
     forms = _unique_keys(linker.forms_of(system))
     rows[tables.System].append(
@@ -275,7 +275,7 @@ def _system_rows(system: SystemEntry, catalog: Catalog, articles, rows, register
             joined.append(new_row(join_table, **row))
 
     cited_by(tables.SystemSource, "system_id", system.id, system.entry_sources)
-    alias_ids = _alias_rows(system, rows[tables.Alias])
+    alias_ids = alias_rows(system, rows[tables.Alias])
     for alias in system.aliases:
         alias_id = alias_ids[compact(alias.text)]
         cited_by(tables.AliasSource, "alias_id", alias_id, alias.sources)
@@ -310,7 +310,7 @@ def _entry_row(system: SystemEntry, relative: str, content: bytes, forms) -> tab
     )
 
 
-def _alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
+def alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
     """One row per name of ``system``; compact key -> alias id (the last name of a key, as
     mentions and forms are matched by key)."""
     names = linker.names_of(system)
@@ -448,7 +448,7 @@ def _source_row(system_id, key, number, source, quote, articles, register) -> ta
     return row
 
 
-def _derive_inverse_relations(relations: list, relation_sources: list) -> None:
+def derive_inverse_relations(relations: list, relation_sources: list) -> None:
     """The inverse of each relation whose target does not write it, backed by its sources."""
     written = {(r.system_id, r.type, r.target_id) for r in relations}
     backing = defaultdict(list)
@@ -478,7 +478,7 @@ def _derive_inverse_relations(relations: list, relation_sources: list) -> None:
             )
 
 
-def _article_row(article, root: Path, register) -> tables.Article:
+def article_row(article, root: Path, register) -> tables.Article:
     entry = article.entry
     publisher_id = register.publisher_of(entry)
     original = entry.translation_of
@@ -504,7 +504,7 @@ def _anchored(entry) -> list[str]:
     return sorted({anchor.system for anchor in (*corrections.include, *corrections.exclude)})
 
 
-def _mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:
+def mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:
     text = articles[mention.article_id].text
     alias_id = alias_ids.get((mention.system_id, compact(mention.name_text or "")))
     return new_row(
