@@ -177,7 +177,7 @@ def _caseless_lookalike(char: str) -> str:
     return char.casefold()
 
 
-def name_key(text: str) -> str:
+def claim_key(text: str) -> str:
     """The key under which two names count as one for the one-name-per-entry check: NFC,
     without format characters (zero-width space, joiners), each letter mapped to the Latin
     letter it looks like in either case (so 'ВОРОН-5' and 'ворон-5', which the linker folds
@@ -200,7 +200,7 @@ def check_names(systems: list[SystemEntry], documents: dict[str, Document]) -> l
     claims: dict[str, dict[str, tuple[SystemEntry, str]]] = {}
     for system in systems:
         for name in names_of(system):
-            claims.setdefault(name_key(name.text), {}).setdefault(system.id, (system, name.text))
+            claims.setdefault(claim_key(name.text), {}).setdefault(system.id, (system, name.text))
     problems, locations = [], {}
     for owners in claims.values():
         if len(owners) < 2:
@@ -262,7 +262,7 @@ def check_article(article: Article, system_ids: set[str], register) -> list[Prob
     """What one article must satisfy against the rest of the catalog: its anchors and its
     sources (``register``, a ``sources.Register``); how a build checks articles one by one."""
     problems = _check_anchors(article, system_ids)
-    return problems + sources.check_article(register, article)[1]
+    return problems + sources.check_article_sources(register, article)[1]
 
 
 def _check_anchors(article: Article, system_ids: set[str]) -> list[Problem]:

@@ -161,7 +161,7 @@ def _names_of(system: SystemEntry) -> list[Name]:
     official: dict[str, int] = {}  # compact spelling -> place of an official name in unique
     seen, unique = set(), []
     for index, name in enumerate(names):
-        key = name_key(name.text, name.case_sensitive)
+        key = spelling_key(name.text, name.case_sensitive)
         place = official.get(compact(name.text)) if index >= count else None
         if place is not None and _has_options(name, shared):
             # an alias repeating an official spelling says how that spelling links
@@ -187,7 +187,7 @@ def _has_options(name: Name, shared: tuple[str, ...]) -> bool:
     )
 
 
-def name_key(text: str, case_sensitive: bool) -> str:
+def spelling_key(text: str, case_sensitive: bool) -> str:
     """What makes two spellings one name: the compact form, and the capitals when they count."""
     key = compact(text)
     return _with_capitals(key, text) if case_sensitive else key
@@ -202,7 +202,7 @@ def _forms_of(system: SystemEntry) -> list[Form]:
     names = names_of(system)
     natives = _native_words(names)
     forms = [Form(name.text, name, "catalog", name.lang) for name in names]
-    seen = {name_key(name.text, name.case_sensitive) for name in names}
+    seen = {spelling_key(name.text, name.case_sensitive) for name in names}
     catalog = {compact(name.text) for name in names}
     for name in names:  # a catalog spelling, in any capitals, is never claimed by a rule's form
         for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
@@ -214,7 +214,7 @@ def _forms_of(system: SystemEntry) -> list[Form]:
             forms.append(form)
     for form in _near_spellings(forms):  # last: a slip never claims a spelling of its own
         compacted = compact(form.text)
-        key = name_key(form.text, form.name.case_sensitive)
+        key = spelling_key(form.text, form.name.case_sensitive)
         if key not in seen and compacted not in seen and compacted not in vetoed:
             seen.add(key)
             forms.append(form)

@@ -250,7 +250,7 @@ class Previous:
     def owners(self, keys: set[str], skip: set[str]) -> dict[str, list[str]]:
         """Compact key -> the systems (but those of ``skip``) that have a form of that key."""
         found: dict[str, list[str]] = {}
-        for system_id, key in _rows(self.db, "select system_id, key from forms", "key", keys):
+        for system_id, key in _rows_where(self.db, "select system_id, key from forms", "key", keys):
             if system_id not in skip:
                 found.setdefault(key, []).append(system_id)
         return found
@@ -391,7 +391,7 @@ def _names_taken(db, entries: list[SystemEntry], replaced: list[str]) -> bool:
     name of another entry than those (or those of ``replaced``, whose names are going).
     The aliases table holds every name; an ASCII name's key is its compact form, others'
     are worked out (look-alike letters)."""
-    claimed = {crosscheck.name_key(name.text) for e in entries for name in linker.names_of(e)}
+    claimed = {crosscheck.claim_key(name.text) for e in entries for name in linker.names_of(e)}
     skip = replaced + [entry.id for entry in entries]
     listed = sorted(claimed)
     found = db.execute(
@@ -399,7 +399,7 @@ def _names_taken(db, entries: list[SystemEntry], replaced: list[str]) -> bool:
         f"and (key in ({_marks(listed)}) or text glob '*[^ -~]*')",
         skip + listed,
     )
-    return any(crosscheck.name_key(text) in claimed for (text,) in found)
+    return any(crosscheck.claim_key(text) in claimed for (text,) in found)
 
 
 # --- which articles to link again ---------------------------------------------------------
@@ -421,7 +421,9 @@ def to_relink(
     if not (checked.renamed or diff.added_systems or gone):
         return set()
     changed = _changed_keys(checked, diff.added_systems)
-    for system_id, key in _rows(previous.db, "select system_id, key from forms", "system_id", gone):
+    for system_id, key in _rows_where(
+        previous.db, "select system_id, key from forms", "system_id", gone
+    ):
         changed.setdefault(system_id, set()).add(key)
     sought = {
         key
@@ -477,7 +479,7 @@ def _followed_by(previous: Previous, checked: Checked, added, letters: set[str])
     return {key + tail for key in keys if any(ch.isdigit() for ch in key) for tail in tails}
 
 
-def _rows(db, select: str, column: str, values, batch: int = 10_000) -> list[tuple]:
+def _rows_where(db, select: str, column: str, values, batch: int = 10_000) -> list[tuple]:
     """``select`` restricted to rows whose ``column`` is one of ``values`` (asked a batch at
     a time: SQLite bounds the parameters of a statement)."""
     values = sorted(values)
@@ -492,7 +494,7 @@ def _shared(db, keys: set[str], skip: set[str]) -> set[str]:
     """Those of ``keys`` that a form of another entry (not of ``skip``) has too."""
     return {
         key
-        for system_id, key in _rows(db, "select system_id, key from forms", "key", keys)
+        for system_id, key in _rows_where(db, "select system_id, key from forms", "key", keys)
         if system_id not in skip
     }
 
@@ -501,7 +503,7 @@ def _mentioning(db, changed: dict[str, set[str]]) -> set[str]:
     """Articles with a mention of these entries under a changed spelling (or by a curator)."""
     found = set()
     sql = "select article_id, system_id, form from mentions"
-    for article_id, system_id, form in _rows(db, sql, "system_id", changed):
+    for article_id, system_id, form in _rows_where(db, sql, "system_id", changed):
         if form is None or compact(form) in changed[system_id]:
             found.add(article_id)
     return found
@@ -640,7 +642,7 @@ def variant_letters(previous: Previous, diff: Difference, checked: Checked):
     new = [checked.systems[key] for key in checked.renamed | diff.added_systems]
     now = VariantLetters(previous.db, replaced, _letters_of(new))
     old = _letters_of(checked.before[key] for key in checked.renamed)
-    gone = _rows(previous.db, "select text from forms", "system_id", diff.removed_systems)
+    gone = _rows_where(previous.db, "select text from forms", "system_id", diff.removed_systems)
     old |= {suffix for (text,) in gone if (suffix := _variant(text))}
     moved = {letters for letters in old ^ now.new if not now.elsewhere(letters)}
     return now, moved
@@ -1005,7 +1007,7 @@ def _kept_mentions(db, renamed: set[str], relinked: set[str]) -> list[tuple[str,
     )
     return [
         (mention_id, system_id, key)
-        for mention_id, article_id, system_id, key in _rows(db, sql, "m.system_id", renamed)
+        for mention_id, article_id, system_id, key in _rows_where(db, sql, "m.system_id", renamed)
         if article_id not in relinked
     ]
 

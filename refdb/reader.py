@@ -83,7 +83,7 @@ def _misnamed(path: Path) -> tuple[str, str] | None:
 
 
 @dataclass
-class Register:
+class RegisterFile:
     """The validated publisher register and where each of its records is written."""
 
     publishers: dict[str, Publisher]
@@ -214,7 +214,7 @@ class CatalogReader:
                 self.salvaged.append((partial, document))
         return None if entry is None else (entry, document)
 
-    def load_register(self) -> Register | None:
+    def load_register(self) -> RegisterFile | None:
         """``publishers.yaml``, or None when it is absent or does not validate."""
         path = self.root / REGISTER
         if not path.exists():
@@ -223,7 +223,7 @@ class CatalogReader:
         if loaded is None:
             return None
         register, document = loaded
-        return Register(dict(register.root), document)
+        return RegisterFile(dict(register.root), document)
 
     def article_headers(self) -> list[Path]:
         """Every article header, in id order (an article's id is its file name); a text

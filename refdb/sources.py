@@ -340,7 +340,7 @@ def check_catalog(
     ``of_articles`` false), and what claims-only sources back."""
     problems, article_publishers = [], {}
     for article in articles.values():
-        article_publishers[article.entry.id], found = check_article(register, article)
+        article_publishers[article.entry.id], found = check_article_sources(register, article)
         problems += found if of_articles else []
     for system in systems:
         document = system_docs[system.id]
@@ -357,7 +357,7 @@ def check_catalog(
     return problems
 
 
-def check_article(register: Register, article) -> tuple[str | None, list[Problem]]:
+def check_article_sources(register: Register, article) -> tuple[str | None, list[Problem]]:
     """An article header's publisher (None when it names none) and the problems of its
     sources: its own and the original it translates."""
     entry, document = article.entry, article.document

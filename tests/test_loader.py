@@ -70,8 +70,8 @@ def test_a_duplicate_key_found_plainly_still_names_the_first_line():
 def test_every_greek_and_cyrillic_letter_is_one_name_in_either_case():
     """The one-name check folds case before it maps look-alikes: 'ВОРОН-5' and 'ворон-5'
     are one name to the linker, so they are one name to the check."""
-    from refdb.crosscheck import name_key
+    from refdb.crosscheck import claim_key
 
     letters = [chr(c) for c in [*range(0x391, 0x3CA), *range(0x400, 0x460)] if chr(c).isalpha()]
-    split = [c for c in letters if name_key("x" + c.upper()) != name_key("x" + c.lower())]
+    split = [c for c in letters if claim_key("x" + c.upper()) != claim_key("x" + c.lower())]
     assert split == []
