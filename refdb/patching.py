@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import json
 import os
 import re
@@ -64,6 +65,7 @@ class Difference:
     hashes: dict[str, str]  # the SHA-256 of each of them
     changed: set[str]  # paths added, changed or removed
     started_ns: int  # when this build began looking at the files
+    built_paths: list[str] = field(default_factory=list)  # the previous build's, in order
     systems: set[str] = field(default_factory=set)  # ids of edited entries
     added_systems: set[str] = field(default_factory=set)
     removed_systems: set[str] = field(default_factory=set)
@@ -105,27 +107,35 @@ def scan(root: Path, built: dict[str, tuple], started_ns: int | None) -> tuple[C
     """Every catalog file and its SHA-256, or Fallback when the directory holds anything the
     clean reader would report (a misnamed file, a link, a FIFO, an article half missing...).
     A file is read and hashed only when its stat differs from the previous build's record
-    (``built``: path -> sha256 and stat record) or may have changed after that build read it
-    (:func:`provenance.unchanged`): one stat a file, as git's index is checked."""
+    (``built``: path -> (path, sha256, *stat record)) or may have changed after that build
+    read it (:func:`provenance.unchanged`): one stat a file, as git's index is checked."""
     register = root / REGISTER
     if not is_regular(register):
         raise Fallback("no publisher register")
-    stats = {REGISTER: os.stat(register)}
+    hashes: dict[str, str | None] = {}
+    to_read: list[tuple[str, os.stat_result]] = []
+    unchanged, nothing = provenance.unchanged, (None,) * 6
+
+    def record(path: str, stat: os.stat_result) -> None:
+        row = built.get(path, nothing)
+        if unchanged(stat, row[2:], started_ns):
+            hashes[path] = row[1]
+        else:
+            hashes[path] = None
+            to_read.append((path, stat))
+
+    record(REGISTER, os.stat(register))
     for folder, suffixes in (("systems", (".yaml",)), ("articles", (".yaml", ".txt"))):
         with os.scandir(root / folder) as entries:
             for entry in entries:
                 if not entry.name.endswith(suffixes) or not entry.is_file(follow_symlinks=False):
                     raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
-                stats[f"{folder}/{entry.name}"] = entry.stat(follow_symlinks=False)
-    _check_pairs(stats.keys() ^ built.keys(), stats)
-    files, hashes = CatalogFiles(root, list(stats)), {}
-    for path, stat in stats.items():
-        record = built.get(path)
-        if record is not None and provenance.unchanged(stat, record[1:], started_ns):
-            hashes[path] = record[0]
-        else:
-            files.stats[path] = provenance.stat_record(stat)
-            hashes[path] = _sha(files[path])
+                record(f"{folder}/{entry.name}", entry.stat(follow_symlinks=False))
+    _check_pairs(hashes.keys() ^ built.keys(), hashes)
+    files = CatalogFiles(root, list(hashes))
+    for path, stat in to_read:
+        files.stats[path] = provenance.stat_record(stat)
+        hashes[path] = _sha(files[path])
     return files, hashes
 
 
@@ -165,15 +175,13 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
         raise Fallback("built by other code")
     if info[1] != provenance.git_commit(root):
         raise Fallback("the catalog's git commit moved")
-    built = {
-        row[0]: row[1:]
-        for row in previous.execute(
-            "select path, sha256, size, mtime_ns, ctime_ns, inode from catalog_files"
-        )
-    }
+    rows = previous.execute(
+        "select path, sha256, size, mtime_ns, ctime_ns, inode from catalog_files order by path"
+    )
+    built = {row[0]: row for row in rows}  # in path order, as the catalog's version hashes
     files, hashes = scan(root, built, info[2])
     # A file its stat vouched for has its recorded hash: only those read can differ.
-    changed = {p for p in files.stats if p not in built or built[p][0] != hashes[p]}
+    changed = {p for p in files.stats if p not in built or built[p][1] != hashes[p]}
     changed |= built.keys() - hashes.keys()
     if not changed:  # a rebuild of the same catalog redoes the work through the build cache
         raise Fallback("nothing changed")
@@ -181,7 +189,7 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
         raise Fallback("too many files changed")
     if REGISTER in changed:
         raise Fallback("the publisher register changed")
-    found = Difference(files, hashes, changed, started_ns)
+    found = Difference(files, hashes, changed, started_ns, list(built))
     for path in changed:
         folder, name = path.split("/", 1)
         stem = name.rsplit(".", 1)[0]
@@ -1074,7 +1082,7 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
         table: db.execute(f"select count(*) from {table}").fetchone()[0]
         for table in ("systems", "articles", "mentions")
     }
-    catalog_sha256 = provenance.catalog_sha256(diff.hashes)
+    catalog_sha256 = _version(diff)
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
     summary.update(counts, catalog_sha256=catalog_sha256, reused=reused, read=len(diff.files.stats))
     db.execute(
@@ -1088,3 +1096,15 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
             *counts.values(),
         ),
     )
+
+
+def _version(diff: Difference) -> str:
+    """:func:`provenance.catalog_sha256` of the catalog now, in path order taken from the
+    previous build's (already sorted) with the few added paths merged in, not a sort of all."""
+    hashes = diff.hashes
+    present = (path for path in diff.built_paths if path in hashes)
+    added = sorted(hashes.keys() - set(diff.built_paths))
+    version = provenance.CatalogVersion()
+    for path in heapq.merge(present, added):
+        version.add(path, hashes[path])
+    return version.hexdigest()

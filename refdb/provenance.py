@@ -51,13 +51,17 @@ def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
-def unchanged(stat: os.stat_result, record: tuple, started_ns: int | None) -> bool:
-    """Whether a file is surely as the build that recorded ``record`` read it, by git's
-    "racily clean" rule: its stat is as recorded and it was last modified well before that
-    build started reading. Otherwise it is read and hashed again."""
+def unchanged(stat: os.stat_result, record, started_ns: int | None) -> bool:
+    """Whether a file is surely as the build that recorded ``record`` (its stat_record) read
+    it, by git's "racily clean" rule: its stat is as recorded and it was last modified well
+    before that build started reading. Otherwise it is read and hashed again. (Field by
+    field: this runs once a file, 210,000 times for a newsroom's archive.)"""
     return (
         started_ns is not None
-        and stat_record(stat) == tuple(record)
+        and stat.st_mtime_ns == record[1]
+        and stat.st_size == record[0]
+        and stat.st_ctime_ns == record[2]
+        and stat.st_ino == record[3]
         and stat.st_mtime_ns < started_ns - RACY_NS
     )
 
