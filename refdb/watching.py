@@ -57,8 +57,9 @@ async def catalog_changes(catalog_dir: Path):
     where ``WATCHFILES_FORCE_POLLING`` is set), so an archive is not walked twice a second."""
     import watchfiles
 
+    watched = catalog_dir.resolve()  # the paths reported are under the path watched
     async for _ in watchfiles.awatch(
-        catalog_dir, watch_filter=catalog_file(catalog_dir), debounce=DEBOUNCE_MS
+        watched, watch_filter=catalog_file(watched), debounce=DEBOUNCE_MS
     ):
         yield
 
