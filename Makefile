@@ -12,11 +12,15 @@ $(BIN)/refdb: pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
-# After changing a dependency in pyproject.toml: install it, then pin what is installed.
-lock: $(BIN)/refdb
-	$(BIN)/pip install --quiet -e '.[test]'
-	{ sed -n '1,4p' requirements.lock; $(BIN)/pip freeze --exclude-editable; } > requirements.lock.new
+# After changing a dependency in pyproject.toml: install the project afresh in a scratch
+# virtualenv (the newest versions its ranges allow) and pin exactly what that installed.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	{ sed -n '1,4p' requirements.lock; .lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv
 
 serve: $(BIN)/refdb
 	$(BIN)/refdb serve
