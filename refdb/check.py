@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from refdb import linking
-from refdb.consistency import Flag
 from refdb.errors import Problem
 from refdb.linker import Mention
 from refdb.reader import Article
@@ -28,18 +27,18 @@ class Checked:
 def check(
     catalog_dir: Path | str,
     progress: Progress | None = None,
-    each: Callable[[Catalog, Article, list[Mention], list[Flag]], None] | None = None,
+    each: Callable[[Catalog, Article, list[Mention]], None] | None = None,
 ) -> Checked:
     """Every problem of the catalog. As a build does, it checks the entries (and the articles
     they quote), then reads, checks and links one article at a time, so memory does not grow
-    with the archive: ``each(catalog, article, mentions, flags)`` sees every sound article as
-    it comes, with the catalog of the sound entries."""
+    with the archive: ``each(catalog, article, mentions)`` sees every sound article as it
+    comes, with the catalog of the sound entries."""
     catalog, problems = check_catalog(Path(catalog_dir), progress, streamed=True)
     sound = 0
-    for article, mentions, found, flags in linking.each_article(catalog, progress):
+    for article, mentions, found in linking.each_article(catalog, progress):
         problems += found
         if article is not None:
             sound += 1
             if each is not None:
-                each(catalog, article, mentions, flags)
+                each(catalog, article, mentions)
     return Checked(catalog, sorted(set(problems)), sound)

@@ -14,8 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from itertools import islice
 
-from refdb import consistency, crosscheck, sources
-from refdb.consistency import Flag
+from refdb import crosscheck, sources
 from refdb.errors import CatalogError, Problem, display_path
 from refdb.linker import AnchorError, Linker, Mention, link_article, names_of
 from refdb.reader import Article, CatalogReader
@@ -33,15 +32,14 @@ _SHARED: _Shared | None = None  # what forked workers inherit
 def link_catalog(catalog, progress=None, cache=None) -> list[Mention]:
     """Every mention in every article of a validated catalog, in a stable order; a stale
     anchor is a CatalogError."""
-    return [m for _, found, _ in linked_batches(catalog, progress, cache) for m in found]
+    return [m for _, found in linked_batches(catalog, progress, cache) for m in found]
 
 
 def linked_batches(
     catalog, progress=None, cache=None, size: int = BATCH
-) -> Iterator[tuple[list[Article], list[Mention], list[Flag]]]:
+) -> Iterator[tuple[list[Article], list[Mention]]]:
     """The articles of a validated catalog, in order and ``size`` at a time, with their
-    mentions and the flags at them: what later stages turn into rows without holding every
-    article's at once.
+    mentions: what later stages turn into rows without holding every article's at once.
 
     Every stale anchor is collected: after the last batch, a CatalogError lists them all
     (a build writing the batches meanwhile is abandoned, its old database kept).
@@ -49,19 +47,17 @@ def linked_batches(
     problems: list[Problem] = []
     articles: list[Article] = []
     mentions: list[Mention] = []
-    flags: list[Flag] = []
-    for article, found, problem, flagged in each_article(catalog, progress, cache):
+    for article, found, problem in each_article(catalog, progress, cache):
         problems += problem
         if article is None:
             continue
         articles.append(article)
         mentions += found
-        flags += flagged
         if len(articles) == size:
-            yield articles, mentions, flags
-            articles, mentions, flags = [], [], []
+            yield articles, mentions
+            articles, mentions = [], []
     if articles:
-        yield articles, mentions, flags
+        yield articles, mentions
     if problems:
         raise CatalogError(problems)
 
@@ -69,15 +65,14 @@ def linked_batches(
 def find_mentions(catalog, progress=None, cache=None) -> tuple[list[Mention], list[Problem]]:
     """Every mention in every article of ``catalog``, in a stable order, and the problems."""
     mentions, problems = [], []
-    for _, found, problem, _ in each_article(catalog, progress, cache):
+    for _, found, problem in each_article(catalog, progress, cache):
         mentions += found
         problems += problem
     return mentions, problems
 
 
 def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
-    """(article, its mentions, its problems, the flags at its mentions) for every article of
-    ``catalog``, in order.
+    """(article, its mentions, its problems) for every article of ``catalog``, in order.
 
     Large catalogs are linked on every core: workers are forked after the automaton is
     built, so they share it instead of building it again. A streamed catalog's articles are
@@ -98,7 +93,7 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     quoted = {a.entry.id: a.digests for a in catalog.articles} if catalog.streamed else {}
     stage = "checking and linking articles" if catalog.streamed else "linking articles"
     try:
-        for index, (article, mentions, problems, line, hit, flags) in enumerate(linked):
+        for index, (article, mentions, problems, line, hit) in enumerate(linked):
             if not catalog.streamed and not problems:
                 article = catalog.articles[index]
             elif article is not None:
@@ -110,7 +105,7 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
                 cache.hits += hit
                 if line is not None:
                     cache.keep(line)
-            yield article, mentions, problems, flags
+            yield article, mentions, problems
     finally:
         linked.close()
         _SHARED = None
@@ -148,7 +143,6 @@ class _Shared:
         self.catalog, self.automaton, self.cache = catalog, automaton, cache
         self.names = names_sha256(catalog.systems) if catalog.article_ids else ""
         self.ids = {system.id for system in catalog.systems}
-        self.systems = {system.id: system for system in catalog.systems}
         self.register = sources.Register(catalog.publishers)
 
     def article(self, index: int) -> tuple[Article | None, list[Problem]]:
@@ -187,19 +181,19 @@ def _map(function, items: Iterator, count: int):
 
 def _link_shared(item: tuple[int, int | None]) -> tuple:
     """Check and link one article of ``_SHARED`` (or take its cached mentions): (article,
-    mentions, problems, the cache line to keep, whether the cache had it, the flags at its
-    mentions). A stale anchor comes back as a problem, not an exception."""
+    mentions, problems, the cache line to keep, whether the cache had it). A stale anchor
+    comes back as a problem, not an exception."""
     index, offset = item
     shared = _SHARED
     article, problems = shared.article(index)
     if article is None:
-        return None, [], problems, None, False, []
+        return None, [], problems, None, False
     shipped = article if shared.catalog.streamed else None  # the parent has the others
     key = (article.entry.id, *article.digests, shared.names)
     if offset is not None and shared.cache is not None:
         found = shared.cache.article_mentions(offset, key)
         if found is not None:
-            return shipped, found[0], problems, found[1], True, _flags(article, found[0])
+            return shipped, found[0], problems, found[1], True
     try:
         found = link_article(shared.automaton, article.entry, article.text, article.anchors)
     except AnchorError as error:
@@ -208,13 +202,6 @@ def _link_shared(item: tuple[int, int | None]) -> tuple:
             f"stale anchor: {error}",
             "stale-anchor",
         )
-        return shipped, [], [*problems, stale], None, False, []
+        return shipped, [], [*problems, stale], None, False
     line = shared.cache.article_line(key, found) if shared.cache is not None else None
-    return shipped, found, problems, line, False, _flags(article, found)
-
-
-def _flags(article: Article, mentions: list[Mention]) -> list[Flag]:
-    """The flags at an article's mentions (misnomers, a class word of another category),
-    found by the worker that has the article's text, on every core."""
-    text = {article.entry.id: (article.text, article.entry.language)}
-    return consistency.check_mentions(_SHARED.systems, mentions, text)
+    return shipped, found, problems, line, False

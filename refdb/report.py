@@ -129,8 +129,10 @@ class _Reading:
         self.mentioned: set[str] = set()
         self.silent: list[str] = []
         self.flags: list[consistency.Flag] = []
+        self.systems: dict[str, object] = {}
 
-    def add(self, catalog: Catalog, article, mentions: list[linker.Mention], flags) -> None:
+    def add(self, catalog: Catalog, article, mentions: list[linker.Mention]) -> None:
+        self.systems = self.systems or {s.id: s for s in catalog.systems}
         self.mentioned |= {m.system_id for m in mentions}
         if not mentions:
             self.silent.append(article.entry.id)
@@ -139,7 +141,8 @@ class _Reading:
         for span in unclaimed(article.text, article.entry.language, covered):
             bounds = bounds or sentences(article.text, article.entry.language)
             _count(self.unlinked, article, span, bounds)
-        self.flags += flags
+        text = {article.entry.id: (article.text, article.entry.language)}
+        self.flags += consistency.check_mentions(self.systems, mentions, text)
 
     def report(self, catalog: Catalog, problems: list[Problem]) -> Report:
         known = named_in_catalog(catalog)

@@ -67,21 +67,18 @@ def catalog_rows(
 ) -> dict[type, list]:
     """Every row of the database, in a deterministic order, all at once."""
     rows: dict[type, list] = defaultdict(list)
-    systems = {system.id: system for system in catalog.systems}
-    texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
-    flags = consistency.check_mentions(systems, mentions, texts)
-    for part in streamed_rows(catalog, [(catalog.articles, mentions, flags)], built_at):
+    for part in streamed_rows(catalog, [(catalog.articles, mentions)], built_at):
         for model, items in part.items():
             rows[model] += items
     return rows
 
 
 def streamed_rows(
-    catalog: Catalog, batches: Iterable[tuple[list, list, list]], built_at: str | None = None
+    catalog: Catalog, batches: Iterable[tuple[list, list]], built_at: str | None = None
 ) -> Iterator[dict[type, list]]:
     """Every row of the database, a part at a time (model -> rows): the entries' rows a few
-    hundred entries at a time, then each batch of (articles, their mentions, the flags at
-    those mentions) as its articles', mentions' and flags' rows, then the files' and the build's. Each table's rows
+    hundred entries at a time, then each batch of (articles, their mentions) as its
+    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows
     come in a deterministic order; a row may come before the row its foreign key names (a
     source before its article). Of ``catalog.articles`` only those entries quote are used:
     a streamed catalog holds no others. The first batch is asked for before the entries'
@@ -95,9 +92,10 @@ def streamed_rows(
     for part in _entry_parts(catalog, articles, register, texts):
         alias_ids.update(((a.system_id, a.key), a.id) for a in part.get(tables.Alias, []))
         yield part
+    systems = {s.id: s for s in catalog.systems}
     counts = {"articles": 0, "mentions": 0}
-    for batch, found, flags in chain([first] if first is not None else [], batches):
-        yield _batch_rows(batch, found, flags, catalog.root, register, alias_ids)
+    for batch, found in chain([first] if first is not None else [], batches):
+        yield _batch_rows(batch, found, catalog.root, register, alias_ids, systems)
         counts["articles"] += len(batch)
         counts["mentions"] += len(found)
     version = provenance.CatalogVersion()  # a streamed catalog's, once its articles are read
@@ -142,16 +140,16 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
     }
 
 
-def _batch_rows(batch: list, mentions: list, flags: list, root: Path, register, alias_ids) -> dict:
-    """A batch of articles' rows, their mentions' and the flags at those mentions (found
-    where the articles were linked)."""
+def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, systems) -> dict:
+    """A batch of articles' rows, their mentions' and the flags at those mentions."""
     articles = [article_row(article, root, register) for article in batch]
     by_id = {article.entry.id: article for article in batch}
     text_sha256 = {row.id: row.text_sha256 for row in articles}
+    texts = {article.entry.id: (article.text, article.entry.language) for article in batch}
     return {
         tables.Article: articles,
         tables.Mention: [mention_row(m, by_id, alias_ids, text_sha256) for m in mentions],
-        tables.Flag: [flag_row(flag) for flag in flags],
+        tables.Flag: [flag_row(f) for f in consistency.check_mentions(systems, mentions, texts)],
     }
 
 
