@@ -186,8 +186,8 @@ def app():
 
     served = json.loads(os.environ[SERVE_ENVIRONMENT])
     config = read_mapping(Path(served["config"]))
-    if served["pointer"]:  # a curator's edit shows on the next click
-        config = {**config, "settings": {**(config.get("settings") or {}), "default_cache_ttl": 0}}
+    if served["pointer"]:
+        config = uncached(config)
     datasette = Datasette(
         immutables=[served["db"]],
         config=config,
@@ -198,6 +198,12 @@ def app():
     if served["pointer"]:
         return _following(datasette, Path(served["pointer"]), Path(served["db"]))
     return datasette.app()
+
+
+def uncached(config: dict) -> dict:
+    """Datasette's configuration for ``serve --watch``: a curator's edit shows on the next
+    click, as pages are not kept by browsers meanwhile."""
+    return {**config, "settings": {**(config.get("settings") or {}), "default_cache_ttl": 0}}
 
 
 def point_to(served: Path) -> Path:

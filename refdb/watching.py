@@ -101,9 +101,9 @@ async def _in_process(config, metadata, host, port, builder, catalog_dir, db_pat
     import uvicorn
     from datasette.app import Datasette
 
-    # A curator's edit shows on the next click: pages are not kept by browsers meanwhile.
-    config = {**config, "settings": {**(config.get("settings") or {}), "default_cache_ttl": 0}}
-    datasette = Datasette(immutables=[str(served)], config=config, metadata=metadata)
+    datasette = Datasette(
+        immutables=[str(served)], config=serving.uncached(config), metadata=metadata
+    )
     server = uvicorn.Server(
         uvicorn.Config(datasette.app(), host=host, port=port, log_level="warning")
     )
