@@ -7,7 +7,6 @@ answers requests."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -247,6 +246,8 @@ def _identity(path: Path) -> tuple[int, int] | None:
 def switch(datasette, path: Path, previous: Path) -> None:
     """Put the database at ``path`` where the old one was, under the same name and route;
     once requests on the old one have finished, close it and release its snapshot."""
+    import asyncio  # only a running server switches: the command line starts without it
+
     from datasette.database import Database
 
     old = datasette.databases["refdb"]
