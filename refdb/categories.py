@@ -458,8 +458,14 @@ def family_gaps(category: str, own: set[str], versions: list[set[str]]) -> list[
     return [
         fact
         for fact in card_gaps(category, own)
-        if not versions or any(not given & set(fact.properties) for given in versions)
+        if not every_version_gives(versions, set(fact.properties))
     ]
+
+
+def every_version_gives(versions: list[set[str]], properties: set[str]) -> bool:
+    """Whether a family's ``versions`` (each the properties one version gives) all give one
+    of ``properties``: what makes a fact the family's (the entry page asks it too)."""
+    return bool(versions) and all(given & properties for given in versions)
 
 
 # Words the press puts before or after any weapon's name, by language (``word*`` takes any

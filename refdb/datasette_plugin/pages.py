@@ -20,6 +20,7 @@ import pycountry
 from rapidfuzz import fuzz, process
 
 from refdb import text, units
+from refdb.categories import every_version_gives
 from refdb.countries import country_name
 
 DATABASE = "refdb"
@@ -112,12 +113,13 @@ def standard_card(conn, system: dict, specs: list[dict], relations: list[dict]) 
     )
     parents = [_related_specs(conn, r) for r in relations if r["type"] == "variant-of"]
     variants = [_related_specs(conn, r) for r in relations if r["type"] == "has-variant"]
+    version_gives = [{spec["property"] for spec in specs} for specs in variants]
     given, headline, missing, borrowed = 0, [], [], []
     for fact in facts:
         properties = set(split_list(fact["properties"]))
         own = [spec for spec in specs if spec["property"] in properties]
         others = [] if own else _giving(parents, properties) or _giving(variants, properties)
-        if system["family"] and not own and _every_version_gives(variants, properties):
+        if system["family"] and not own and every_version_gives(version_gives, properties):
             own = others  # a family's card is its versions': a fact every one of them gives
         given += bool(own)
         borrowed += others
@@ -157,10 +159,6 @@ def _by_entry(specs: list[dict]) -> list[dict]:
         )
         group["specs"].append(spec)
     return list(groups.values())
-
-
-def _every_version_gives(variants: list[list[dict]], properties: set[str]) -> bool:
-    return bool(variants) and all(_giving([specs], properties) for specs in variants)
 
 
 def _giving(entries: list[list[dict]], properties: set[str]) -> list[dict]:
