@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from refdb import journal
 from refdb.settings import BadSettings, read_mapping
 
 FORMATS = ("text", "markdown", "bibtex", "bibtex-misc", "csl-json", "ris")
@@ -332,6 +333,7 @@ def cite(
     # as_uri escapes '?', '#' and '%', which a file: URI would read as query, fragment, escape.
     uri = Path(db_path).absolute().as_uri() + "?mode=ro"
     try:
+        journal.recover(db_path)
         with closing(sqlite3.connect(uri, uri=True)) as conn:
             publication, accessed = publication or Publication(), accessed or date.today()
             if version:

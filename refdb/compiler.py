@@ -33,7 +33,7 @@ class BuildResult:
     catalog_sha256: str
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage
     reused: int = 0  # files and articles whose previous work was reused
-    patched: bool = False  # the previous database was copied and only the difference applied
+    patched: bool = False  # only the difference was applied to the previous database
     read: int | None = None  # files read to see what changed (stat vouched for the rest)
     rebuilt_because: str | None = None  # why a build with reuse could not patch the previous
 

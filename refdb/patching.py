@@ -1,4 +1,4 @@
-"""The incremental build: copy the previous database and apply what changed in the catalog.
+"""The incremental build: apply what changed in the catalog to the previous database.
 
 When the previous database was built by this code from a catalog that differs in a few files
 (``catalog_files`` and ``build_info`` say which), only those files are validated and only
@@ -19,18 +19,17 @@ path: a catalog with a problem, among the changed files or between them and the 
 claimed twice, a redirect id taken, a relation or a curator anchor onto a removed entry...:
 the clean path reports them all), the publisher register changed, a git commit made since the
 last build, more than ``AT_MOST`` files changed. The result equals a clean build's content;
-the atomic write is the same (a temporary copy, checked, renamed).
+it is written in place in one transaction (:func:`refdb.sqlite_target.update`). A catalog in
+which nothing changed is a patch of nothing: the database is current, only its build time moves.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import heapq
 import json
 import os
 import re
-import shutil
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -41,7 +40,17 @@ from types import SimpleNamespace
 
 import ahocorasick
 
-from refdb import consistency, crosscheck, history, linker, provenance, rows, sources, tables
+from refdb import (
+    consistency,
+    crosscheck,
+    history,
+    journal,
+    linker,
+    provenance,
+    rows,
+    sources,
+    tables,
+)
 from refdb.cache import code_version, is_regular
 from refdb.errors import CatalogError, Problem
 from refdb.loader import MAX_FILE_BYTES, decode, load_yaml, read_at_most
@@ -65,7 +74,6 @@ class Difference:
     hashes: dict[str, str]  # the SHA-256 of each of them
     changed: set[str]  # paths added, changed or removed
     started_ns: int  # when this build began looking at the files
-    built_paths: list[str] = field(default_factory=list)  # the previous build's, in order
     systems: set[str] = field(default_factory=set)  # ids of edited entries
     added_systems: set[str] = field(default_factory=set)
     removed_systems: set[str] = field(default_factory=set)
@@ -103,38 +111,37 @@ class CatalogFiles(Mapping):
         return path in self.paths
 
 
-def scan(root: Path, built: dict[str, tuple], started_ns: int | None) -> tuple[CatalogFiles, dict]:
+def scan(root: Path, previous: sqlite3.Connection, built: dict, started_ns: int | None):
     """Every catalog file and its SHA-256, or Fallback when the directory holds anything the
     clean reader would report (a misnamed file, a link, a FIFO, an article half missing...).
-    A file is read and hashed only when its stat differs from the previous build's record
-    (``built``: path -> (path, sha256, *stat record)) or may have changed after that build
-    read it (:func:`provenance.unchanged`): one stat a file, as git's index is checked."""
+    A file is read and hashed only when its stat differs from the previous build's record or
+    it may have changed after that build read it (git's "racily clean" rule): one stat a
+    file, as git's index is checked, and the records compared as sets, not one by one.
+    ``built`` is the previous build's path -> SHA-256."""
     register = root / REGISTER
     if not is_regular(register):
         raise Fallback("no publisher register")
-    hashes: dict[str, str | None] = {}
-    to_read: list[tuple[str, os.stat_result]] = []
-    unchanged, nothing = provenance.unchanged, (None,) * 6
-
-    def record(path: str, stat: os.stat_result) -> None:
-        row = built.get(path, nothing)
-        if unchanged(stat, row[2:], started_ns):
-            hashes[path] = row[1]
-        else:
-            hashes[path] = None
-            to_read.append((path, stat))
-
-    record(REGISTER, os.stat(register))
+    now = [(REGISTER, *provenance.stat_record(os.stat(register)))]
     for folder, suffixes in (("systems", (".yaml",)), ("articles", (".yaml", ".txt"))):
         with os.scandir(root / folder) as entries:
             for entry in entries:
                 if not entry.name.endswith(suffixes) or not entry.is_file(follow_symlinks=False):
                     raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
-                record(f"{folder}/{entry.name}", entry.stat(follow_symlinks=False))
-    _check_pairs(hashes.keys() ^ built.keys(), hashes)
-    files = CatalogFiles(root, list(hashes))
-    for path, stat in to_read:
-        files.stats[path] = provenance.stat_record(stat)
+                stat = entry.stat(follow_symlinks=False)
+                path, size, ctime = f"{folder}/{entry.name}", stat.st_size, stat.st_ctime_ns
+                now.append((path, size, stat.st_mtime_ns, ctime, stat.st_ino))
+    records = "select path, size, mtime_ns, ctime_ns, inode from catalog_files"
+    moved = set(now).difference(previous.execute(records))
+    if started_ns is not None:  # modified too close to the last build's start to vouch for
+        moved.update(record for record in now if record[2] >= started_ns - provenance.RACY_NS)
+    files = CatalogFiles(root, [record[0] for record in now])
+    present = files.paths.keys()
+    _check_pairs(built.keys() ^ present, present)
+    hashes = built.copy()
+    for path in built.keys() - present:
+        del hashes[path]
+    for path, *stat in sorted(moved if started_ns is not None else now):
+        files.stats[path] = tuple(stat)
         hashes[path] = _sha(files[path])
     return files, hashes
 
@@ -175,21 +182,16 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
         raise Fallback("built by other code")
     if info[1] != provenance.git_commit(root):
         raise Fallback("the catalog's git commit moved")
-    rows = previous.execute(
-        "select path, sha256, size, mtime_ns, ctime_ns, inode from catalog_files order by path"
-    )
-    built = {row[0]: row for row in rows}  # in path order, as the catalog's version hashes
-    files, hashes = scan(root, built, info[2])
+    built = dict(previous.execute("select path, sha256 from catalog_files order by path"))
+    files, hashes = scan(root, previous, built, info[2])
     # A file its stat vouched for has its recorded hash: only those read can differ.
-    changed = {p for p in files.stats if p not in built or built[p][1] != hashes[p]}
-    changed |= built.keys() - hashes.keys()
-    if not changed:  # a rebuild of the same catalog redoes the work through the build cache
-        raise Fallback("nothing changed")
+    changed = {p for p in files.stats if built.get(p) != hashes[p]}
+    changed |= built.keys() - files.paths.keys()
     if len(changed) > AT_MOST:
         raise Fallback("too many files changed")
     if REGISTER in changed:
         raise Fallback("the publisher register changed")
-    found = Difference(files, hashes, changed, started_ns, list(built))
+    found = Difference(files, hashes, changed, started_ns)
     for path in changed:
         folder, name = path.split("/", 1)
         stem = name.rsplit(".", 1)[0]
@@ -774,6 +776,7 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fall
     if not is_regular(db_path):
         return Fallback("there is no previous database")
     try:
+        journal.recover(db_path)
         with closing(sqlite3.connect(provenance.read_only_uri(db_path), uri=True)) as db:
             previous = Previous(db)
             with timed("load and validate"):
@@ -792,14 +795,12 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fall
         return Fallback(f"the previous database could not be patched ({error})")
     summary: dict = {}
 
-    def fill(temporary: Path) -> None:
-        shutil.copyfile(db_path, temporary)
-        connection = sqlite3.connect(temporary, isolation_level=None)
-        with closing(connection) as patched, timed("write"):
+    def change(patched: sqlite3.Connection) -> None:
+        with timed("write"):
             _apply(patched, root, diff, checked, relinked, mentions, built_at, summary)
 
     try:
-        sqlite_target.replace(db_path, fill)
+        sqlite_target.update(db_path, change)
     except Fallback as why:
         return why
     except sqlite3.IntegrityError as error:
@@ -1082,7 +1083,7 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
         table: db.execute(f"select count(*) from {table}").fetchone()[0]
         for table in ("systems", "articles", "mentions")
     }
-    catalog_sha256 = _version(diff)
+    catalog_sha256 = provenance.catalog_sha256(diff.hashes)  # the paths mostly in order
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
     summary.update(counts, catalog_sha256=catalog_sha256, reused=reused, read=len(diff.files.stats))
     db.execute(
@@ -1096,15 +1097,3 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
             *counts.values(),
         ),
     )
-
-
-def _version(diff: Difference) -> str:
-    """:func:`provenance.catalog_sha256` of the catalog now, in path order taken from the
-    previous build's (already sorted) with the few added paths merged in, not a sort of all."""
-    hashes = diff.hashes
-    present = (path for path in diff.built_paths if path in hashes)
-    added = sorted(hashes.keys() - set(diff.built_paths))
-    version = provenance.CatalogVersion()
-    for path in heapq.merge(present, added):
-        version.add(path, hashes[path])
-    return version.hexdigest()

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 from contextlib import closing
+from itertools import chain
 from pathlib import Path
 
 from refdb.cache import code_version
@@ -21,8 +22,7 @@ from refdb.reader import file_digests
 def catalog_sha256(digests: dict[str, str]) -> str:
     """The catalog's version: one hash over every file's path and content (its sha256)."""
     version = CatalogVersion()
-    for relative, digest in sorted(digests.items()):
-        version.add(relative, digest)
+    version.add_all(digests)
     return version.hexdigest()
 
 
@@ -34,6 +34,14 @@ class CatalogVersion:
 
     def add(self, relative: str, digest: str) -> None:
         self._hash.update(relative.encode() + b"\0" + bytes.fromhex(digest))
+
+    def add_all(self, digests: dict[str, str]) -> None:
+        """``add`` each file of ``digests`` in path order, in one call (a newsroom's catalog
+        has 210,000; a sort of paths mostly in order already costs next to nothing)."""
+        paths = sorted(digests)
+        names = map(str.encode, map("{}\0".format, paths))
+        contents = map(bytes.fromhex, map(digests.__getitem__, paths))
+        self._hash.update(b"".join(chain.from_iterable(zip(names, contents, strict=True))))
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
@@ -49,21 +57,6 @@ def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
     """What a build records of a file beside its hash: size, mtime and ctime (ns), inode. An
     edit changes one of them, even one that keeps the size and resets the mtime."""
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-
-
-def unchanged(stat: os.stat_result, record, started_ns: int | None) -> bool:
-    """Whether a file is surely as the build that recorded ``record`` (its stat_record) read
-    it, by git's "racily clean" rule: its stat is as recorded and it was last modified well
-    before that build started reading. Otherwise it is read and hashed again. (Field by
-    field: this runs once a file, 210,000 times for a newsroom's archive.)"""
-    return (
-        started_ns is not None
-        and stat.st_mtime_ns == record[1]
-        and stat.st_size == record[0]
-        and stat.st_ctime_ns == record[2]
-        and stat.st_ino == record[3]
-        and stat.st_mtime_ns < started_ns - RACY_NS
-    )
 
 
 def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:

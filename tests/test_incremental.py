@@ -247,6 +247,19 @@ def test_only_files_whose_stat_changed_are_read_to_find_what_changed(mini_catalo
     assert description(db_path, "tu-160").startswith("Edited. ")
 
 
+def test_a_rebuild_of_an_unchanged_catalog_reads_nothing_and_changes_no_row(
+    mini_catalog, tmp_path
+):
+    db_path, clean = tmp_path / "refdb.db", tmp_path / "clean.db"
+    settled(mini_catalog)
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    again = build(mini_catalog, db_path, built_at=BUILT_AT)
+    files = [p for p in mini_catalog.rglob("*") if p.is_file()]
+    assert again.patched and again.read == 0 and again.reused == len(files)
+    build(mini_catalog, clean, built_at=BUILT_AT, reuse=False)
+    assert content(db_path) == content(clean)
+
+
 def test_an_edit_that_keeps_the_size_and_the_mtime_is_still_seen(mini_catalog, tmp_path):
     """The inode's change time moves whatever the editor does to the size and the mtime."""
     db_path = tmp_path / "refdb.db"

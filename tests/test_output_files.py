@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,51 @@ def test_a_build_killed_while_writing_is_cleaned_up_by_the_next(mini_catalog, tm
     assert db_path.read_bytes() == before
     build(mini_catalog, db_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
+
+
+def killed_mid_write(catalog: Path, db_path: Path) -> bytes:
+    """Build, edit an entry and start an incremental build that spills every page it changed
+    to the file and dies before its commit; the database's bytes before it."""
+    build(catalog, db_path)
+    before = db_path.read_bytes()
+    entry = catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
+    code = (
+        "import os, signal, refdb.compiler as c, refdb.patching as p\n"
+        "real = p._catalog_files\n"
+        "def die(db, *args):\n"
+        "    real(db, *args); db.execute('PRAGMA cache_size = 1')\n"
+        "    db.execute('update catalog_files set sha256 = sha256')\n"
+        "    db.execute('delete from mentions'); os.kill(os.getpid(), signal.SIGKILL)\n"
+        "p._catalog_files = die\n"
+        f"c.build({str(catalog)!r}, {str(db_path)!r})\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == -signal.SIGKILL
+    assert Path(f"{db_path}-journal").is_file() and db_path.read_bytes() != before
+    return before
+
+
+@pytest.mark.parametrize("reader", ["serving snapshot", "refdb cite", "next build"])
+def test_an_incremental_build_killed_mid_write_is_rolled_back_for_the_next_reader(
+    mini_catalog, tmp_path, reader
+):
+    """The patch writes the database in place: killed after some of its pages reached the
+    file, the journal beside it puts them back before anyone reads it."""
+    db_path = tmp_path / "refdb.db"
+    before = killed_mid_write(mini_catalog, db_path)
+    if reader == "serving snapshot":
+        assert snapshot(db_path).read_bytes() == before
+    elif reader == "refdb cite":
+        cited = CliRunner().invoke(cli, ["cite", "tu-160", "-d", str(db_path)])
+        assert cited.exit_code == 0 and "Tu-160" in cited.output
+        assert db_path.read_bytes() == before
+    else:
+        assert build(mini_catalog, db_path).patched
+        with closing(sqlite3.connect(db_path)) as db:
+            [(text,)] = db.execute("select description from systems where id = 'tu-160'")
+            assert text.startswith("Edited. ")
+            assert db.execute("select count(*) from mentions").fetchone()[0] > 0
+    assert not Path(f"{db_path}-journal").exists()
 
 
 def test_the_gitignore_covers_temporary_files():
