@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import served  # noqa: E402
 
-from refdb import linker  # noqa: E402
 from refdb import text as text_primitives  # noqa: E402
-from refdb.schema import ArticleEntry, SystemEntry  # noqa: E402
+from refdb.catalog.schema import ArticleEntry, SystemEntry  # noqa: E402
+from refdb.linking import linker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,7 +203,7 @@ def build_figures(tmp: Path) -> None:
                 "sources:\n  a: {title: T, publisher: P}\n"
             )
         measured(f"one name claimed by {count:,} entries (check)", lambda root=root: _check(root))
-    from refdb.datasette_plugin import pages
+    from refdb.site.plugin import pages
 
     for count in (20_000, 40_000):
         text = "Tu-160 " * count
@@ -234,7 +234,7 @@ def paragraph_without_an_end(tmp: Path, size: int) -> None:
     sentence end and a mention every 50 characters: each mention keeps a bounded sentence."""
     import shutil
 
-    from refdb.compiler import build
+    from refdb.compiling.compiler import build
 
     root = tmp / f"paragraph-{size}"
     shutil.copytree(ROOT / "tests" / "fixtures" / "mini", root)
@@ -253,8 +253,8 @@ def one_letter_quotes(size: int) -> None:
 
 
 def _check(root: Path) -> None:
+    from refdb.catalog.validate import validate_catalog
     from refdb.errors import CatalogError
-    from refdb.validate import validate_catalog
 
     with contextlib.suppress(CatalogError):  # every entry reports the shared name
         validate_catalog(root)

@@ -34,17 +34,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402
 
-from refdb import linking  # noqa: E402
-from refdb.compiler import build  # noqa: E402
-from refdb.rows import catalog_rows  # noqa: E402
-from refdb.tables import SQLModel  # noqa: E402
-from refdb.validate import validate_catalog  # noqa: E402
+from refdb.catalog.validate import validate_catalog  # noqa: E402
+from refdb.compiling.compiler import build  # noqa: E402
+from refdb.compiling.rows import catalog_rows  # noqa: E402
+from refdb.compiling.tables import SQLModel  # noqa: E402
+from refdb.linking.articles import link_catalog  # noqa: E402
 
 
 def floor(root: Path, db_path: Path) -> tuple[float, int]:
     """Parse with the C loader + executemany of the same rows in one transaction."""
     catalog = validate_catalog(root)
-    rows = catalog_rows(catalog, linking.link_catalog(catalog))
+    rows = catalog_rows(catalog, link_catalog(catalog))
     started = time.perf_counter()
     for path in sorted(root.glob("*/*.yaml")):
         yaml.load(path.read_text(), Loader=yaml.CSafeLoader)

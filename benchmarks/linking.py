@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # noqa: E402
 
-from refdb import linker  # noqa: E402
-from refdb.schema import ArticleEntry  # noqa: E402
-from refdb.sentences import sentences  # noqa: E402
+from refdb.catalog.schema import ArticleEntry  # noqa: E402
+from refdb.linking import linker  # noqa: E402
+from refdb.linking.sentences import sentences  # noqa: E402
 
 
 def naive(patterns: list[re.Pattern], text: str) -> int:

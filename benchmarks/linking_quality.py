@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from refdb.linker import Linker  # noqa: E402
-from refdb.validate import validate_catalog  # noqa: E402
+from refdb.catalog.validate import validate_catalog  # noqa: E402
+from refdb.linking.linker import Linker  # noqa: E402
 
 DEV_CORPUS = ROOT / "tests" / "fixtures" / "linking" / "dev.jsonl"
 

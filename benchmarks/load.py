@@ -26,7 +26,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import string
 
-from refdb.schema import SystemEntry
+from refdb.catalog.schema import SystemEntry
 
 FILLER = (
     "Officials said on Tuesday that the exercise would continue for several days.",

@@ -1,20 +1,25 @@
 """refdb: a sourced reference database of weapons systems, linked to the news.
 
-The pipeline, one module per stage: loader -> schema/validate -> linker -> compiler ->
-datasette_plugin (publish) -> cite. The library is what the ``refdb`` command wraps:
+The pipeline, one package per stage: ``catalog`` (load and validate) -> ``linking`` ->
+``compiling`` (rows, the database) -> ``site`` (publish) -> ``cite``. The library is what
+the ``refdb`` command wraps:
 
     import refdb
     refdb.build("catalog", "refdb.db")
     refdb.cite.cite("tu-160", "refdb.db", "bibtex")
 
-The names are loaded on first use, so serving (which imports ``refdb.datasette_plugin``)
-does not load the build.
+The names are loaded on first use, so serving (which imports ``refdb.site.plugin``) does not
+load the build.
 """
 
 from importlib import import_module
 
 __all__ = ["build", "cite", "validate_catalog"]
-_HOMES = {"build": "refdb.compiler", "cite": "refdb.cite", "validate_catalog": "refdb.validate"}
+_HOMES = {
+    "build": "refdb.compiling.compiler",
+    "cite": "refdb.cite",
+    "validate_catalog": "refdb.catalog.validate",
+}
 
 
 def __getattr__(name: str):

@@ -192,7 +192,7 @@ class BuildCache:
     def article_mentions(self, offset: int, key: tuple) -> tuple[list, bytes] | None:
         """The mentions stored at ``offset`` when its line verifies and is for ``key``, and
         the line itself (to keep): safe to call from any worker process."""
-        from refdb.linker import Mention
+        from refdb.linking.linker import Mention
 
         try:
             with open(self.reused.source, "rb") as lines:

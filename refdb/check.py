@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from refdb import linking
+from refdb.catalog.reader import Article
+from refdb.catalog.validate import Catalog, Progress, check_catalog
 from refdb.errors import Problem
-from refdb.linker import Mention
-from refdb.reader import Article
-from refdb.validate import Catalog, Progress, check_catalog
+from refdb.linking.articles import each_article
+from refdb.linking.linker import Mention
 
 
 @dataclass
@@ -35,7 +35,7 @@ def check(
     comes, with the catalog of the sound entries."""
     catalog, problems = check_catalog(Path(catalog_dir), progress, streamed=True)
     sound = 0
-    for article, mentions, found in linking.each_article(catalog, progress):
+    for article, mentions, found in each_article(catalog, progress):
         problems += found
         if article is not None:
             sound += 1

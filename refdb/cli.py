@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from refdb import serving
-from refdb.categories import CATEGORIES
+from refdb.catalog.categories import CATEGORIES
 from refdb.cite import (
     FORMATS,
     NotADatabase,
@@ -26,6 +25,7 @@ from refdb.cite import (
 from refdb.cite import cite as cite_entry
 from refdb.errors import CatalogError, Problem
 from refdb.settings import BadSettings, read_mapping
+from refdb.site import serving
 
 # The build, the linker and the checks are imported by the commands that use them, not at
 # start: `refdb --help` and `refdb cite` load neither pydantic nor SQLModel nor the linker.
@@ -149,7 +149,7 @@ def build(
     catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool, database_url: str | None
 ) -> None:
     """Validate the catalog, link mentions and write the database atomically."""
-    from refdb.compiler import build as build_database
+    from refdb.compiling.compiler import build as build_database
 
     progress = _progress(quiet)
     try:
@@ -369,7 +369,7 @@ def _echo_cards(result) -> None:
 
 def _stale_hint(system_id: str, catalog_dir: Path, db_path: Path) -> str:
     """Why an entry may be missing from the database: it was built before the entry."""
-    from refdb.provenance import is_current
+    from refdb.compiling.provenance import is_current
 
     if (Path(catalog_dir) / "systems" / f"{system_id}.yaml").exists():
         return (
@@ -395,8 +395,8 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
-    from refdb.compiler import build as build_database
-    from refdb.provenance import is_current
+    from refdb.compiling.compiler import build as build_database
+    from refdb.compiling.provenance import is_current
 
     if is_current(catalog_dir, db_path):
         click.echo(f"{db_path} is up to date with {catalog_dir}.")
@@ -431,7 +431,7 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
 )
 def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch, workers) -> None:
     """Build the database if the catalog changed, then serve it read-only with Datasette."""
-    from refdb import watching
+    from refdb.site import watching
 
     _check_port(host, port)
     if watch:

@@ -17,18 +17,19 @@ import yaml
 from markdown_it import MarkdownIt
 from pydantic import ValidationError
 
-from refdb import linker, romanization, sources
-from refdb.loader import Document, decode, read_bytes
-from refdb.report import named_in_catalog, unclaimed
-from refdb.schema import (
+from refdb.catalog import romanization, sources
+from refdb.catalog.loader import Document, decode, read_bytes
+from refdb.catalog.schema import (
     ArticleEntry,
     Category,
     check_country,
     check_language,
     check_partial_date,
 )
+from refdb.catalog.validate import MAX_ARTICLE_BYTES, check_catalog
+from refdb.linking import linker
+from refdb.report import named_in_catalog, unclaimed
 from refdb.text import compact, sha256
-from refdb.validate import MAX_ARTICLE_BYTES, check_catalog
 
 _BLOCKS = {
     "p",

@@ -9,13 +9,14 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from refdb import categories, consistency, linker, sources
+from refdb.catalog import categories, sources
+from refdb.catalog.schema import ArticleQuote, Reliability
+from refdb.catalog.validate import Catalog
 from refdb.check import check
 from refdb.errors import Problem
-from refdb.schema import ArticleQuote, Reliability
-from refdb.sentences import sentences
+from refdb.linking import consistency, linker
+from refdb.linking.sentences import sentences
 from refdb.text import DASHES, compact
-from refdb.validate import Catalog
 
 _DASH = "\\-" + DASHES
 _UPPER, _LOWER = "A-ZА-ЯІЇЄ", "a-zа-яіїєґ"

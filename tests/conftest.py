@@ -10,7 +10,7 @@ import pytest
 import yaml
 from datasette.app import Datasette
 
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "catalog"

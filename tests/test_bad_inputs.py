@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from refdb.compiler import build
+from refdb.catalog.loader import MAX_FILE_BYTES, load_yaml
+from refdb.catalog.pydantic_problems import validate_document
+from refdb.catalog.schema import SystemEntry
+from refdb.catalog.validate import validate_catalog
+from refdb.compiling.compiler import build
 from refdb.errors import CatalogError
-from refdb.loader import MAX_FILE_BYTES, load_yaml
-from refdb.pydantic_problems import validate_document
-from refdb.schema import SystemEntry
-from refdb.validate import validate_catalog
 
 from conftest import FIXTURES
 

@@ -44,7 +44,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(built_db):
     """Datasette served on a loopback port exactly as `refdb serve` starts it."""
-    from refdb.serving import datasette_command
+    from refdb.site.serving import datasette_command
 
     port = free_port()
     command = datasette_command(

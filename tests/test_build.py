@@ -18,9 +18,9 @@ from test_incremental import content
 from refdb import cache
 from refdb.cache import BuildCache, code_version
 from refdb.cli import cli
-from refdb.compiler import build
-from refdb.provenance import is_current
-from refdb.serving import snapshot
+from refdb.compiling.compiler import build
+from refdb.compiling.provenance import is_current
+from refdb.site.serving import snapshot
 
 from conftest import CATALOG, SEED_IDS, edit
 
@@ -61,12 +61,12 @@ def test_a_failure_while_writing_leaves_no_temporary_file(
     def interrupted(*args, **kwargs):
         raise interruption
 
-    monkeypatch.setattr("refdb.sqlite_target.index", interrupted)
+    monkeypatch.setattr("refdb.compiling.sqlite_target.index", interrupted)
     with pytest.raises(type(interruption)):
         build(mini_catalog, db_path, reuse=False)  # the clean path: the patch path indexes no more
     assert db_path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
-    monkeypatch.setattr("refdb.patching._catalog_files", interrupted)
+    monkeypatch.setattr("refdb.compiling.patching._catalog_files", interrupted)
     with pytest.raises(type(interruption)):
         build(mini_catalog, db_path)  # the incremental path copies, patches, fails
     assert db_path.read_bytes() == before
@@ -468,7 +468,7 @@ def test_a_row_pointing_nowhere_fails_the_check_before_anything_is_published(
 ):
     """Rows are written without SQLite checking each reference (fast); the check stage runs
     the whole foreign-key check instead, so a dangling reference never reaches a reader."""
-    from refdb import sqlite_target
+    from refdb.compiling import sqlite_target
 
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
@@ -482,7 +482,7 @@ def test_a_damaged_record_fails_the_check_and_the_previous_database_stays(mini_c
     """The check reads every row against every index (SQLite's integrity_check, not
     quick_check, which passes a record whose bytes changed in place): a file damaged
     between writing and publishing is refused and the previous database kept."""
-    from refdb import sqlite_target
+    from refdb.compiling import sqlite_target
 
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
@@ -508,8 +508,8 @@ def test_a_damaged_record_fails_the_check_and_the_previous_database_stays(mini_c
 
 
 def test_a_row_takes_its_tables_defaults_and_refuses_a_column_it_lacks():
-    from refdb import tables
-    from refdb.rows import new_row
+    from refdb.compiling import tables
+    from refdb.compiling.rows import new_row
 
     row = new_row(tables.Redirect, system_id="tu-160", id="blackjack")
     assert list(vars(row)) == list(tables.Redirect.model_fields)  # the table's column order

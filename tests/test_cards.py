@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from refdb import categories
-from refdb.compiler import build
+from refdb.catalog import categories
+from refdb.catalog.schema import PROPERTIES, Category
+from refdb.compiling.compiler import build
 from refdb.report import build_report
-from refdb.schema import PROPERTIES, Category
 
 from conftest import datasette_for, get
 

@@ -13,11 +13,11 @@ import unicodedata
 
 import pytest
 
-from refdb.compiler import build
-from refdb.crosscheck import claim_key
+from refdb.catalog.crosscheck import claim_key
+from refdb.catalog.validate import validate_catalog
+from refdb.compiling.compiler import build
+from refdb.compiling.provenance import is_current
 from refdb.errors import CatalogError
-from refdb.provenance import is_current
-from refdb.validate import validate_catalog
 
 
 def problems(root) -> list[str]:

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from test_bad_inputs import CORPUS
 
+from refdb.catalog.loader import load_yaml
+from refdb.catalog.validate import validate_catalog
 from refdb.check import check
 from refdb.cli import cli
 from refdb.errors import CatalogError
-from refdb.loader import load_yaml
-from refdb.validate import validate_catalog
 
 from conftest import CATALOG, edit
 

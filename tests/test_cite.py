@@ -21,7 +21,7 @@ from pybtex.database import parse_string
 
 from refdb.cite import Publication, UnknownEntry, cite
 from refdb.cli import cli
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 from conftest import CATALOG, ROOT, datasette_for, get
 

@@ -12,7 +12,7 @@ import yaml
 from pybtex.database import parse_string
 
 from refdb.cite import Publication, cite
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 from refdb.errors import CatalogError
 
 HOSTILE = {

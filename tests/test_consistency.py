@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
-from refdb import consistency
-from refdb.categories import fits
-from refdb.compiler import build
-from refdb.consistency import class_word_before
+from refdb.catalog.categories import fits
+from refdb.compiling.compiler import build
+from refdb.linking import consistency
+from refdb.linking.consistency import class_word_before
 
 from conftest import CATALOG
 

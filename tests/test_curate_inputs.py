@@ -7,8 +7,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from refdb.catalog.loader import load_yaml
 from refdb.cli import cli
-from refdb.loader import load_yaml
 
 from conftest import FIXTURES
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import zipfile
 
-from refdb.serving import datasette_command
+from refdb.site.serving import datasette_command
 
 from conftest import ROOT
 
@@ -41,10 +41,10 @@ def test_the_installed_package_carries_its_templates_and_styles(tmp_path):
         "index.html",
         "refdb_not_found.html",
     ):
-        assert f"refdb/datasette_plugin/templates/{needed}" in names
-    assert "refdb/datasette_plugin/static/refdb.css" in names
+        assert f"refdb/site/plugin/templates/{needed}" in names
+    assert "refdb/site/plugin/static/refdb.css" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "refdb = refdb.datasette_plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "refdb = refdb.site.plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_the_lock_pins_every_declared_dependency_within_its_range_and_is_what_runs():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from refdb.compiler import build
-from refdb.datasette_plugin.pages import MAX_CARD_MENTIONS
+from refdb.compiling.compiler import build
+from refdb.site.plugin.pages import MAX_CARD_MENTIONS
 
 from conftest import datasette_for, get
 

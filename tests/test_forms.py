@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import sys
 
-from refdb import forms, romanization
-from refdb.schema import SystemEntry
+from refdb.catalog import forms, romanization
+from refdb.catalog.schema import SystemEntry
 
 
 def entry(**fields) -> SystemEntry:

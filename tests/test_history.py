@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from refdb.cite import UnknownVersion, cite
 from refdb.cli import cli
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 from conftest import FIXTURES, datasette_for, get
 

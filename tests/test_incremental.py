@@ -21,10 +21,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refdb import patching
-from refdb.compiler import build
+from refdb.compiling import patching
+from refdb.compiling.compiler import build
+from refdb.compiling.tables import SQLModel
 from refdb.errors import CatalogError
-from refdb.tables import SQLModel
 from refdb.text import compact
 
 from conftest import CATALOG
@@ -247,9 +247,7 @@ def test_only_files_whose_stat_changed_are_read_to_find_what_changed(mini_catalo
     assert description(db_path, "tu-160").startswith("Edited. ")
 
 
-def test_a_rebuild_of_an_unchanged_catalog_reads_nothing_and_changes_no_row(
-    mini_catalog, tmp_path
-):
+def test_a_rebuild_of_an_unchanged_catalog_reads_nothing_and_changes_no_row(mini_catalog, tmp_path):
     db_path, clean = tmp_path / "refdb.db", tmp_path / "clean.db"
     settled(mini_catalog)
     build(mini_catalog, db_path, built_at=BUILT_AT)

@@ -6,10 +6,12 @@ import shutil
 
 import pytest
 
-from refdb import linker, linking, report
+from refdb import report
+from refdb.catalog.schema import SystemEntry
+from refdb.catalog.validate import validate_catalog
 from refdb.errors import CatalogError
-from refdb.schema import SystemEntry
-from refdb.validate import validate_catalog
+from refdb.linking import linker
+from refdb.linking.articles import link_catalog
 
 from conftest import CATALOG, FIXTURES, SEED_LINKED
 
@@ -310,7 +312,7 @@ def test_an_inclusion_the_linker_already_makes_is_an_error(english_catalog):
     with pytest.raises(
         CatalogError, match="'Tu-22M3' is already linked to tu-22m3; remove this inclusion"
     ):
-        linking.link_catalog(validate_catalog(english_catalog))
+        link_catalog(validate_catalog(english_catalog))
 
 
 # Linking real press: the forms a name takes in other languages, and the words around it.

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 from conftest import datasette_for, get
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from refdb.catalog.loader import LazyDocument, load_plain, load_yaml
 from refdb.errors import CatalogError
-from refdb.loader import LazyDocument, load_plain, load_yaml
 
 TESTS = Path(__file__).resolve().parent
 YAML_FILES = sorted(p for p in TESTS.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
@@ -70,7 +70,7 @@ def test_a_duplicate_key_found_plainly_still_names_the_first_line():
 def test_every_greek_and_cyrillic_letter_is_one_name_in_either_case():
     """The one-name check folds case before it maps look-alikes: 'ВОРОН-5' and 'ворон-5'
     are one name to the linker, so they are one name to the check."""
-    from refdb.crosscheck import claim_key
+    from refdb.catalog.crosscheck import claim_key
 
     letters = [chr(c) for c in [*range(0x391, 0x3CA), *range(0x400, 0x460)] if chr(c).isalpha()]
     split = [c for c in letters if claim_key("x" + c.upper()) != claim_key("x" + c.lower())]

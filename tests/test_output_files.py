@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from refdb.cli import cli
-from refdb.compiler import build
-from refdb.provenance import is_current
-from refdb.serving import KEEP_SNAPSHOTS, ServingError, hold, release, snapshot
+from refdb.compiling.compiler import build
+from refdb.compiling.provenance import is_current
+from refdb.site.serving import KEEP_SNAPSHOTS, ServingError, hold, release, snapshot
 
 
 @pytest.mark.parametrize("folder", ["we?ird", "hash#dir", "per%25cent", "100%"])
@@ -69,7 +69,7 @@ def test_a_build_killed_while_writing_is_cleaned_up_by_the_next(mini_catalog, tm
     build(mini_catalog, db_path)
     before = db_path.read_bytes()
     code = (
-        "import os, signal, refdb.compiler as c, refdb.sqlite_target as target\n"
+        "import os, signal, refdb.compiling.compiler as c, refdb.compiling.sqlite_target as target\n"
         "real = target.index\n"
         "def stop(path):\n"
         "    real(path); os.kill(os.getpid(), signal.SIGSTOP)\n"
@@ -100,7 +100,7 @@ def killed_mid_write(catalog: Path, db_path: Path) -> bytes:
     entry = catalog / "systems" / "tu-160.yaml"
     entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
     code = (
-        "import os, signal, refdb.compiler as c, refdb.patching as p\n"
+        "import os, signal, refdb.compiling.compiler as c, refdb.compiling.patching as p\n"
         "real = p._catalog_files\n"
         "def die(db, *args):\n"
         "    real(db, *args); db.execute('PRAGMA cache_size = 1')\n"
@@ -176,7 +176,7 @@ def test_a_full_disk_is_a_clear_error_and_the_old_database_stays(mini_catalog, t
     build(mini_catalog, db_path)
     before = db_path.read_bytes()
     code = (
-        "import sqlite3, refdb.sqlite_target as c\n"
+        "import sqlite3, refdb.compiling.sqlite_target as c\n"
         "real = sqlite3.connect\n"
         "def small(*args, **kwargs):\n"
         "    conn = real(*args, **kwargs); conn.execute('pragma max_page_count = 8'); return conn\n"

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from refdb import units
-from refdb.compiler import build
-from refdb.datasette_plugin import pages
+from refdb.catalog import units
+from refdb.compiling.compiler import build
+from refdb.site.plugin import pages
 
 from conftest import datasette_for, get
 
@@ -294,7 +294,7 @@ def test_an_article_with_tens_of_thousands_of_mentions_renders_quickly(built_db,
     import shutil
     import sqlite3
 
-    from refdb.datasette_plugin.pages import MAX_MARKED_MENTIONS
+    from refdb.site.plugin.pages import MAX_MARKED_MENTIONS
 
     db_path = tmp_path / "refdb.db"
     shutil.copy(built_db, db_path)
@@ -358,7 +358,7 @@ def test_entry_shows_operators_by_name_and_displacement_in_tonnes_and_long_tons(
 def test_units_by_exact_definition_agree_with_pint():
     import pint
 
-    from refdb import units
+    from refdb.catalog import units
 
     registry = pint.UnitRegistry()
     for unit, (base, _) in units.EXACT.items():
@@ -605,12 +605,11 @@ def test_serving_imports_none_of_the_build():
     import subprocess
     import sys
 
-    build_modules = ["refdb.linker", "refdb.compiler", "refdb.forms", "refdb.history",
-                     "refdb.schema", "pymorphy3", "ahocorasick", "syntok", "pint", "sqlmodel",
+    build_modules = ["refdb.linking.linker", "refdb.compiling.compiler", "refdb.catalog.forms", "refdb.compiling.history",
+                     "refdb.catalog.schema", "pymorphy3", "ahocorasick", "syntok", "pint", "sqlmodel",
                      "pydantic"]  # fmt: skip
     script = (
-        "import sys, refdb.datasette_plugin\n"
-        f"print([m for m in {build_modules!r} if m in sys.modules])"
+        f"import sys, refdb.site.plugin\nprint([m for m in {build_modules!r} if m in sys.modules])"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
@@ -678,8 +677,8 @@ def test_a_version_page_shows_a_ship_s_displacement_as_the_entry_page_does(datas
 def test_a_country_has_one_name_as_an_origin_and_as_an_operator():
     """Pages name operators no entry has as its origin with the same short names the build
     gives origins ('Syria', not 'Syrian Arab Republic'); an unknown code shows as it is."""
-    from refdb.countries import country_name
-    from refdb.datasette_plugin import history, pages
+    from refdb.catalog.countries import country_name
+    from refdb.site.plugin import history, pages
 
     assert country_name("SY") == "Syria" and country_name("SU") == "Soviet Union"
     assert country_name("IN") == "India" and country_name("XX") == "XX"

@@ -7,7 +7,7 @@ import sqlite3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refdb.datasette_plugin import patterns
+from refdb.site.plugin import patterns
 
 SQLITE = sqlite3.connect(":memory:")
 # Letters of both cases, the wildcards and class syntax of both, an escape, a non-ASCII letter.

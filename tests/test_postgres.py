@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 from sqlalchemy import select, text
 
-from refdb import postgres
-from refdb.compiler import build
-from refdb.tables import SQLModel
+from refdb.compiling import postgres
+from refdb.compiling.compiler import build
+from refdb.compiling.tables import SQLModel
 
 from conftest import CATALOG
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 EDITED = "kh-101"
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from refdb.compiler import build
+from refdb.compiling.compiler import build
 
 from conftest import FIXTURES, datasette_for, get
 

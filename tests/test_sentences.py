@@ -14,7 +14,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from refdb.sentences import (
+from refdb.linking.sentences import (
     MAX_SENTENCE_CHARS,
     bounded,
     certain_ends,
@@ -190,7 +190,7 @@ def test_every_mention_sentence_of_the_seed_and_development_texts_is_found_aroun
 def test_a_mention_in_a_paragraph_without_a_sentence_end_keeps_a_bounded_sentence(tmp_path):
     """A 150,000-character paragraph with no full stop is one sentence to syntok; each of its
     mentions keeps a window of the words around it, not the whole paragraph."""
-    from refdb.compiler import build
+    from refdb.compiling.compiler import build
 
     catalog = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "mini", catalog)

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from datasette.app import Datasette
 
-from refdb.datasette_plugin import limits
+from refdb.site.plugin import limits
 
 from conftest import ROOT, datasette_for, get
 
@@ -184,7 +184,7 @@ def test_the_limits_in_the_readme_are_the_ones_applied():
 
 
 def test_every_article_text_fits_the_server_value_limit():
-    from refdb.validate import MAX_ARTICLE_BYTES
+    from refdb.catalog.validate import MAX_ARTICLE_BYTES
 
     assert MAX_ARTICLE_BYTES <= limits.MAX_VALUE_BYTES
 

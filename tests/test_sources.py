@@ -7,12 +7,12 @@ import sqlite3
 
 import pytest
 
-from refdb.compiler import build
-from refdb.datasette_plugin import pages
+from refdb.catalog.sources import canonical_url
+from refdb.catalog.validate import validate_catalog
+from refdb.compiling.compiler import build
 from refdb.errors import CatalogError
 from refdb.report import build_report
-from refdb.sources import canonical_url
-from refdb.validate import validate_catalog
+from refdb.site.plugin import pages
 
 from conftest import datasette_for, get
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from refdb.watching import catalog_file
+from refdb.site.watching import catalog_file
 
 from conftest import FIXTURES, ROOT, _free_port
 

@@ -1,0 +1,106 @@
+"""Where a database comes from: the catalog's version, the code that built it, git history.
+
+A database records the hash of every catalog file and the hash of refdb's code (the same
+one the build cache is keyed by), so ``is_current`` can tell whether serving it would serve
+what a build would write now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+from contextlib import closing
+from itertools import chain
+from pathlib import Path
+
+from refdb.cache import code_version
+from refdb.catalog.reader import file_digests
+
+
+def catalog_sha256(digests: dict[str, str]) -> str:
+    """The catalog's version: one hash over every file's path and content (its sha256)."""
+    version = CatalogVersion()
+    version.add_all(digests)
+    return version.hexdigest()
+
+
+class CatalogVersion:
+    """:func:`catalog_sha256` fed one file at a time, in path order (no dict of them all)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def add(self, relative: str, digest: str) -> None:
+        self._hash.update(relative.encode() + b"\0" + bytes.fromhex(digest))
+
+    def add_all(self, digests: dict[str, str]) -> None:
+        """``add`` each file of ``digests`` in path order, in one call (a newsroom's catalog
+        has 210,000; a sort of paths mostly in order already costs next to nothing)."""
+        paths = sorted(digests)
+        names = map(str.encode, map("{}\0".format, paths))
+        contents = map(bytes.fromhex, map(digests.__getitem__, paths))
+        self._hash.update(b"".join(chain.from_iterable(zip(names, contents, strict=True))))
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+# A file's timestamps can lag the clock that starts a build by a clock tick, and some file
+# systems keep them to the second or two (FAT): a file whose mtime is this close to, or
+# after, the start of the build that recorded it may have changed after it was read.
+RACY_NS = 2_000_000_000
+
+
+def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
+    """What a build records of a file beside its hash: size, mtime and ctime (ns), inode. An
+    edit changes one of them, even one that keeps the size and resets the mtime."""
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
+    """Whether ``db_path`` was built by this code from the catalog exactly as it is on disk."""
+    try:
+        with closing(sqlite3.connect(read_only_uri(db_path), uri=True)) as conn:
+            built = conn.execute("select catalog_sha256, code_sha256 from build_info").fetchone()
+    except sqlite3.Error:
+        return False
+    return built == (catalog_sha256(file_digests(Path(catalog_dir))), code_version())
+
+
+def read_only_uri(db_path: Path | str) -> str:
+    """A ``file:`` URI for reading ``db_path``, with ``?``, ``#`` and ``%`` in it escaped."""
+    return Path(db_path).absolute().as_uri() + "?mode=ro"
+
+
+def git_dates(root: Path) -> dict[str, str]:
+    """Catalog-relative path -> date of the last commit that touched it (one git call)."""
+    output = _git(root, "log", "--relative", "--format=%x00%cs", "--name-only", "--", ".")
+    dates: dict[str, str] = {}
+    for block in (output or "").split("\0")[1:]:
+        day, *paths = block.strip().splitlines()
+        for path in paths:
+            dates.setdefault(path, day)
+    return dates
+
+
+def git_commit(root: Path) -> str | None:
+    return (_git(root, "rev-parse", "HEAD") or "").strip() or None
+
+
+def git_dirty(root: Path) -> bool | None:
+    """Whether the catalog's files differ from its last commit (None outside git): a citation
+    naming the commit must then say that the commit does not hold exactly what was built."""
+    status = _git(root, "status", "--porcelain", "--untracked-files=normal", "--", ".")
+    return None if status is None else bool(status.strip())
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout if result.returncode == 0 else None

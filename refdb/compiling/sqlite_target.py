@@ -1,0 +1,182 @@
+"""Rows -> one SQLite file, written atomically.
+
+A clean build writes the database in a temporary file beside the target, checks it
+(integrity, foreign keys, one row per catalog file), flushes it to disk and only then renames
+it over the old one. An incremental build changes the database in place in one SQLite
+transaction, whose journal restores every page it wrote if it fails or is killed (copying a
+newsroom's 800 MB database took longer than the change itself). Either way a write that fails
+at any point leaves the previous database byte-identical. A write holds a lock on the
+target's directory, so it can remove what a killed build left behind. Servers never read the
+built file itself but a snapshot of it (:mod:`refdb.site.serving`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from contextlib import closing, contextmanager, nullcontext
+from pathlib import Path
+
+import sqlite_utils
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
+
+from refdb import journal
+from refdb.compiling.insert import create_indexes, create_tables, insert_rows
+from refdb.compiling.tables import FULL_TEXT
+
+
+def publish(parts: Iterable[dict], system_files: int, db_path: Path, timed) -> None:
+    """Write the rows of ``parts`` (each model -> rows) to ``db_path`` atomically;
+    ``system_files`` is how many system rows the catalog must give. ``timed(stage)`` times
+    each stage (write, full-text index, check); an exception from ``parts`` abandons it."""
+
+    def fill(temporary: Path) -> None:
+        write(parts, temporary, timed)
+        with timed("full-text index"):
+            index(temporary)
+        with timed("check"):
+            check(temporary, system_files)
+
+    replace(db_path, fill)
+
+
+def replace(db_path: Path, fill) -> None:
+    """Replace ``db_path`` by what ``fill(temporary)`` writes beside it, atomically: when
+    ``fill`` raises, the temporary file goes and ``db_path`` stays as it was."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _directory_lock(db_path.parent):
+        _remove_leftovers(db_path)
+        temporary = _temporary_beside(db_path)
+        try:
+            fill(temporary)
+            _fsync(temporary)
+            os.replace(temporary, db_path)
+            _fsync(db_path.parent)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            Path(f"{temporary}-journal").unlink(missing_ok=True)
+            raise
+
+
+def update(db_path: Path, change) -> None:
+    """Apply ``change(connection)`` to ``db_path`` in place, in the one transaction it opens
+    and commits: if it raises, or the process dies, SQLite's rollback journal puts back every
+    page written, and the file is as it was."""
+    with _directory_lock(db_path.parent):
+        _remove_leftovers(db_path)
+        journal.recover(db_path)
+        with closing(sqlite3.connect(db_path, isolation_level=None)) as connection:
+            try:
+                change(connection)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
+
+@contextmanager
+def _directory_lock(directory: Path):
+    """One build at a time per output directory (a lock on the directory, no extra file)."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _remove_leftovers(db_path: Path) -> None:
+    """Temporary files of a build that was killed (the lock says none is running)."""
+    name = glob.escape(db_path.name)  # '[' and '*' in the name are the name's own
+    for pattern in (f".{name}.*.tmp", f".{name}.*.tmp-journal"):
+        for leftover in db_path.parent.glob(pattern):
+            if leftover.is_file() and not leftover.is_symlink():
+                leftover.unlink(missing_ok=True)
+
+
+def _temporary_beside(db_path: Path) -> Path:
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{db_path.name}.", suffix=".tmp", dir=db_path.parent
+    )
+    os.close(handle)
+    try:  # mkstemp makes the file private; a published database is read by servers.
+        os.chmod(temporary, 0o666 & ~_umask())
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return Path(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write(parts: Iterable[dict], path: Path, timed=None) -> None:
+    """All tables, the rows of each part (model -> rows) as it comes, then the indexes, in
+    one transaction.
+
+    A part may name rows a later part brings (a source quotes an article written after it),
+    so foreign keys are not enforced row by row (deferred, every parent row inserted would
+    search its child tables); ``check`` verifies them all before the file is published."""
+    timed = timed or (lambda stage: nullcontext())
+    # A creator, not a URL: a path is never parsed as one ('?', '#' and '%' stay literal).
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(path))
+    try:
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            with timed("write"):
+                create_tables(connection)
+            for rows in parts:
+                with timed("write"):
+                    insert_rows(connection, rows)
+            with timed("write"):
+                create_indexes(connection)
+                transaction.commit()
+    except DBAPIError as error:  # SQLite's own error (a full disk...), not SQLAlchemy's wrap
+        raise error.orig from None
+    finally:
+        engine.dispose()
+
+
+def index(path: Path) -> None:
+    """FTS5 over names, aliases and descriptions, over mention sentences, and over whole
+    articles (what finds a system the catalog lacks)."""
+    db = sqlite_utils.Database(path)
+    for table, columns in FULL_TEXT.items():
+        db[table].enable_fts(
+            list(columns), fts_version="FTS5", tokenize="unicode61 remove_diacritics 2"
+        )
+    db.close()
+
+
+def check(path: Path, system_files: int) -> None:
+    """The checks that make a bad file fail before it is published: every page, and every
+    row against every index (integrity_check: quick_check would pass a record damaged in
+    place), every reference, one system row per system file. Not compacted: written in one
+    transaction, the file has next to no free pages for VACUUM to reclaim."""
+    with closing(sqlite3.connect(path)) as db:
+        if db.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise RuntimeError("SQLite integrity check failed on the new database")
+        broken = db.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign key check failed: {broken[:5]}")
+        systems = db.execute("select count(*) from systems").fetchone()[0]
+        if systems != system_files:
+            raise RuntimeError(
+                "row count differs from the number of system files; nothing was published"
+            )
+
+
+def _fsync(path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
