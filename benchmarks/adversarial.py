@@ -32,6 +32,7 @@ from load import served  # noqa: E402
 from refdb import text as text_primitives  # noqa: E402
 from refdb.catalog.schema import ArticleEntry, SystemEntry  # noqa: E402
 from refdb.linking import linker  # noqa: E402
+from refdb.site.plugin import article_page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -203,7 +204,6 @@ def build_figures(tmp: Path) -> None:
                 "sources:\n  a: {title: T, publisher: P}\n"
             )
         measured(f"one name claimed by {count:,} entries (check)", lambda root=root: _check(root))
-    from refdb.site.plugin import pages
 
     for count in (20_000, 40_000):
         text = "Tu-160 " * count
@@ -213,7 +213,7 @@ def build_figures(tmp: Path) -> None:
         ]
         measured(
             f"article page text of {count:,} mentions (all marked)",
-            lambda text=text, mentions=mentions: pages.paragraphs(text, mentions, []),
+            lambda text=text, mentions=mentions: article_page.paragraphs(text, mentions, []),
         )
     for size in (70_000, 140_000):
         measured(

@@ -21,7 +21,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refdb.compiling import patching
+from refdb.compiling import patching, relinking
 from refdb.compiling.compiler import build
 from refdb.compiling.tables import SQLModel
 from refdb.errors import CatalogError
@@ -492,7 +492,7 @@ PRINTED = "aAbBkK1260 -'’‐–—\u00a0\u00ad\u0301\u200béÉłŁśżčÇдД
 def test_a_changed_spelling_is_sought_in_exactly_the_texts_whose_compact_form_holds_it(texts, data):
     """Whichever code page writes a text (or none), the search for a new spelling finds the
     texts the linker would find it in, and only those."""
-    assert all(patching._code_page(codec) for codec in patching._CODE_PAGES)
+    assert all(relinking._code_page(codec) for codec in relinking._CODE_PAGES)
     compacts = [compact(text) for text in texts]
     spellings = st.text(PRINTED, min_size=1, max_size=4).map(compact).filter(bool)
     keys = set(data.draw(st.lists(spellings, max_size=20)))
@@ -500,7 +500,7 @@ def test_a_changed_spelling_is_sought_in_exactly_the_texts_whose_compact_form_ho
         start = data.draw(st.integers(0, len(compacted)))
         keys.add(compacted[start : data.draw(st.integers(start, len(compacted)))] or "k")
     expected = {i for i, compacted in enumerate(compacts) if any(k in compacted for k in keys)}
-    assert patching._containing(keys, enumerate(texts)) == expected
+    assert relinking._containing(keys, enumerate(texts)) == expected
 
 
 @pytest.mark.parametrize("patch", [True, False], ids=["patched", "cached"])

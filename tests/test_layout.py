@@ -83,3 +83,9 @@ def test_the_build_stages_reach_the_database_only_through_the_targets():
     for module in MODULES:
         if stage(module) in {"catalog", "linking"} or module == "refdb.compiling.rows":
             assert not {target.split(".")[0] for target in imported(module)} & writers, module
+
+
+def test_no_module_is_longer_than_a_newcomer_reads_at_once():
+    assert {
+        name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > 600
+    } == {}

@@ -8,7 +8,7 @@ import pytest
 
 from refdb.catalog import units
 from refdb.compiling.compiler import build
-from refdb.site.plugin import pages
+from refdb.site.plugin import article_page, pages
 
 from conftest import datasette_for, get
 
@@ -254,7 +254,7 @@ def test_every_mention_keeps_an_anchor_even_when_two_overlap():
         {"id": "a-2-tu-22m3", "start": 2, "end": 9},
     ]
     quote = [{"id": "q1", "quote_start": 0, "quote_end": 15}]
-    [first, second] = pages.paragraphs(text, both, quote)
+    [first, second] = article_page.paragraphs(text, both, quote)
     assert "".join(run["text"] for run in first) == "A Tu-22M3 flew."
     assert second == [
         {
@@ -294,7 +294,7 @@ def test_an_article_with_tens_of_thousands_of_mentions_renders_quickly(built_db,
     import shutil
     import sqlite3
 
-    from refdb.site.plugin.pages import MAX_MARKED_MENTIONS
+    from refdb.site.plugin.article_page import MAX_MARKED_MENTIONS
 
     db_path = tmp_path / "refdb.db"
     shutil.copy(built_db, db_path)

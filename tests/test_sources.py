@@ -12,7 +12,7 @@ from refdb.catalog.validate import validate_catalog
 from refdb.compiling.compiler import build
 from refdb.errors import CatalogError
 from refdb.report import build_report
-from refdb.site.plugin import pages
+from refdb.site.plugin import documents
 
 from conftest import datasette_for, get
 
@@ -154,7 +154,7 @@ def test_text_specs_are_shown_and_exported_but_never_charted(mini_catalog, tmp_p
         ("engines", None, "four afterburning turbofans", None, None),
         ("thrust", 25000.0, None, 245.166, "kN"),
     ]
-    assert "engines" not in dict(pages.chartable_properties(conn))
+    assert "engines" not in dict(documents.chartable_properties(conn))
     ds = datasette_for(db_path)
     assert "four afterburning turbofans" in get(ds, "/refdb/systems/tu-160").text
     exported = get(ds, "/refdb/specs.json?property=engines&_shape=array").json()

@@ -22,7 +22,9 @@ from datasette.utils.asgi import Response
 from refdb import cite
 from refdb.catalog import units
 from refdb.site.plugin import (
+    article_page,
     cells,
+    documents,
     exports,
     guard,
     history,
@@ -30,6 +32,7 @@ from refdb.site.plugin import (
     limits,
     listings,
     pages,
+    searching,
     table_search,
 )
 
@@ -157,13 +160,13 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 )
             else:
                 found["article_view"] = await _trusted(
-                    db, lambda conn: pages.article_view(conn, row_id)
+                    db, lambda conn: article_page.article_view(conn, row_id)
                 )
                 found["publication"] = await publication(datasette, request)
         elif template == "index.html":
-            found["refdb"] = await db.execute_fn(pages.home_stats)
+            found["refdb"] = await db.execute_fn(searching.home_stats)
         elif template.startswith("query") and request and request.url_vars.get("table"):
-            found["refdb_choices"] = await db.execute_fn(pages.list_choices)
+            found["refdb_choices"] = await db.execute_fn(listings.list_choices)
         return found
 
     return variables
@@ -204,7 +207,7 @@ def _absolute(datasette, request):
 
 def _not_found_entry(datasette, request, db, wanted: str):
     async def render():
-        nearest = await db.execute_fn(lambda conn: pages.suggestions(conn, wanted))
+        nearest = await db.execute_fn(lambda conn: searching.suggestions(conn, wanted))
         return Response.html(
             await datasette.render_template(
                 "refdb_not_found.html",
@@ -235,14 +238,14 @@ async def system_json(datasette, request, db):
     wanted = request.url_vars["id"]
     target = await db.execute_fn(lambda conn: pages.resolve_system_id(conn, wanted))
     if target is None:
-        nearest = await db.execute_fn(lambda conn: pages.suggestions(conn, wanted))
+        nearest = await db.execute_fn(lambda conn: searching.suggestions(conn, wanted))
         return Response.json(
             {"ok": False, "error": f"no entry '{wanted}'", "did_you_mean": nearest}, status=404
         )
     if target != wanted:
         return Response.redirect(datasette.urls.path(f"/system/{target}.json"), status=301)
     link = _absolute(datasette, request)
-    document = await _trusted(db, lambda conn: pages.system_document(conn, target, link))
+    document = await _trusted(db, lambda conn: documents.system_document(conn, target, link))
     return Response(
         json.dumps(document, ensure_ascii=False, indent=2),
         content_type="application/json; charset=utf-8",
@@ -255,7 +258,7 @@ async def search(datasette, request, db):
     """/search?q=: straight to the entry a query names (one of its names or spellings), else
     the systems list of results, each with why it is there."""
     query = _parameter(request, "q")
-    named = await _trusted(db, lambda conn: pages.named_entries(conn, query)) if query else []
+    named = await _trusted(db, lambda conn: searching.named_entries(conn, query)) if query else []
     if len(named) == 1:
         return Response.redirect(datasette.urls.path(f"/system/{named[0]['id']}"))
     target = datasette.urls.path("/systems")
@@ -266,9 +269,9 @@ async def search(datasette, request, db):
 async def systems(datasette, request, db):
     """/systems: the list of entries, searched and filtered, with facets."""
     query = _parameter(request, "q")
-    filters = {name: _parameter(request, name) for name in pages.LIST_FILTERS}
+    filters = {name: _parameter(request, name) for name in listings.LIST_FILTERS}
     page = _page_number(request)
-    listing = await _trusted(db, lambda conn: pages.systems_list(conn, query, filters, page))
+    listing = await _trusted(db, lambda conn: listings.systems_list(conn, query, filters, page))
     if page > listing["pages"]:
         raise BadRequest(f"page must be at most {listing['pages']}")
     return Response.html(
@@ -332,15 +335,15 @@ async def databases(datasette, request):
 async def charts(datasette, request, db):
     """/charts: one spec compared across systems (log scale), and mentions over time."""
     prop = _parameter(request, "property", "max_range")
-    properties = await db.execute_fn(pages.chartable_properties)
-    numeric = await db.execute_fn(lambda conn: pages.chartable_properties(conn, min_systems=1))
+    properties = await db.execute_fn(documents.chartable_properties)
+    numeric = await db.execute_fn(lambda conn: documents.chartable_properties(conn, min_systems=1))
     if prop not in dict(numeric):
         raise BadRequest(f"property must be one of: {', '.join(name for name, _ in numeric)}")
     data = await db.execute_fn(
         lambda conn: {
-            "chart": pages.spec_chart(conn, prop),
+            "chart": documents.spec_chart(conn, prop),
             "properties": properties,
-            "timeline": pages.mention_timeline(conn),
+            "timeline": documents.mention_timeline(conn),
         }
     )
     return Response.html(
@@ -350,7 +353,7 @@ async def charts(datasette, request, db):
 
 async def sitemap(datasette, request):
     db = _database(datasette)
-    paths = await db.execute_fn(pages.sitemap_paths) if db else []
+    paths = await db.execute_fn(searching.sitemap_paths) if db else []
     urls = "".join(
         f"<url><loc>{escape(datasette.absolute_url(request, datasette.urls.path(path)))}</loc></url>"
         for path in paths

@@ -13,7 +13,7 @@ import re
 from markupsafe import Markup, escape
 
 from refdb.catalog import units
-from refdb.site.plugin import pages
+from refdb.site.plugin import pages, searching
 
 YES_NO = {"Sources disagree", "Derived"}
 NUMBERS = {"Mentions", "Count"}
@@ -121,5 +121,5 @@ def _marked(sentence: str, words: list[str]) -> Markup:
         Markup('<b class="refdb-hit">') + escape(run["text"]) + Markup("</b>")
         if run.get("found")
         else escape(run["text"])
-        for run in pages.found_runs(sentence, words)
+        for run in searching.found_runs(sentence, words)
     )

@@ -26,7 +26,7 @@ from refdb.catalog.properties import PROPERTIES
 from refdb.catalog.versions import VERSION_LENGTH, describe_changes
 from refdb.site.plugin import pages
 
-_rows = pages._rows
+_rows = pages.query_rows
 
 
 def lineage_id(conn: sqlite3.Connection, wanted: str) -> str | None:
