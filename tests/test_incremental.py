@@ -302,12 +302,12 @@ def test_a_patch_that_would_leave_a_reference_dangling_is_not_committed(
     not written back, the commit is refused and the clean path builds instead."""
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path, built_at=BUILT_AT)
-    insert_all = patching._insert_all
+    insert_all = patching.insert_into_sqlite
 
     def without_aliases(db, out):
         insert_all(db, {model: found for model, found in out.items() if model.__name__ != "Alias"})
 
-    monkeypatch.setattr(patching, "_insert_all", without_aliases)
+    monkeypatch.setattr(patching, "insert_into_sqlite", without_aliases)
     entry = mini_catalog / "systems" / "tu-160.yaml"
     entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
     assert not build(mini_catalog, db_path, built_at=BUILT_AT).patched

@@ -300,6 +300,35 @@ def _check_anchors(article: Article, system_ids: set[str]) -> list[Problem]:
     return problems
 
 
+def check_across(
+    root: Path,
+    register,
+    systems: list[SystemEntry],
+    documents: dict[str, Document],
+    articles: dict[str, Article],
+    quotes: dict,
+    *,
+    ids: set[str] | None = None,
+    named: list[SystemEntry] | None = None,
+    anchored: dict[str, Article] | None = None,
+    of_articles: bool = True,
+) -> list[Problem]:
+    """Every check across files, the one list the clean build and the incremental one both
+    run: ``systems`` (their ``documents``) against each other and the catalog's ``ids`` (by
+    default their own), the names of ``named`` (by default all of them), the curator anchors
+    of ``anchored`` articles, then the source policy (:func:`check_sources`). The incremental
+    build passes only the changed entries and checks them against the rest apart, in SQL."""
+    ids = {system.id for system in systems} if ids is None else ids
+    problems = check_ids(systems, documents)
+    problems += check_references(systems, documents, articles, quotes, ids)
+    problems += check_names(systems if named is None else named, documents)
+    problems += check_vetoes(systems, documents)
+    problems += check_article_anchors(anchored or {}, ids)
+    return problems + check_sources(
+        root, register, systems, documents, articles, of_articles=of_articles
+    )
+
+
 def check_sources(
     root: Path, register, systems, system_docs, articles, *, of_articles: bool = True
 ) -> list[Problem]:

@@ -154,15 +154,10 @@ def _check_catalog(
         problems.append(Problem(display_path(root / "systems"), 1, 1, message, "no-systems"))
     quotes: dict[tuple[str, str], tuple[int, int]] = {}
     ids = {s.id for s in systems}
-    problems += crosscheck.check_ids(systems, system_docs)
-    problems += crosscheck.check_references(systems, system_docs, articles, quotes)
-    problems += crosscheck.check_names(systems, system_docs)
-    problems += crosscheck.check_vetoes(systems, system_docs)
-    if not streamed:
-        problems += crosscheck.check_article_anchors(articles, ids)
-    problems += crosscheck.check_sources(
-        root, register, systems, system_docs, articles, of_articles=not streamed
-    )
+    problems += crosscheck.check_across(
+        root, register, systems, system_docs, articles, quotes,
+        anchored=None if streamed else articles, of_articles=not streamed,
+    )  # fmt: skip
     if streamed and problems and register:  # the build stops here: list the articles' too
         problems += _article_problems(reader, headers, ids, register)
     if problems:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from refdb.cache import code_version, is_regular
-from refdb.catalog import crosscheck, sources
+from refdb.catalog import crosscheck
 from refdb.catalog.loader import MAX_FILE_BYTES, decode, load_yaml, read_at_most
 from refdb.catalog.pydantic_problems import validate_document
-from refdb.catalog.reader import MAX_ARTICLE_BYTES, REGISTER, Article
+from refdb.catalog.reader import MAX_ARTICLE_BYTES, REGISTER, Article, RegisterFile
 from refdb.catalog.schema import ArticleEntry, ArticleQuote, PublisherRegister, SystemEntry
 from refdb.compiling import provenance
 from refdb.errors import Problem
@@ -311,15 +311,10 @@ def validate(root: Path, diff: Difference, previous: Previous, problems: list[Pr
     listed = [systems[key] for key in sorted(systems)]
     named = [systems[key] for key in sorted(renamed | diff.added_systems)]
     quotes: dict = {}
-    problems += crosscheck.check_ids(listed, documents)
-    problems += crosscheck.check_references(listed, documents, articles, quotes, ids)
-    problems += crosscheck.check_names(named, documents)
-    problems += crosscheck.check_vetoes(listed, documents)
-    changed_articles = {key: articles[key] for key in diff.articles}
-    problems += crosscheck.check_article_anchors(changed_articles, ids)
-    problems += sources.check_register(publishers, register_doc)
-    lookup = sources.Register(publishers)
-    problems += sources.check_catalog(lookup, listed, documents, articles)
+    problems += crosscheck.check_across(
+        root, RegisterFile(publishers, register_doc), listed, documents, articles, quotes,
+        ids=ids, named=named, anchored={key: articles[key] for key in diff.articles},
+    )  # fmt: skip
     fallback_on(problems)
     checked = Checked(publishers, systems, documents, articles, quotes, before, renamed, ids)
     _against_the_rest(previous.db, diff, checked)

@@ -4,8 +4,9 @@ SQLAlchemy compiles each table's insert for the database at hand (identifiers qu
 is a column; the driver's parameter style), and the rows go to the driver as one
 ``executemany`` of that statement, on SQLite and on PostgreSQL alike (SQLite's straight to
 its cursor as a stream of tuples); a large build inserts its rows a part at a time
-(``insert_rows``). On SQLite the indexes come after the rows (``create_tables``, then
-``create_indexes``).
+(``insert_rows``), and the incremental build the rows of what changed into the previous
+database, on its own sqlite3 connection (``insert_into_sqlite``). On SQLite the indexes come
+after the rows (``create_tables``, then ``create_indexes``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from sqlalchemy import Connection
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateTable
 from sqlmodel import SQLModel
 
@@ -40,25 +42,38 @@ def create_indexes(connection: Connection) -> None:
 
 def insert_rows(connection: Connection, rows: dict[type, list]) -> None:
     """Insert ``rows`` (model -> rows) into tables that exist, parents before children."""
+    for table, items in _in_parent_order(rows):
+        statement = table.insert().compile(dialect=connection.dialect)
+        if statement.positional:  # SQLite
+            _insert_positional(connection.connection, statement, items)
+        else:
+            connection.exec_driver_sql(statement.string, [vars(item) for item in items])
+
+
+def insert_into_sqlite(db, rows: dict[type, list]) -> None:
+    """``insert_rows`` on a plain sqlite3 connection ``db``, in the transaction it has open."""
+    dialect = sqlite.dialect()
+    for table, items in _in_parent_order(rows):
+        _insert_positional(db, table.insert().compile(dialect=dialect), items)
+
+
+def _in_parent_order(rows: dict[type, list]):
     models = {model.__tablename__: model for model in rows}
     for table in SQLModel.metadata.sorted_tables:
         items = rows.get(models.get(table.name), [])
         if items:
-            _insert(connection, table, items)
+            yield table, items
 
 
-def _insert(connection: Connection, table, items: list) -> None:
-    statement = table.insert().compile(dialect=connection.dialect)
-    if statement.positional:  # SQLite: tuples in the statement's order, the fastest form,
-        # streamed to the driver's cursor: none of them outlives its own insert
-        cursor = connection.connection.cursor()
-        try:
-            in_order = _in_order(statement.positiontup)
-            cursor.executemany(statement.string, map(in_order, map(vars, items)))
-        finally:
-            cursor.close()
-    else:
-        connection.exec_driver_sql(statement.string, [vars(item) for item in items])
+def _insert_positional(db, statement, items: list) -> None:
+    """Tuples in the statement's order, the fastest form, streamed to the driver's cursor:
+    none of them outlives its own insert."""
+    cursor = db.cursor()
+    try:
+        in_order = _in_order(statement.positiontup)
+        cursor.executemany(statement.string, map(in_order, map(vars, items)))
+    finally:
+        cursor.close()
 
 
 def _in_order(names: list[str]):

@@ -28,7 +28,7 @@ from types import SimpleNamespace
 from refdb import journal
 from refdb.cache import is_regular
 from refdb.catalog import sources
-from refdb.compiling import history, provenance, rows, tables
+from refdb.compiling import history, provenance, rows, sqlite_target, tables
 from refdb.compiling.difference import (
     Checked,
     Difference,
@@ -39,6 +39,7 @@ from refdb.compiling.difference import (
     rows_where,
     validate,
 )
+from refdb.compiling.insert import insert_into_sqlite
 from refdb.compiling.relinking import link, to_relink, variant_letters
 from refdb.errors import CatalogError
 from refdb.linking import consistency
@@ -47,8 +48,6 @@ from refdb.linking import consistency
 def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fallback:
     """Patch ``db_path`` for the catalog at ``root`` in one transaction; or, nothing written,
     the Fallback that says why the clean path must run instead."""
-    from refdb.compiling import sqlite_target
-
     if not is_regular(db_path):
         return Fallback("there is no previous database")
     try:
@@ -111,13 +110,15 @@ def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, bui
     _delete_mentions(db, sorted(relinked))
     for article_id in sorted(diff.articles):
         out[tables.Article].append(rows.article_row(checked.articles[article_id], root, register))
-    _insert_all(db, out)
+    insert_into_sqlite(db, out)
     _insert_mentions(db, mentions, checked.articles)
     _realias(db, kept_mentions, out[tables.Alias])
     _flags(db, system_ids, doomed, article_ids + sorted(relinked), checked)
-    _fts(db, "systems", "id", system_ids, "insert")
-    _fts(db, "mentions", "article_id", sorted(diff.articles | relinked), "insert")
-    _fts(db, "articles", "id", sorted(diff.articles), "insert")
+    sqlite_target.index_rows(db, "systems", "id", system_ids, "insert")
+    sqlite_target.index_rows(
+        db, "mentions", "article_id", sorted(diff.articles | relinked), "insert"
+    )
+    sqlite_target.index_rows(db, "articles", "id", sorted(diff.articles), "insert")
     _catalog_files(db, root, diff, built_at, summary)
     summary["reused"] -= len(relinked)  # unchanged files, less the articles linked again
     db.execute("COMMIT")
@@ -142,32 +143,12 @@ def _history(root: Path, diff: Difference, checked: Checked, doomed: list[str]) 
     return history.history_rows(sub, None, rows.new_row, reuse=False, only=set(doomed))
 
 
-def _fts(db, table: str, column: str, keys: list[str], action: str) -> None:
-    """Add (or remove, before the rows go) these rows' entries in ``table``'s FTS index."""
-    if not keys:
-        return
-    columns = ", ".join(tables.FULL_TEXT[table])
-    fts = f"{table}_fts"
-    where = f"where {column} in ({placeholders(keys)})"
-    if action == "delete":
-        db.execute(
-            f"insert into {fts} ({fts}, rowid, {columns}) "
-            f"select 'delete', rowid, {columns} from {table} {where}",
-            keys,
-        )
-    else:
-        db.execute(
-            f"insert into {fts} (rowid, {columns}) select rowid, {columns} from {table} {where}",
-            keys,
-        )
-
-
 def _delete_systems(db, system_ids: list[str]) -> None:
     """Every row keyed by these entries (their derived relations are redone apart)."""
     if not system_ids:
         return
     marks = placeholders(system_ids)
-    _fts(db, "systems", "id", system_ids, "delete")
+    sqlite_target.index_rows(db, "systems", "id", system_ids, "delete")
     for sql in (
         f"delete from alias_sources where alias_id in (select id from aliases where system_id in ({marks}))",
         f"delete from spec_sources where spec_id in (select id from specs where system_id in ({marks}))",
@@ -227,24 +208,12 @@ def _quoted(columns) -> list[str]:
     return [f'"{column}"' for column in columns]
 
 
-def _insert_all(db, out: dict[type, list]) -> None:
-    for model, items in out.items():
-        if not items:
-            continue
-        columns = list(model.model_fields)
-        sql = (
-            f'insert into "{model.__tablename__}" ({", ".join(_quoted(columns))}) '
-            f"values ({placeholders(columns)})"
-        )
-        db.executemany(sql, [tuple(vars(item)[c] for c in columns) for item in items])
-
-
 def _delete_articles(db, article_ids: list[str]) -> None:
     if not article_ids:
         return
     marks = placeholders(article_ids)
-    _fts(db, "mentions", "article_id", article_ids, "delete")
-    _fts(db, "articles", "id", article_ids, "delete")
+    sqlite_target.index_rows(db, "mentions", "article_id", article_ids, "delete")
+    sqlite_target.index_rows(db, "articles", "id", article_ids, "delete")
     db.execute(f"delete from mentions where article_id in ({marks})", article_ids)
     db.execute(f"delete from flags where article_id in ({marks})", article_ids)
     db.execute(f"delete from articles where id in ({marks})", article_ids)
@@ -255,7 +224,7 @@ def _delete_mentions(db, article_ids: list[str]) -> None:
     if not article_ids:
         return
     marks = placeholders(article_ids)
-    _fts(db, "mentions", "article_id", article_ids, "delete")
+    sqlite_target.index_rows(db, "mentions", "article_id", article_ids, "delete")
     db.execute(
         f"delete from flags where mention_id is not null and article_id in ({marks})", article_ids
     )
@@ -275,7 +244,7 @@ def _insert_mentions(db, mentions, articles) -> None:
     }
     text_sha256 = {key: rows.sha256(article.text) for key, article in articles.items()}
     found = [rows.mention_row(m, articles, alias_ids, text_sha256) for m in mentions]
-    _insert_all(db, {tables.Mention: found})
+    insert_into_sqlite(db, {tables.Mention: found})
 
 
 def _kept_mentions(db, renamed: set[str], relinked: set[str]) -> list[tuple[str, str, str]]:
@@ -336,7 +305,7 @@ def _flags(db, system_ids: list[str], doomed: list[str], article_ids: list[str],
     for article_id in sorted({m.article_id for m in mentions} - texts.keys()):
         texts[article_id] = (Previous(db).text(article_id), None)
     flags += consistency.check_mentions(by_id, mentions, texts)
-    _insert_all(db, {tables.Flag: [rows.flag_row(flag) for flag in flags]})
+    insert_into_sqlite(db, {tables.Flag: [rows.flag_row(flag) for flag in flags]})
 
 
 def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:

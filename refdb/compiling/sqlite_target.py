@@ -156,6 +156,23 @@ def index(path: Path) -> None:
     db.close()
 
 
+def index_rows(db: sqlite3.Connection, table: str, column: str, keys: list, action: str) -> None:
+    """Add (``insert``) or remove (``delete``, before the rows go) the full-text entries of
+    ``table``'s rows whose ``column`` is one of ``keys``: what ``index`` does for every row,
+    kept current by an incremental build."""
+    if not keys:
+        return
+    columns = ", ".join(FULL_TEXT[table])
+    fts, marks = f"{table}_fts", ",".join("?" * len(keys))
+    command = f"{fts}, rowid" if action == "delete" else "rowid"
+    values = f"'delete', rowid, {columns}" if action == "delete" else f"rowid, {columns}"
+    db.execute(
+        f"insert into {fts} ({command}, {columns}) "
+        f"select {values} from {table} where {column} in ({marks})",
+        keys,
+    )
+
+
 def check(path: Path, system_files: int) -> None:
     """The checks that make a bad file fail before it is published: every page, and every
     row against every index (integrity_check: quick_check would pass a record damaged in
