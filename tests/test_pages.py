@@ -659,19 +659,38 @@ def test_values_are_shown_as_stored_and_json_carries_no_float_noise(datasette):
     assert all(round(s["score"], 1) == s["score"] for s in nearest)
 
 
-def test_a_version_page_shows_a_ship_s_displacement_as_the_entry_page_does(datasette, built_db):
-    """The current version's card and the entry page convert alike (tonnes, then long tons)."""
+def card_part(page: str, pattern: str) -> str:
+    """The words of one part of a card (the names table, the entry's own specs table),
+    without the quote links only the entry page has."""
+    found = re.search(pattern, page, re.S)
+    assert found, pattern
+    html = re.sub(r'<a class="refdb-quote-link".*?</a>', "", found.group())
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_the_current_version_page_shows_every_entry_s_card_as_its_entry_page_does(
+    datasette, built_db
+):
+    """One presenter and one markup for both pages: names, values, conversions (a ship's
+    tonnes then long tons) and notes read the same, entry by entry."""
     import sqlite3
 
     with sqlite3.connect(built_db) as db:
-        (version,) = db.execute(
-            "select version from entry_versions v join systems s on s.id = v.system_id "
-            "where s.id = 'marshal-shaposhnikov' and v.sha256 = s.content_sha256"
-        ).fetchone()
-    entry = get(datasette, "/refdb/systems/marshal-shaposhnikov").text
-    as_of = get(datasette, f"/system/marshal-shaposhnikov@{version}").text
-    assert "7,800 long tons" in entry and "7,800 long tons" in as_of
-    assert " lb" not in re.sub(r"<[^>]+>", " ", as_of).split("7,900 t", 1)[1][:40]
+        current = db.execute(
+            "select s.id, v.version from entry_versions v join systems s on s.id = v.system_id "
+            "where v.sha256 = s.content_sha256 and v.problem is null order by s.id"
+        ).fetchall()
+    assert len(current) >= 20
+    names = r'<table class="refdb-names.*?</table>'
+    specs = r'<table class="refdb-specs refdb-stack">.*?</table>'
+    for system_id, version in current:
+        entry = get(datasette, f"/refdb/systems/{system_id}").text
+        as_of = get(datasette, f"/system/{system_id}@{version}").text
+        assert card_part(as_of, names) == card_part(entry, names), system_id
+        if 'id="specs"' in as_of:
+            assert card_part(as_of, specs) == card_part(entry, specs), system_id
+    ship = card_part(get(datasette, "/refdb/systems/marshal-shaposhnikov").text, specs)
+    assert "7,800 long tons" in ship and " lb" not in ship
 
 
 def test_a_country_has_one_name_as_an_origin_and_as_an_operator():

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache
 
 from refdb.catalog import categories, declension, romanization
+from refdb.catalog.names import Name, spelling_key, unique_names, with_capitals
 from refdb.catalog.schema import AliasKind, SystemEntry
 from refdb.text import compact, fold
 
@@ -64,21 +65,6 @@ DESIGNERS: dict[str, str] = {"ту": "Туполев"}
 CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct", "voct")
 NUMBERS = ("sing", "plur")
 MAX_FORMS_PER_NAME = 400  # a bound whatever a curator writes
-
-
-@dataclass(frozen=True, slots=True)
-class Name:
-    """One name of a system as the linker and the database see it."""
-
-    system_id: str
-    text: str
-    kind: str
-    lang: str | None
-    case_sensitive: bool
-    note: str | None = None
-    context: tuple[str, ...] = ()  # words one of which must be near the name for it to count
-    not_context: tuple[str, ...] = ()  # words none of which may be near it
-    used_in: tuple[str, ...] = ()  # the article languages in which it is a name; () all
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,44 +143,7 @@ def _names_of(system: SystemEntry) -> list[Name]:
         )
         for a in system.aliases
     ]  # fmt: skip
-    count = len(names) - len(system.aliases)  # the name, designations and NATO name first
-    official: dict[str, int] = {}  # compact spelling -> place of an official name in unique
-    seen, unique = set(), []
-    for index, name in enumerate(names):
-        key = spelling_key(name.text, name.case_sensitive)
-        place = official.get(compact(name.text)) if index >= count else None
-        if place is not None and _has_options(name, shared):
-            # an alias repeating an official spelling says how that spelling links
-            first = unique[place]
-            unique[place] = replace(
-                first, case_sensitive=name.case_sensitive, context=name.context,
-                not_context=name.not_context, used_in=name.used_in, note=first.note or name.note,
-            )  # fmt: skip
-            seen.add(key)
-            continue
-        if key not in seen:
-            seen.add(key)
-            if index < count:
-                official.setdefault(compact(name.text), len(unique))
-            unique.append(name)
-    return unique
-
-
-def _has_options(name: Name, shared: tuple[str, ...]) -> bool:
-    """Whether an alias says more than its spelling: capitals, context words, presses."""
-    return bool(name.case_sensitive or name.context or name.used_in) or (
-        len(name.not_context) > len(shared)
-    )
-
-
-def spelling_key(text: str, case_sensitive: bool) -> str:
-    """What makes two spellings one name: the compact form, and the capitals when they count."""
-    key = compact(text)
-    return _with_capitals(key, text) if case_sensitive else key
-
-
-def _with_capitals(key: str, text: str) -> str:
-    return key + "\0" + "".join("A" if ch.isupper() else "a" for ch in text if ch.isalpha())
+    return unique_names(names, len(names) - len(system.aliases), shared)
 
 
 def _forms_of(system: SystemEntry) -> list[Form]:
@@ -207,7 +156,7 @@ def _forms_of(system: SystemEntry) -> list[Form]:
     for name in names:  # a catalog spelling, in any capitals, is never claimed by a rule's form
         for form in itertools.islice(_derived(name, natives), MAX_FORMS_PER_NAME):
             compacted = compact(form.text)
-            key = _with_capitals(compacted, form.text) if name.case_sensitive else compacted
+            key = with_capitals(compacted, form.text) if name.case_sensitive else compacted
             if key in seen or compacted in vetoed or compacted in catalog:
                 continue
             seen.add(key)

@@ -20,8 +20,9 @@ from datetime import date
 from datasette.utils.asgi import Response
 
 from refdb import cite
-from refdb.catalog import units
+from refdb.catalog.categories import class_words
 from refdb.catalog.countries import country_name
+from refdb.catalog.names import Name, unique_names
 from refdb.catalog.properties import PROPERTIES
 from refdb.catalog.versions import VERSION_LENGTH, describe_changes
 from refdb.site.plugin import pages
@@ -143,19 +144,20 @@ def _card(conn: sqlite3.Connection, row: dict, data: dict | None) -> dict | None
                 ),
                 "country_name": row["country_name"] or data.get("country"),
             },
-            "names": _names(data),
+            "names": pages.names_by_language(_names(data)),
             "specs": _specs(data.get("specs") or [], numbers),
             "relations": [
                 {
                     **relation,
                     "label": str(relation.get("type", "")).replace("-", " "),
+                    "target_id": str(relation.get("target")),
                     "target_name": names.get(str(relation.get("target")), relation.get("target")),
-                    "sources": [numbers[k] for k in relation.get("sources", []) if k in numbers],
+                    "sources": _cited(relation.get("sources"), numbers),
                 }
                 for relation in data.get("relations") or []
             ],
             "sources": sources,
-            "entry_sources": [numbers[k] for k in data.get("entry_sources") or [] if k in numbers],
+            "entry_sources": _cited(data.get("entry_sources"), numbers),
         }
     except (AttributeError, TypeError, ValueError, KeyError):
         return None
@@ -177,24 +179,41 @@ _SCALARS = (
 
 
 def _names(data: dict) -> list[dict]:
-    names = [{"text": data.get("name"), "lang": "en", "kind": "name"}]
-    names += [
-        {"text": d, "lang": None, "kind": "designation"} for d in data.get("designations") or []
+    """The names the version's file gives, one per spelling by the rule the build lists an
+    entry's names with (:func:`refdb.catalog.names.unique_names`)."""
+    system_id, shared = str(data.get("id")), tuple(data.get("not_context") or ())
+    official = [Name(system_id, str(data.get("name")), "name", "en", False, not_context=shared)]
+    official += [
+        Name(system_id, str(d), "designation", None, False, not_context=shared)
+        for d in data.get("designations") or []
     ]
     if data.get("nato_reporting_name"):
-        names.append({"text": data["nato_reporting_name"], "lang": "en", "kind": "nato-name"})
-    names += [alias for alias in data.get("aliases") or [] if isinstance(alias, dict)]
-    groups = defaultdict(list)
-    for name in names:
-        groups[name.get("lang") or ""].append(name)
-    order = sorted(
-        groups,
-        key=lambda lang: (lang not in ("en", ""), lang != "", pages.language_name(lang)),
-    )
+        nato = str(data["nato_reporting_name"])
+        official.append(Name(system_id, nato, "nato-name", "en", True, not_context=shared))
+    aliases = [_alias(system_id, alias, data, shared) for alias in data.get("aliases") or []]
+    listed = unique_names(official + [a for a in aliases if a], len(official), shared)
     return [
-        {"lang": lang, "language": pages.language_name(lang), "aliases": groups[lang]}
-        for lang in order
+        {"text": n.text, "lang": n.lang, "kind": n.kind, "note": n.note, "used_in": list(n.used_in)}
+        for n in listed
     ]
+
+
+def _cited(keys, numbers: dict[str, int]) -> list[int]:
+    """The numbers of the sources ``keys`` name, in order, as the entry page cites them."""
+    return sorted({numbers[key] for key in keys or [] if key in numbers})
+
+
+def _alias(system_id: str, alias, data: dict, shared: tuple[str, ...]) -> Name | None:
+    if not isinstance(alias, dict):
+        return None
+    context = tuple(alias.get("context") or ())
+    if alias.get("class_context"):
+        context += class_words(str(data.get("category")))
+    return Name(
+        system_id, str(alias.get("text")), str(alias.get("kind")), alias.get("lang"),
+        bool(alias.get("case_sensitive")), alias.get("note"), context,
+        tuple(alias.get("not_context") or ()) + shared, tuple(alias.get("used_in") or ()),
+    )  # fmt: skip
 
 
 def _specs(specs: list[dict], numbers: dict[str, int]) -> list[dict]:
@@ -203,21 +222,16 @@ def _specs(specs: list[dict], numbers: dict[str, int]) -> list[dict]:
         values[spec.get("property")].add((str(spec.get("value")), spec.get("unit")))
     for spec in specs:
         prop = PROPERTIES.get(spec.get("property"))
-        value, unit = spec.get("value"), spec.get("unit") or ""
-        if isinstance(value, str):
-            display, also = value, []
-        else:
-            number = units.number(value)
-            display = f"Mach {number}" if unit == "mach" else f"{number} {unit}".strip()
-            also = units.also_in(value, unit, spec.get("property")) if unit else []
+        display, also = pages.spec_words(spec.get("value"), spec.get("unit"), spec.get("property"))
         shown.append(
             {
                 **spec,
                 "property_label": prop.label if prop else spec.get("property"),
                 "display": display,
+                "value_text": spec.get("value") if isinstance(spec.get("value"), str) else None,
                 "also": also,
                 "contested": len(values[spec.get("property")]) > 1,
-                "sources": [numbers[k] for k in spec.get("sources", []) if k in numbers],
+                "sources": _cited(spec.get("sources"), numbers),
             }
         )
     return shown

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,9 +24,11 @@ DATABASE = "refdb"
 
 
 def query_rows(conn: sqlite3.Connection, sql: str, params: Any = ()) -> list[dict]:
-    cursor = conn.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    """The rows of ``sql`` as dicts (``sqlite3.Row`` on this cursor alone: the connection is
+    Datasette's, and its other readers keep their own row type)."""
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    return [dict(row) for row in cursor.execute(sql, params)]
 
 
 def resolve_system_id(conn: sqlite3.Connection, wanted: str) -> str | None:
@@ -67,7 +70,11 @@ def system_card(conn: sqlite3.Connection, system_id: str) -> dict | None:
     return {
         "system": system,
         "standard": standard_card(conn, system, specs, relations),
-        "names": _names_by_language(conn, system_id),
+        "names": names_by_language(
+            query_rows(
+                conn, "select * from aliases where system_id = ? order by position", [system_id]
+            )
+        ),
         "misnomers": query_rows(
             conn,
             "select * from aliases where system_id = ? and kind = 'misnomer' order by position",
@@ -270,20 +277,21 @@ def caution(kind: str | None, reliability: str | None) -> str | None:
     return CAUTION.get(kind or "", "claims only" if reliability == "claims-only" else reliability)
 
 
-def _names_by_language(conn, system_id: str) -> list[dict]:
+def names_by_language(aliases: Iterable[dict]) -> list[dict]:
+    """An entry's names by language (English and the language-less designations first), each
+    with its kind and the press it is limited to in words; misnomers are listed apart. The
+    entry page gives its aliases rows, a version page the names its own file wrote."""
     groups: dict[str, list[dict]] = defaultdict(list)
-    for alias in query_rows(
-        conn,
-        "select * from aliases where system_id = ? and kind != 'misnomer' order by position",
-        [system_id],
-    ):
-        groups[alias["lang"] or ""].append(
+    for alias in aliases:
+        if alias.get("kind") == "misnomer":
+            continue
+        used_in = alias.get("used_in")
+        codes = used_in if isinstance(used_in, list) else split_list(used_in)
+        groups[alias.get("lang") or ""].append(
             {
                 **alias,
-                "kind_words": kind_words(alias["kind"]),
-                "used_in_words": ", ".join(
-                    language_name(code) for code in split_list(alias.get("used_in"))
-                ),
+                "kind_words": kind_words(str(alias.get("kind") or "")),
+                "used_in_words": ", ".join(language_name(str(code)) for code in codes),
             }
         )
     order = sorted(
@@ -315,14 +323,17 @@ def entry_specs(conn, system_id: str) -> list[dict]:
     )
     for spec in specs:
         spec["sources"] = source_numbers(spec["source_numbers"])
-        if spec["value_text"] is not None:
-            spec["display"], spec["also"] = spec["value_text"], []
-        else:
-            spec["display"] = value_words(spec["value"], spec["unit"])
-            spec["also"] = (
-                units.also_in(spec["value"], spec["unit"], spec["property"]) if spec["unit"] else []
-            )
+        value = spec["value_text"] if spec["value_text"] is not None else spec["value"]
+        spec["display"], spec["also"] = spec_words(value, spec["unit"], spec["property"])
     return specs
+
+
+def spec_words(value: float | str, unit: str | None, prop: str | None) -> tuple[str, list[str]]:
+    """A spec's value as the card shows it, and the same in the other units readers use:
+    one wording for the entry page and every version page, so they cannot drift."""
+    if isinstance(value, str):
+        return value, []
+    return value_words(value, unit), units.also_in(value, unit, prop) if unit else []
 
 
 def value_words(value: float, unit: str | None) -> str:
