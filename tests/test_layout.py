@@ -89,3 +89,16 @@ def test_no_module_is_longer_than_a_newcomer_reads_at_once():
     assert {
         name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > 600
     } == {}
+
+
+def test_no_module_imports_the_package_that_holds_it():
+    """A package's ``__init__`` imports its modules; one of them importing the package back
+    (even inside a function) is a cycle."""
+    cycles = [
+        (module, target)
+        for module, path in MODULES.items()
+        if path.name != "__init__.py"
+        for target in imported(module)
+        if module.startswith(target + ".") and target != "refdb"
+    ]
+    assert cycles == []

@@ -162,7 +162,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 found["article_view"] = await _trusted(
                     db, lambda conn: article_page.article_view(conn, row_id)
                 )
-                found["publication"] = await publication(datasette, request)
+                found["publication"] = await hosts.publication(datasette, request)
         elif template == "index.html":
             found["refdb"] = await db.execute_fn(searching.home_stats)
         elif template.startswith("query") and request and request.url_vars.get("table"):
@@ -186,7 +186,7 @@ async def _site(datasette, db) -> dict:
 async def _citation(datasette, request, db, system_id: str) -> dict:
     """The entry's citation as shown on its page: text, CSL item, download links, and a
     warning when the citation would not point anywhere public."""
-    about = await publication(datasette, request)
+    about = await hosts.publication(datasette, request)
     [item] = await db.execute_fn(
         lambda conn: cite.csl_items(conn, [system_id], about, date.today())
     )
@@ -412,20 +412,6 @@ def render_cell(row, value, column, table, database, datasette, request):
     return None
 
 
-async def publication(datasette, request) -> cite.Publication:
-    """Title from the metadata, publisher and base URL from ``plugins.refdb`` in datasette.yaml."""
-    settings = datasette.plugin_config("refdb") or {}
-    title = (await datasette.get_instance_metadata()).get("title") or "refdb"
-    # The Host header is pinned to the configured base URL or the server's own address
-    # (hosts.PinnedHost), so absolute_url cannot carry a client's Host.
-    base_url = hosts.public_base(settings) or datasette.absolute_url(
-        request, datasette.urls.path("")
-    )
-    return cite.Publication(
-        title=title, publisher=settings.get("publisher") or "refdb", base_url=base_url
-    )
-
-
 def _citation_renderer(fmt: str, extension: str):
     async def render(datasette, rows, request, view_name, database, table):
         if not _can_cite(database, table):
@@ -436,7 +422,7 @@ def _citation_renderer(fmt: str, extension: str):
             accessed = date.fromisoformat(request.args.get("accessed") or date.today().isoformat())
         except ValueError:
             return Response.text("accessed must be a date: YYYY-MM-DD", status=400)
-        about = await publication(datasette, request)
+        about = await hosts.publication(datasette, request)
         ids = [row["id"] for row in rows]
         items = await _database(datasette).execute_fn(
             lambda conn: cite.csl_items(conn, ids, about, accessed)

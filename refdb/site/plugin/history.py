@@ -25,7 +25,7 @@ from refdb.catalog.countries import country_name
 from refdb.catalog.names import Name, unique_names
 from refdb.catalog.properties import PROPERTIES
 from refdb.catalog.versions import VERSION_LENGTH, describe_changes
-from refdb.site.plugin import pages
+from refdb.site.plugin import hosts, pages
 
 _rows = pages.query_rows
 
@@ -326,7 +326,7 @@ async def version_page(datasette, request):
         view = await _run(datasette, lambda conn: version_view(conn, wanted, version))
     if view is None:
         return await _not_found(datasette, request, wanted, version)
-    about = await _publication(datasette, request)
+    about = await hosts.publication(datasette, request)
     record = await _run(
         datasette, lambda conn: cite.version_record(conn, view["system_id"], version)
     )
@@ -356,12 +356,6 @@ async def _not_found(datasette, request, wanted: str, version: str | None):
         await datasette.render_template("refdb_version_not_found.html", context, request=request),
         status=404,
     )
-
-
-async def _publication(datasette, request):
-    from refdb.site.plugin import publication
-
-    return await publication(datasette, request)
 
 
 ROUTES = [

@@ -5,13 +5,16 @@ header, which any client sets; responses are cached for minutes, so one forged H
 poison the canonical links and citations others receive. ``PinnedHost`` replaces the Host
 header and scheme of every request with those of the configured public base URL, or, when
 none is configured, with the address the server listens on (a loopback address in a
-default ``refdb serve``), and says once that citations will carry that address.
+default ``refdb serve``), and says once that citations will carry that address. The
+publication a citation names (``publication``) takes its base URL from here.
 """
 
 from __future__ import annotations
 
 import sys
 from urllib.parse import urlsplit
+
+from refdb import cite
 
 
 def public_base(settings: dict | None) -> str | None:
@@ -54,3 +57,15 @@ class PinnedHost:
                 "headers": [*headers, (b"host", parts.netloc.encode("latin-1"))],
             }
         await self.app(scope, receive, send)
+
+
+async def publication(datasette, request) -> cite.Publication:
+    """Title from the metadata, publisher and base URL from ``plugins.refdb`` in datasette.yaml."""
+    settings = datasette.plugin_config("refdb") or {}
+    title = (await datasette.get_instance_metadata()).get("title") or "refdb"
+    # The Host header is pinned to the configured base URL or the server's own address
+    # (hosts.PinnedHost), so absolute_url cannot carry a client's Host.
+    base_url = public_base(settings) or datasette.absolute_url(request, datasette.urls.path(""))
+    return cite.Publication(
+        title=title, publisher=settings.get("publisher") or "refdb", base_url=base_url
+    )
