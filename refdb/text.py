@@ -82,29 +82,29 @@ class _CompactTable(dict):
 _COMPACT = _CompactTable()
 # ASCII characters compact drops: spaces, hyphen, apostrophe and backtick, control spaces.
 _ASCII_DROPPED = " -'`\t\n\r\f\v"
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_NON_ASCII_RUN = re.compile(r"([^\x00-\x7f]+)")
+_RUN_BREAK = "\x01"  # kept by compact, and ASCII
 
 
 def compact(text: str) -> str:
     """Folded, without separators or marks: the key under which two spellings are one name.
 
     The same as translating every character through the fold-and-drop table, done faster:
-    runs of non-ASCII characters are translated, the ASCII rest is lower-cased and its
-    separators removed by C string methods.
+    the runs of non-ASCII characters are translated together, in one call, and the ASCII
+    rest is lower-cased and its separators removed by C string methods.
     """
     if "\u0130" in text:  # the one capital whose lower case is two characters
         return text.translate(_COMPACT)
     if not text.isascii():
-        text = _NON_ASCII_RUN.sub(_compact_run, text)
+        parts = _NON_ASCII_RUN.split(text)  # ASCII, run, ASCII, run, ..., ASCII
+        runs = _RUN_BREAK.join(parts[1::2]).translate(_COMPACT).split(_RUN_BREAK)
+        parts[1::2] = runs  # a break is ASCII: no run holds one, nor folds to one
+        text = "".join(parts)
     text = text.lower()
     for char in _ASCII_DROPPED:
         if char in text:
             text = text.replace(char, "")
     return text
-
-
-def _compact_run(match: re.Match) -> str:
-    return match.group().translate(_COMPACT)
 
 
 # Letters that print alike in Latin and Cyrillic, each way round; a Latin vowel with an
