@@ -189,11 +189,10 @@ class BuildCache:
         """Where the previous build's line for this article is, if it wrote one."""
         return self.reused.offsets.get(article_id) if self.reused else None
 
-    def article_mentions(self, offset: int, key: tuple) -> tuple[list, bytes] | None:
-        """The mentions stored at ``offset`` when its line verifies and is for ``key``, and
-        the line itself (to keep): safe to call from any worker process."""
-        from refdb.linking.linker import Mention
-
+    def article_mentions(self, offset: int, key: tuple, mention) -> tuple[list, bytes] | None:
+        """The mentions stored at ``offset`` when its line verifies and is for ``key``, each
+        made by ``mention(*fields)`` (the linker's type: the cache knows none), and the line
+        itself (to keep): safe to call from any worker process."""
         try:
             with open(self.reused.source, "rb") as lines:
                 lines.seek(offset)
@@ -205,7 +204,7 @@ class BuildCache:
                 line = lines.read(length)
             if tuple(stored_key) != key:
                 return None
-            return [Mention(*fields) for fields in found], line
+            return [mention(*fields) for fields in found], line
         except (OSError, IndexError, TypeError, ValueError, AttributeError):
             return None
 

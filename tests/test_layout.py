@@ -102,3 +102,9 @@ def test_no_module_imports_the_package_that_holds_it():
         if module.startswith(target + ".") and target != "refdb"
     ]
     assert cycles == []
+
+
+def test_the_modules_beside_the_stages_import_no_stage():
+    """What every stage uses must not reach into one: that would be an arrow back up."""
+    for name in [*SHARED, "ids", "cache", "settings"]:
+        assert not {stage(target) for target in imported(f"refdb.{name}")} - {None}, name

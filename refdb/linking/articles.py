@@ -191,7 +191,7 @@ def _link_shared(item: tuple[int, int | None]) -> tuple:
     shipped = article if shared.catalog.streamed else None  # the parent has the others
     key = (article.entry.id, *article.digests, shared.names)
     if offset is not None and shared.cache is not None:
-        found = shared.cache.article_mentions(offset, key)
+        found = shared.cache.article_mentions(offset, key, Mention)
         if found is not None:
             return shipped, found[0], problems, found[1], True
     try:
