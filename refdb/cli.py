@@ -55,17 +55,6 @@ def cli() -> None:
     """refdb: a sourced reference database of weapons systems, linked to the news."""
 
 
-def _built(result) -> str:
-    """What a build wrote, the same words after `refdb build` and a rebuild under --watch."""
-    counts = ", ".join(
-        _count(n, what)
-        for n, what in (
-            (result.systems, "system"), (result.articles, "article"), (result.mentions, "mention")
-        )
-    )  # fmt: skip
-    return f"Built {result.path}: {counts} (catalog {result.catalog_sha256[:12]})."
-
-
 def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
@@ -176,7 +165,7 @@ def build(
         raise CommandError(f"could not write {db_path}: {error}; it is unchanged") from None
     if progress:
         progress.close()
-    click.echo(_built(result))
+    click.echo(result.summary())
     if result.rebuilt_because and not quiet:
         click.echo(f"Built in full, reusing what it could: {result.rebuilt_because}.")
 
@@ -417,7 +406,7 @@ def _build_if_changed(catalog_dir: Path, db_path: Path) -> None:
         after = f"The catalog has problems; serving the previous {db_path}."
         CommandError(problems=error.problems, after=after).show()
     else:
-        click.echo(_built(result))
+        click.echo(result.summary())
 
 
 @cli.command()

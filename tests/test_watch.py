@@ -177,3 +177,13 @@ def test_only_the_files_a_build_reads_start_one(tmp_path):
         "systems/notes.txt", "articles/a.txt.bak", "other/x.yaml",
     ):  # fmt: skip
         assert not wanted(None, str(tmp_path / path)), path
+
+
+def test_a_rebuild_under_watch_reports_what_refdb_build_reports(mini_catalog, tmp_path):
+    from refdb.compiling.compiler import build
+    from refdb.site.watching import _build
+
+    db_path = tmp_path / "refdb.db"
+    said = build(mini_catalog, db_path).summary()
+    assert "1 article," in said and said.startswith(f"Built {db_path}: 2 systems")
+    assert _build(str(mini_catalog), str(db_path)) == (True, said)

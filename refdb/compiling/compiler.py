@@ -38,6 +38,18 @@ class BuildResult:
     read: int | None = None  # files read to see what changed (stat vouched for the rest)
     rebuilt_because: str | None = None  # why a build with reuse could not patch the previous
 
+    def summary(self) -> str:
+        """What the build wrote, in the words `refdb build` and every rebuild under --watch say."""
+        counts = ", ".join(
+            f"{n:,} {noun}{'' if n == 1 else 's'}"
+            for n, noun in (
+                (self.systems, "system"),
+                (self.articles, "article"),
+                (self.mentions, "mention"),
+            )
+        )
+        return f"Built {self.path}: {counts} (catalog {self.catalog_sha256[:12]})."
+
 
 def build(
     catalog_dir: Path | str,

@@ -230,7 +230,7 @@ def _build(catalog_dir: str, db_path: str) -> tuple[bool, str]:
         result = build(catalog_dir, db_path)
     except CatalogError as error:
         return False, "\n".join(map(str, error.problems)) + "\nServing the previous build."
-    return True, f"Built {result.path}: {result.systems} systems, {result.mentions} mentions."
+    return True, result.summary()
 
 
 def _exit_with(server_pid: int) -> None:
