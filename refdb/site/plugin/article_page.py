@@ -1,4 +1,7 @@
-"""What an article's page shows: its text in paragraphs with every mention and quote marked."""
+"""What an article's page shows: its text in paragraphs with every mention and quote
+marked.
+
+Plain functions over a sqlite3 connection, as in ``pages``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""An entry as one nested JSON document, and the charts across entries (one property's values, mentions over time)."""
+"""An entry as one nested JSON document (``/system/<id>.json``), and the charts across
+entries: one property's values, mentions over time.
+
+Plain functions over a sqlite3 connection, as in ``pages``."""
 
 from __future__ import annotations
 

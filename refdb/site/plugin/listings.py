@@ -1,6 +1,7 @@
 """The lists a reader reaches from the home page, as pages to read rather than tables: the
-articles, what articles say (the mention search), the sources, and the values sources
-disagree on. Each is a page at a time, and links the raw table for data work.
+systems (with their facets and what a search finds), the articles, what articles say (the
+mention search), the sources, and the values sources disagree on. Each is a page at a time,
+and links the raw table for data work.
 
 Plain functions over a sqlite3 connection, as in ``pages``; everything returned is text the
 templates escape.

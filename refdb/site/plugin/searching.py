@@ -1,4 +1,7 @@
-"""The home page's figures and what a search finds: entries by name, close spellings, categories, the articles naming a system the catalog lacks."""
+"""The home page's figures and what a search finds: entries by name, close spellings,
+categories, and the articles naming a system the catalog lacks.
+
+Plain functions over a sqlite3 connection, as in ``pages``."""
 
 from __future__ import annotations
 
