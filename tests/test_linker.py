@@ -650,6 +650,8 @@ def test_an_alias_repeating_an_official_spelling_gives_it_its_options():
         ("Пілоти МіГа-31К злетіли.", "uk", "МіГа-31К"),
         ("Los Cisnes blancos aterrizaron.", "es", "Cisnes blancos"),
         ("Les Cygnes blancs ont décollé.", "fr", "Cygnes blancs"),
+        ("Die Piloten der Weißen Schwäne landeten.", "de", "Weißen Schwäne"),
+        ("Mit dem Weißen Schwan flog er nach Engels.", "de", "Weißen Schwan"),
     ],
 )
 def test_names_are_declined_and_put_in_the_plural_as_each_press_does(text, language, exact):
@@ -660,6 +662,7 @@ def test_names_are_declined_and_put_in_the_plural_as_each_press_does(text, langu
                 {"text": "Белый лебедь", "lang": "ru", "kind": "nickname"},
                 {"text": "Cisne blanco", "lang": "es", "kind": "nickname"},
                 {"text": "Cygne blanc", "lang": "fr", "kind": "nickname"},
+                {"text": "Weißer Schwan", "lang": "de", "kind": "nickname", "case_sensitive": True},
             ),
             system("shahed-136", "Shahed-136", {"text": "Шахед", "lang": "uk", "kind": "press-shorthand"}),
             system("iskander-m", "Iskander-M", {"text": "Іскандер", "lang": "uk", "kind": "press-shorthand"}),
@@ -733,3 +736,25 @@ def test_the_held_out_corpus_stays_where_it_was_scored(catalog_linker):
     result = _scored(catalog_linker, "heldout.jsonl")
     assert result.total.recall >= 0.96, "a held-out sentence is missed that was not"
     assert result.total.precision >= 0.98 and result.decoys_linked == 0
+
+
+def test_german_declines_an_adjective_and_a_noun_together_for_the_nouns_it_knows():
+    from refdb.catalog.declension import german_phrase
+
+    forms = german_phrase("Weißer Schwan")
+    assert {"Weiße Schwäne", "Weißen Schwänen", "Weißen Schwans", "Weißem Schwan"} <= set(forms)
+    assert "Weißer Schwan" not in forms  # the name as written is the catalog's own form
+    assert german_phrase("Schwarzer Adler") == []  # a noun whose forms no table gives
+    assert german_phrase("Schwan") == []
+    link = linker.Linker(
+        [
+            system(
+                "tu-160",
+                "Tu-160",
+                {"text": "Weißer Schwan", "lang": "de", "kind": "nickname", "case_sensitive": True},
+            )
+        ]
+    )
+    [hit] = link.hits("Zwei Weiße Schwäne über der Ostsee.", "de")
+    assert hit.rule == "inflection:de"
+    assert link.hits("Zwei weiße Schwäne auf dem Teich.", "de") == []  # birds, in lower case

@@ -124,6 +124,39 @@ def inside_designation(text: str) -> list[str]:
     return [joined.format(ending) for ending in NOUN_ENDINGS]
 
 
+# German declines a nickname of an adjective and a noun word by word: the adjective takes one
+# of five endings in every case, number and declension (strong, weak, mixed; Duden, *Die
+# Grammatik*, adjective declension), the noun its own case forms, which only a dictionary
+# gives: they are kept here for the nouns of the catalog's German names. Source: Duden,
+# *Deutsches Universalwörterbuch*, "Schwan, der; -[e]s, Schwäne" (read at
+# universal_lexikon.de-academic.com/57757/Schwan); dative singular in -e and dative plural
+# in -n as its noun tables give them.
+GERMAN_ADJECTIVE_ENDINGS = ("e", "em", "en", "er", "es")
+GERMAN_NOUN_FORMS: dict[str, tuple[str, ...]] = {
+    "Schwan": ("Schwan", "Schwans", "Schwanes", "Schwane", "Schwäne", "Schwänen"),
+}
+
+
+def german_phrase(text: str) -> list[str]:
+    """An adjective and a noun in every case and number German puts them in together
+    ("Weißer Schwan" -> "Weißen Schwäne", "Weißem Schwan"...), for a noun the table knows."""
+    words = text.split(" ")
+    nouns = GERMAN_NOUN_FORMS.get(words[-1]) if len(words) == 2 else None
+    if nouns is None or not words[0].isalpha():
+        return []
+    stem = _german_stem(words[0])
+    declined = (f"{stem}{ending} {noun}" for ending in GERMAN_ADJECTIVE_ENDINGS for noun in nouns)
+    return [phrase for phrase in declined if phrase != text]
+
+
+def _german_stem(adjective: str) -> str:
+    """The adjective without the ending it is written with ("Weißer" -> "Weiß")."""
+    for ending in sorted(GERMAN_ADJECTIVE_ENDINGS, key=len, reverse=True):
+        if adjective.endswith(ending) and len(adjective) > len(ending) + 2:
+            return adjective[: -len(ending)]
+    return adjective
+
+
 def romance_plural(text: str, language: str) -> str | None:
     """The plural of a French, Spanish or Italian name of several words, every word in
     agreement ("Cygne blanc" -> "Cygnes blancs", "Cisne blanco" -> "Cisnes blancos",

@@ -255,15 +255,19 @@ def _translations(name: Name):
 
 
 def _declined_latin(name: Name):
-    """A Latin name as the Polish press declines it: a Polish nickname's adjectives in
-    agreement with its noun; a designation's ending on its letters ("MiG-a-31"); and a
-    French, Spanish or Italian name of several words in the plural ("Cisnes blancos")."""
+    """A Latin name as the press declines it: a Polish or German nickname's adjective in
+    agreement with its noun ("Białym Łabędziem", "Weißen Schwäne"); a designation's ending on
+    its letters ("MiG-a-31"); and a French, Spanish or Italian name of several words in the
+    plural ("Cisnes blancos")."""
     plural = declension.romance_plural(name.text, name.lang or "")
     if plural:
         yield Form(plural, name, f"plural:{name.lang}", name.lang)
     if name.lang == "pl":
         for text in declension.declined_phrase(name.text):
             yield Form(text, name, "inflection:pl", "pl")
+    if name.lang == "de":
+        for text in declension.german_phrase(name.text):
+            yield Form(text, name, "inflection:de", "de")
     for text in declension.inside_designation(name.text):
         yield Form(text, name, "inflection-inside:pl", "pl")
 
