@@ -535,3 +535,28 @@ def test_a_build_that_cannot_patch_says_why(mini_catalog, tmp_path):
     register.write_text(register.read_text() + "# another\n")
     said = CliRunner().invoke(cli, ["build", "--catalog", str(mini_catalog), "-o", str(db_path)])
     assert "Built in full, reusing what it could: the publisher register changed." in said.output
+
+
+def test_a_build_that_commits_while_another_reads_makes_that_one_build_clean(
+    mini_catalog, tmp_path, monkeypatch
+):
+    """Two builds into one database: the second to write finds the first's commit, does not
+    apply a difference computed against what is gone, and builds clean instead."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    entry = mini_catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
+    real = patching.difference
+
+    def read_then_another_commits(root, db):
+        found = real(root, db)
+        with closing(sqlite3.connect(db_path)) as other:
+            other.execute("update build_info set started_ns = started_ns + 1")
+            other.commit()
+        return found
+
+    monkeypatch.setattr(patching, "difference", read_then_another_commits)
+    result = build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert not result.patched
+    assert result.rebuilt_because == "another build changed the database while this one read it"
+    assert description(db_path, "tu-160").startswith("Edited. ")

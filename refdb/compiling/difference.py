@@ -39,6 +39,7 @@ class Difference:
     hashes: dict[str, str]  # the SHA-256 of each of them
     changed: set[str]  # paths added, changed or removed
     started_ns: int  # when this build began looking at the files
+    built_from: tuple  # the previous build's catalog version and start, as read
     systems: set[str] = field(default_factory=set)  # ids of edited entries
     added_systems: set[str] = field(default_factory=set)
     removed_systems: set[str] = field(default_factory=set)
@@ -142,7 +143,9 @@ def _read(path: str, limit: int) -> bytes:
 def difference(root: Path, previous: sqlite3.Connection) -> Difference:
     """The files that differ from what ``previous`` was built from, classified."""
     started_ns = time.time_ns()
-    info = previous.execute("select code_sha256, git_commit, started_ns from build_info").fetchone()
+    info = previous.execute(
+        "select code_sha256, git_commit, started_ns, catalog_sha256 from build_info"
+    ).fetchone()
     if info is None or info[0] != code_version():
         raise Fallback("built by other code")
     if info[1] != provenance.git_commit(root):
@@ -156,7 +159,7 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
         raise Fallback("too many files changed")
     if REGISTER in changed:
         raise Fallback("the publisher register changed")
-    found = Difference(files, hashes, changed, started_ns)
+    found = Difference(files, hashes, changed, started_ns, (info[3], info[2]))
     for path in changed:
         folder, name = path.split("/", 1)
         stem = name.rsplit(".", 1)[0]

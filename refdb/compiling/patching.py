@@ -89,7 +89,12 @@ def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, bui
     # references left dangling as it goes and refuses the commit if any remain, a check as
     # large as the change (a whole-database foreign_key_check took most of a second).
     db.execute("PRAGMA foreign_keys = ON")
-    db.execute("BEGIN")
+    db.execute("BEGIN IMMEDIATE")
+    if (
+        db.execute("select catalog_sha256, started_ns from build_info").fetchone()
+        != diff.built_from
+    ):
+        raise Fallback("another build changed the database while this one read it")
     db.execute("PRAGMA defer_foreign_keys = ON")
     out: dict[type, list] = {model: [] for model in _MODELS}
     system_ids = sorted(diff.written_systems)
