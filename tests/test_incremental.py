@@ -560,3 +560,25 @@ def test_a_build_that_commits_while_another_reads_makes_that_one_build_clean(
     assert not result.patched
     assert result.rebuilt_because == "another build changed the database while this one read it"
     assert description(db_path, "tu-160").startswith("Edited. ")
+
+
+def test_a_database_that_cannot_be_changed_in_place_is_built_clean_beside_it(
+    mini_catalog, tmp_path, monkeypatch
+):
+    """A file SQLite refuses to write (read-only for its user, a full disk) is not patched:
+    the clean path writes a new file and renames it over the old one, as before."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path, built_at=BUILT_AT)
+    entry = mini_catalog / "systems" / "tu-160.yaml"
+    entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
+
+    def refused(db, out):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(patching, "insert_into_sqlite", refused)
+    result = build(mini_catalog, db_path, built_at=BUILT_AT)
+    assert not result.patched
+    assert result.rebuilt_because == (
+        "the previous database could not be changed in place (attempt to write a readonly database)"
+    )
+    assert description(db_path, "tu-160").startswith("Edited. ")

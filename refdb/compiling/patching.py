@@ -80,6 +80,8 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fall
         return why
     except sqlite3.IntegrityError as error:
         return Fallback(f"the patch did not hold together ({error})")
+    except sqlite3.DatabaseError as error:  # a read-only file, a full disk: the clean path
+        return Fallback(f"the previous database could not be changed in place ({error})")
     return summary
 
 
