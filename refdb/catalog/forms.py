@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from refdb.catalog import categories, declension, romanization
-from refdb.catalog.names import Name, spelling_key, unique_names, with_capitals
-from refdb.catalog.schema import AliasKind, SystemEntry
+from refdb.catalog.names import Name, listed_names, spelling_key, with_capitals
+from refdb.catalog.schema import SystemEntry
 from refdb.text import compact, fold
 
 # A word the press translates inside a name, by language (ship names after a rank; "project"
@@ -127,15 +127,7 @@ def _forget(known: _Remembered) -> None:
 
 def _names_of(system: SystemEntry) -> list[Name]:
     shared = tuple(system.not_context)
-    names = [Name(system.id, system.name, "name", "en", False, not_context=shared)]
-    names += [
-        Name(system.id, d, AliasKind.DESIGNATION, None, False, not_context=shared)
-        for d in system.designations
-    ]
-    if system.nato_reporting_name:
-        nato = system.nato_reporting_name
-        names.append(Name(system.id, nato, AliasKind.NATO_NAME, "en", True, not_context=shared))
-    names += [
+    aliases = [
         Name(
             system.id, a.text, a.kind, a.lang, a.case_sensitive, a.note,
             tuple(a.context) + (categories.class_words(system.category) if a.class_context else ()),
@@ -143,7 +135,9 @@ def _names_of(system: SystemEntry) -> list[Name]:
         )
         for a in system.aliases
     ]  # fmt: skip
-    return unique_names(names, len(names) - len(system.aliases), shared)
+    return listed_names(
+        system.id, system.name, system.designations, system.nato_reporting_name, aliases, shared
+    )
 
 
 def _forms_of(system: SystemEntry) -> list[Form]:

@@ -24,6 +24,26 @@ class Name:
     used_in: tuple[str, ...] = ()  # the article languages in which it is a name; () all
 
 
+def listed_names(
+    system_id: str,
+    name: str,
+    designations: list[str],
+    nato: str | None,
+    aliases: list[Name],
+    shared: tuple[str, ...],
+) -> list[Name]:
+    """An entry's names as every page lists them: its ``name``, ``designations`` and ``nato``
+    reporting name (the official ones, each with the entry's not-context words ``shared``),
+    then the curated ``aliases``, one per spelling (:func:`unique_names`)."""
+    official = [Name(system_id, name, "name", "en", False, not_context=shared)]
+    official += [
+        Name(system_id, d, "designation", None, False, not_context=shared) for d in designations
+    ]
+    if nato:
+        official.append(Name(system_id, nato, "nato-name", "en", True, not_context=shared))
+    return unique_names(official + aliases, len(official), shared)
+
+
 def unique_names(names: list[Name], count: int, shared: tuple[str, ...]) -> list[Name]:
     """One name per spelling of ``names``, whose first ``count`` are the official ones (the
     name, designations and NATO name): the first, most official kind wins, and an alias that

@@ -22,7 +22,7 @@ from datasette.utils.asgi import Response
 from refdb import cite
 from refdb.catalog.categories import class_words
 from refdb.catalog.countries import country_name
-from refdb.catalog.names import Name, unique_names
+from refdb.catalog.names import Name, listed_names
 from refdb.catalog.properties import PROPERTIES
 from refdb.catalog.versions import VERSION_LENGTH, describe_changes
 from refdb.site.plugin import hosts, pages
@@ -179,19 +179,15 @@ _SCALARS = (
 
 
 def _names(data: dict) -> list[dict]:
-    """The names the version's file gives, one per spelling by the rule the build lists an
-    entry's names with (:func:`refdb.catalog.names.unique_names`)."""
+    """The names the version's file gives, listed by the rule the build lists an entry's
+    names with (:func:`refdb.catalog.names.listed_names`)."""
     system_id, shared = str(data.get("id")), tuple(data.get("not_context") or ())
-    official = [Name(system_id, str(data.get("name")), "name", "en", False, not_context=shared)]
-    official += [
-        Name(system_id, str(d), "designation", None, False, not_context=shared)
-        for d in data.get("designations") or []
-    ]
-    if data.get("nato_reporting_name"):
-        nato = str(data["nato_reporting_name"])
-        official.append(Name(system_id, nato, "nato-name", "en", True, not_context=shared))
     aliases = [_alias(system_id, alias, data, shared) for alias in data.get("aliases") or []]
-    listed = unique_names(official + [a for a in aliases if a], len(official), shared)
+    nato = data.get("nato_reporting_name")
+    listed = listed_names(
+        system_id, str(data.get("name")), [str(d) for d in data.get("designations") or []],
+        str(nato) if nato else None, [alias for alias in aliases if alias], shared,
+    )  # fmt: skip
     return [
         {"text": n.text, "lang": n.lang, "kind": n.kind, "note": n.note, "used_in": list(n.used_in)}
         for n in listed
