@@ -26,6 +26,7 @@ from refdb.cite import cite as cite_entry
 from refdb.errors import CatalogError, Problem
 from refdb.settings import BadSettings, read_mapping
 from refdb.site import serving
+from refdb.text import counted
 
 # The build, the linker and the checks are imported by the commands that use them, not at
 # start: `refdb --help` and `refdb cite` load neither pydantic nor SQLModel nor the linker.
@@ -55,16 +56,12 @@ def cli() -> None:
     """refdb: a sourced reference database of weapons systems, linked to the news."""
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
-
-
 class CommandError(click.ClickException):
     """How every command fails: a message, or the catalog's problems one per line as
     path:line:column, their count and what became of the output (``after``)."""
 
     def __init__(self, message: str = "", problems: list[Problem] = (), after: str = ""):
-        super().__init__(message or f"{_count(len(problems), 'problem')} found.")
+        super().__init__(message or f"{counted(len(problems), 'problem')} found.")
         self.problems, self.after = list(problems), after
 
     def show(self, file=None) -> None:
@@ -86,8 +83,8 @@ def check(catalog_dir: Path) -> None:
     checked = check_catalog(catalog_dir)
     if checked.problems:
         raise CommandError(problems=checked.problems)
-    systems = _count(len(checked.catalog.systems), "system")
-    click.echo(f"Catalog OK: {systems}, {_count(checked.articles, 'article')}.")
+    systems = counted(len(checked.catalog.systems), "system")
+    click.echo(f"Catalog OK: {systems}, {counted(checked.articles, 'article')}.")
 
 
 class TerminalProgress:
@@ -454,5 +451,5 @@ def serve(catalog_dir, db_path, config_path, metadata_path, host, port, watch, w
         serving.hold(served)
     except (OSError, sqlite3.Error, serving.ServingError) as error:
         raise CommandError(f"cannot serve {db_path}: {error}") from None
-    click.echo(f"Serving {served} on http://{host}:{port}/ with {_count(workers, 'worker')}")
+    click.echo(f"Serving {served} on http://{host}:{port}/ with {counted(workers, 'worker')}")
     os.execve(sys.executable, command, environment)

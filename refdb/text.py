@@ -248,6 +248,11 @@ def _kept_in_any(piece: str) -> int:
     return len(compact(piece))
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 article', '2,000 articles': a count as every message words it."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def sha256(content: str | bytes) -> str:
     """Hex SHA-256 of bytes, or of text as UTF-8: the version of a file, a text, a catalog."""
     return hashlib.sha256(

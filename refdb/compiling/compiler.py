@@ -23,6 +23,7 @@ from refdb.compiling import history, patching, postgres, sqlite_target
 from refdb.compiling.rows import new_row, streamed_rows
 from refdb.compiling.tables import BuildInfo
 from refdb.linking.articles import linked_batches
+from refdb.text import counted
 
 
 @dataclass
@@ -41,7 +42,7 @@ class BuildResult:
     def summary(self) -> str:
         """What the build wrote, in the words `refdb build` and every rebuild under --watch say."""
         counts = ", ".join(
-            f"{n:,} {noun}{'' if n == 1 else 's'}"
+            counted(n, noun)
             for n, noun in (
                 (self.systems, "system"),
                 (self.articles, "article"),
