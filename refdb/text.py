@@ -15,8 +15,11 @@ still slices the exact printed words.
 from __future__ import annotations
 
 import bisect
+import codecs
 import hashlib
+import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable
 from typing import TypeVar
@@ -84,6 +87,17 @@ _COMPACT = _CompactTable()
 _ASCII_DROPPED = " -'`\t\n\r\f\v"
 _NON_ASCII_RUN = re.compile(r"([^\x00-\x7f]+)")
 _RUN_BREAK = "\x01"  # kept by compact, and ASCII
+_RUNS = threading.local()  # the runs of non-ASCII characters one encoding met, in order
+
+
+def _run_met(error: UnicodeEncodeError) -> tuple[str, int]:
+    """Encoding to ASCII, keep a run of other characters aside and leave a break for it: the
+    codec hands over each run whole, faster than a pattern finds them."""
+    _RUNS.met.append(error.object[error.start : error.end])
+    return _RUN_BREAK, error.end
+
+
+codecs.register_error("refdb-non-ascii-runs", _run_met)
 
 
 def compact(text: str) -> str:
@@ -96,15 +110,26 @@ def compact(text: str) -> str:
     if "\u0130" in text:  # the one capital whose lower case is two characters
         return text.translate(_COMPACT)
     if not text.isascii():
-        parts = _NON_ASCII_RUN.split(text)  # ASCII, run, ASCII, run, ..., ASCII
-        runs = _RUN_BREAK.join(parts[1::2]).translate(_COMPACT).split(_RUN_BREAK)
-        parts[1::2] = runs  # a break is ASCII: no run holds one, nor folds to one
-        text = "".join(parts)
+        text = _translate_runs(text, _COMPACT)
     text = text.lower()
     for char in _ASCII_DROPPED:
         if char in text:
             text = text.replace(char, "")
     return text
+
+
+def _translate_runs(text: str, table: dict) -> str:
+    """``text`` with its runs of non-ASCII characters translated by ``table``, each run once;
+    the ASCII between them as it is."""
+    if _RUN_BREAK in text:  # the break would be ambiguous: find the runs by pattern
+        parts = _NON_ASCII_RUN.split(text)  # ASCII, run, ASCII, run, ..., ASCII
+    else:
+        _RUNS.met = runs = []
+        between = text.encode("ascii", "refdb-non-ascii-runs").decode("ascii")
+        parts = [""] * (2 * len(runs) + 1)
+        parts[0::2], parts[1::2] = between.split(_RUN_BREAK), runs
+    parts[1::2] = _RUN_BREAK.join(parts[1::2]).translate(table).split(_RUN_BREAK)
+    return "".join(parts)  # a break is ASCII: no run holds one, nor folds to one
 
 
 # Letters that print alike in Latin and Cyrillic, each way round; a Latin vowel with an
@@ -174,78 +199,49 @@ def letters(text: str) -> str:
 class CompactText:
     """A text folded, without separators and marks, with a map back to original offsets.
 
-    The map is walked on demand from the nearest known point, a slice at a time (each
-    slice's kept characters counted by C string methods): a text costs time in proportion
-    to its length, not its length times its number of hits.
+    Made from a same-length copy of the text in which every dropped character is a space:
+    split at the spaces, the pieces joined are the compact text, and the number of pieces
+    that end before a compact character is the number of characters dropped before it. A
+    position maps back with one binary search, however many hits a text has.
     """
 
     def __init__(self, text: str):
         self.text = text
-        self.compact = compact(text)
-        present = tuple(char for char in _COMMON_DROPPED if char in text)
-        plain = len(self.compact) == len(text) - sum(map(text.count, present))
-        self._kept_in = _counter(present) if plain else _kept_in_any
-        self._ratio = len(text) / max(1, len(self.compact))  # characters per kept character
-        self._kept = [0]  # checkpoints: kept characters in text[:offset] ...
-        self._offsets = [0]  # ... and that offset
+        pieces = _spaced(text).split(" ")
+        self.compact = "".join(pieces)
+        self._ends = list(itertools.accumulate(map(len, pieces)))  # compact length at each drop
 
     def original(self, position: int) -> int:
-        """Offset in the original text of compact character ``position``.
-
-        Positions asked in increasing order (as Aho-Corasick reports match ends) walk the
-        text once; an earlier position starts again from the nearest checkpoint.
-        """
-        index = bisect.bisect_right(self._kept, position) - 1
-        kept, offset = self._kept[index], self._offsets[index]
-        text, kept_in, ratio = self.text, self._kept_in, self._ratio
-        while True:  # read as far as the text's density of separators predicts, then settle
-            need = position + 1 - kept
-            piece = text[offset : offset + int(need * ratio) + 1]
-            got = kept_in(piece)
-            if got >= need or not piece:
-                break
-            kept, offset = kept + got, offset + len(piece)
-        if not piece:
+        """Offset in the original text of compact character ``position``."""
+        if not 0 <= position < len(self.compact):
             raise IndexError(position)
-        target = self.before(self._last_kept(offset + len(piece) - 1), got - need)
-        if index + 1 == len(self._kept):
-            self._kept.append(position + 1)
-            self._offsets.append(target + 1)
-        elif self._kept[index + 1] != position + 1:
-            self._kept.insert(index + 1, position + 1)
-            self._offsets.insert(index + 1, target + 1)
-        return target
-
-    def before(self, offset: int, count: int) -> int:
-        """Offset of the kept character ``count`` kept characters before the one at ``offset``
-        (a short walk back: how a match's start is found from its end)."""
-        left, missing = offset, count
-        while missing > 0:
-            piece = self.text[max(0, left - missing) : left]
-            missing -= self._kept_in(piece)
-            left -= len(piece)
-        while _COMPACT[ord(self.text[left])] is None:
-            left += 1
-        return left
-
-    def _last_kept(self, offset: int) -> int:
-        while _COMPACT[ord(self.text[offset])] is None:
-            offset -= 1
-        return offset
+        return position + bisect.bisect_right(self._ends, position)
 
 
-# The characters that separate words in most text. Where a text drops no other character,
-# counting those it holds is all it takes to count what compact keeps of a slice.
-_COMMON_DROPPED = (" ", "-", "\n", "'", "\u2019", "\u00a0", "\u202f")
+class _SpacedTable(dict):
+    """Folds a character, or makes it a space when compact drops it."""
+
+    def __missing__(self, code: int) -> str:
+        kept = _COMPACT[code]
+        self[code] = value = " " if kept is None else kept
+        return value
 
 
-def _counter(dropped: tuple[str, ...]):
-    """Kept characters of a slice of text whose only dropped characters are ``dropped``."""
-    return lambda piece: len(piece) - sum(map(piece.count, dropped))
+_SPACED = _SpacedTable()
 
 
-def _kept_in_any(piece: str) -> int:
-    return len(compact(piece))
+def _spaced(text: str) -> str:
+    """``text`` folded as compact folds it, with a space for every character compact drops:
+    the same length, so an offset in it is an offset in ``text``."""
+    if "\u0130" in text:  # the one capital whose lower case is two characters
+        return text.translate(_SPACED)
+    if not text.isascii():
+        text = _translate_runs(text, _SPACED)
+    text = text.lower()
+    for char in _ASCII_DROPPED[1:]:
+        if char in text:
+            text = text.replace(char, " ")
+    return text
 
 
 def counted(number: int, noun: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("pydantic", "sqlmodel", "sqlalchemy", "ahocorasick", "pymorphy3", "syntok")
+HEAVY = ("pydantic", "sqlmodel", "sqlalchemy", "ahocorasick_rs", "pymorphy3", "syntok")
 
 
 def loaded_after(code: str) -> set[str]:

@@ -606,7 +606,7 @@ def test_serving_imports_none_of_the_build():
     import sys
 
     build_modules = ["refdb.linking.linker", "refdb.compiling.compiler", "refdb.catalog.forms", "refdb.compiling.history",
-                     "refdb.catalog.schema", "pymorphy3", "ahocorasick", "syntok", "pint", "sqlmodel",
+                     "refdb.catalog.schema", "pymorphy3", "ahocorasick_rs", "syntok", "pint", "sqlmodel",
                      "pydantic"]  # fmt: skip
     script = (
         f"import sys, refdb.site.plugin\nprint([m for m in {build_modules!r} if m in sys.modules])"

@@ -14,7 +14,7 @@ import functools
 import re
 from pathlib import Path
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, BytesAhoCorasick, Implementation
 
 from refdb.catalog import crosscheck
 from refdb.catalog.schema import SystemEntry
@@ -239,16 +239,11 @@ def _finder(keys: set[str], codec: str | None):
             continue
     if len(written) < FEW_KEYS:
         return lambda compacted: any(key in compacted for key in written)
-    automaton = ahocorasick.Automaton()
-    for key in written:
-        automaton.add_word(key if codec is None else key.decode("latin-1"), key)
-    automaton.make_automaton()
-
-    def holds(compacted) -> bool:
-        text = compacted if codec is None else compacted.decode("latin-1")
-        return next(automaton.iter(text), None) is not None
-
-    return holds
+    if codec is None:
+        automaton = AhoCorasick(written, implementation=Implementation.ContiguousNFA)
+    else:  # the text comes as bytes of the code page: search them as bytes
+        automaton = BytesAhoCorasick(written, implementation=Implementation.ContiguousNFA)
+    return lambda compacted: bool(automaton.find_matches_as_indexes(compacted))
 
 
 def variant_letters(previous: Previous, diff: Difference, checked: Checked):

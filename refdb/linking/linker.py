@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import NamedTuple
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 
 from refdb.catalog import romanization
 from refdb.catalog.forms import Form, Name, forms_of, names_of  # noqa: F401  (names_of re-exported)
@@ -140,7 +140,6 @@ class Linker:
     """An Aho-Corasick automaton over the compact spelling of every form of every name."""
 
     def __init__(self, systems: list[SystemEntry]):
-        self.automaton = ahocorasick.Automaton()
         patterns: dict[str, list[Form]] = {}
         self.suffixes: set[str] = set()  # variant letters of catalogued designations
         for system in systems:
@@ -151,11 +150,19 @@ class Linker:
                 suffix = _FORM_SUFFIX.search(form.text)
                 if suffix:
                     self.suffixes.add(suffix.group(1))
-        for key, forms in patterns.items():
-            self.automaton.add_word(key, (len(key), tuple(map(_Pattern.of, forms))))
-        if patterns:
-            self.automaton.make_automaton()
+        # The key's forms, by the key's number in the automaton.
+        self.forms = [tuple(map(_Pattern.of, forms)) for forms in patterns.values()]
         self.empty = not patterns
+        # A contiguous automaton: the fastest to search here, at an eighth of a DFA's memory.
+        self.automaton = (
+            None
+            if self.empty
+            else AhoCorasick(
+                list(patterns),
+                matchkind=MatchKind.Standard,
+                implementation=Implementation.ContiguousNFA,
+            )
+        )
 
     def hits(self, text: str, language: str | None = None) -> list[Hit]:
         """Every valid, non-overlapping name in ``text``, leftmost-longest first."""
@@ -169,14 +176,15 @@ class Linker:
         typed, text = text, unmixed(text)  # one script a word: offsets are the same
         compacted = CompactText(text)
         candidates = []
-        for last, (length, forms) in self.automaton.iter(compacted.compact):
-            end = compacted.original(last) + 1
+        matches = self.automaton.find_matches_as_indexes(compacted.compact, overlapping=True)
+        for key, first, last in matches:
+            end = compacted.original(last - 1) + 1
             if end < len(text) and text[end].isdigit():
                 continue  # "Tu-1600": no ending or variant letters start with a digit
-            start = compacted.before(end - 1, length - 1)
+            start = compacted.original(first)
             if start > 0 and text[start - 1].isalnum():
                 continue
-            for pattern in forms:
+            for pattern in self.forms[key]:
                 hit = self._hit(text, start, end, pattern, language)
                 if hit:
                     if (
