@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ahocorasick_rs import AhoCorasick, MatchKind
+
 from refdb import ids
 from refdb.catalog import categories, units
 from refdb.catalog.schema import PROPERTIES, ArticleQuote, SystemEntry
@@ -90,13 +92,15 @@ _ANY_CLASS_WORD = re.compile(
 
 
 # The first three letters of every class word's first word (all of it when shorter, as the
-# "U" of "U-Boot"): the only words worth trying.
+# "U" of "U-Boot"): the only words worth trying, found by one automaton pass, leftmost first
+# (a match holds letters only, so no word start is hidden inside an earlier one).
 _FIRST_LETTERS = {
     fold(word.split(" ")[0].split("-")[0].rstrip("*"))[:3]
     for category in categories.CATEGORIES.values()
     for words in category.words.values()
     for word in words
 }
+_FIRST_LETTERS_FINDER = AhoCorasick(sorted(_FIRST_LETTERS), matchkind=MatchKind.LeftmostLongest)
 _TOKEN = re.compile(r"(?<!\w)\w+")
 
 
@@ -107,9 +111,10 @@ def class_word_before(text: str, start: int) -> tuple[str, set[str]] | None:
     match = next(
         (
             word
-            for token in _TOKEN.finditer(before)
-            if (token.group()[:3] in _FIRST_LETTERS or token.group()[:1] in _FIRST_LETTERS)
-            and (word := _ANY_CLASS_WORD.match(before, token.start()))
+            for _, at, _ in _FIRST_LETTERS_FINDER.find_matches_as_indexes(before)
+            if (token := _TOKEN.match(before, at))
+            and (token.group()[:3] in _FIRST_LETTERS or token.group()[:1] in _FIRST_LETTERS)
+            and (word := _ANY_CLASS_WORD.match(before, at))
             and _APPLIES.match(before, word.end())
         ),
         None,
