@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from refdb.text import _COMPACT, CompactText, compact
+from refdb.text import _COMPACT, _FOLD, CompactText, compact, fold
 
 MIXED = st.text(
     alphabet=st.sampled_from("aZ -'\t\x01\x00é Ü İ ß Ту-160 Калибр ł ø ’ \u00a0 \u0301 ‐–—"),
@@ -17,6 +17,11 @@ MIXED = st.text(
 @given(st.one_of(st.text(max_size=60), MIXED))
 def test_compact_is_the_fold_and_drop_table_applied_to_every_character(text):
     assert compact(text) == text.translate(_COMPACT)
+
+
+@given(st.one_of(st.text(max_size=60), MIXED))
+def test_fold_is_the_fold_table_applied_to_every_character(text):
+    assert fold(text) == text.translate(_FOLD)
 
 
 def test_compact_keeps_a_text_s_runs_of_other_scripts_in_place():
