@@ -8,6 +8,7 @@ patched from the previous build is compared with a clean build of the same files
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
@@ -21,7 +22,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refdb.compiling import patching, relinking
+from refdb.compiling import difference, patching, relinking
 from refdb.compiling.compiler import build
 from refdb.compiling.tables import SQLModel
 from refdb.errors import CatalogError
@@ -245,6 +246,56 @@ def test_only_files_whose_stat_changed_are_read_to_find_what_changed(mini_catalo
     result = build(mini_catalog, db_path)
     assert result.patched and result.read == 1  # the edited file, and no other
     assert description(db_path, "tu-160").startswith("Edited. ")
+
+
+def names_in_each_half(stem: str, suffix: str) -> list[str]:
+    """Two file names the scan splits apart: it stats the files in two processes, each the
+    half whose names hash alike (this test's process forks the build's)."""
+    halves: dict[int, str] = {}
+    for number in itertools.count():
+        halves.setdefault(hash(f"{stem}-{number}{suffix}") & 1, f"{stem}-{number}{suffix}")
+        if len(halves) == 2:
+            return sorted(halves.values())
+
+
+def test_an_edit_is_seen_in_either_half_of_the_scan(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    names = [name.removesuffix(".txt") for name in names_in_each_half("note", ".txt")]
+    for name in names:
+        write_article(
+            mini_catalog, name, "The Tu-160 flew.", title=name, date="2024", language="en"
+        )
+    settled(mini_catalog)
+    build(mini_catalog, db_path)
+    for name in names:
+        (mini_catalog / "articles" / f"{name}.txt").write_text("The Kh-101 flew.")
+    result = build(mini_catalog, db_path)
+    assert result.patched and result.read == 2
+    assert {article for article, _ in mentioned_systems(db_path, names)} == set(names)
+    assert {system for _, system in mentioned_systems(db_path, names)} == {"kh-101"}
+
+
+def test_a_stray_file_in_either_half_of_the_scan_sends_the_build_down_the_clean_path(
+    mini_catalog, tmp_path
+):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    for name in names_in_each_half("notes", ".md"):
+        stray = mini_catalog / "systems" / name
+        stray.write_text("not an entry")
+        with (
+            closing(sqlite3.connect(db_path)) as previous,
+            pytest.raises(difference.Fallback) as why,
+        ):
+            difference.difference(mini_catalog, previous)
+        assert str(why.value) == f"systems/{name} is not a plain catalog file"
+        stray.unlink()
+
+
+def mentioned_systems(db_path: Path, article_ids: list[str]) -> set[tuple[str, str]]:
+    with closing(sqlite3.connect(db_path)) as db:
+        sql = f"select article_id, system_id from mentions where article_id in ({', '.join('?' * len(article_ids))})"
+        return set(db.execute(sql, article_ids))
 
 
 def test_a_rebuild_of_an_unchanged_catalog_reads_nothing_and_changes_no_row(mini_catalog, tmp_path):
