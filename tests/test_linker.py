@@ -497,6 +497,18 @@ def test_not_context_tells_a_namesake_from_the_system(russian):
     assert hits(russian, "калибр ракеты", "ru") == []  # lower case: the common noun
 
 
+def test_a_quoted_name_is_the_system_whatever_its_sentence_says_of_the_common_word(russian):
+    # The press quotes a missile's or a ship's name; a gun's calibre in the same sentence
+    # does not make the quoted word the common noun.
+    sentence = "Фрегат несёт «Калибры», но калибр его орудия — 100 мм."
+    assert hits(russian, sentence, "ru") == [("Калибры", "kalibr", "inflection:ru+quoted-name")]
+    assert hits(russian, "Фрегат несёт « Калибр » и два орудия.", "ru") == [
+        ("Калибр", "kalibr", "catalog+quoted-name")
+    ]
+    assert hits(russian, "Фрегат несёт Калибры и два орудия.", "ru") == []  # unquoted: vetoed
+    assert hits(russian, "Фрегат несёт «Калибры и два орудия».", "ru") == []  # not alone in them
+
+
 def test_context_words_are_judged_in_the_names_own_sentence(russian):
     person = "Boris Shaposhnikov led the General Staff. "
     ship = "Marshal Shaposhnikov sailed from Vladivostok on Monday."

@@ -325,7 +325,9 @@ def judged(
             continue
         window = _sentence_around(text, bounds, hit)
         if name.not_context and _context_pattern(name.not_context).search(window):
-            continue
+            if not _quoted(text, hit):
+                continue
+            hit = hit._replace(rule=hit.rule + "+quoted-name")
         if name.context and not _context_pattern(name.context).search(window):
             pending.append(hit)
             continue
@@ -334,6 +336,20 @@ def judged(
         named = {hit.name.system_id for hit in _leftmost_longest(sure)}
         sure += [hit for hit in pending if hit.name.system_id in named]
     return _leftmost_longest(sure)
+
+
+# Quotation marks around a name, as the press of each language prints them: «…», “…”, „…“,
+# ‹…›, "…".
+_OPENING_QUOTES, _CLOSING_QUOTES = '«“„‹"', '»”“›"'
+
+
+def _quoted(text: str, hit: Hit) -> bool:
+    """Whether the hit's words stand alone between quotation marks (with their spacing), as
+    the press prints the name of a missile or a ship («Калибров», « Amiral Kouznetsov »): a
+    quoted name is a name, not the common word or the person its not-context words avoid."""
+    before = text[max(0, hit.start - 2) : hit.start].rstrip("\u00a0\u202f ")
+    after = text[hit.end : hit.end + 2].lstrip("\u00a0\u202f ")
+    return before[-1:] in tuple(_OPENING_QUOTES) and after[:1] in tuple(_CLOSING_QUOTES)
 
 
 def _sentence_around(text: str, bounds: list[tuple[int, int]], hit: Hit) -> str:
