@@ -237,11 +237,12 @@ class BuildCache:
         # open across calls (closed by save or discard), by name: its path is what save renames
         self._partial = open(temporary, "wb")  # noqa: SIM115
         os.close(handle)
-        entries = {
-            relative: [digest, entry.model_dump_json(warnings=False)]
+        pieces = (
+            _json(relative) + ":" + _json([digest, entry.model_dump_json(warnings=False)])
             for relative, (digest, entry) in self.entries.items()
-        }
-        self._partial.write(_signed_line({"version": code_version(), "entries": entries}))
+        )
+        opening = '{"version":' + _json(code_version()) + ',"entries":{'
+        _write_signed(self._partial, _joined(opening, pieces, "}}"))
 
     def save(self) -> bool:
         """Put the cache in place at ``target``; False (and nothing written) when that path is
@@ -272,9 +273,41 @@ class BuildCache:
         self._partial = None
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _joined(opening: str, pieces, closing: str):
+    """``opening``, the pieces separated by commas, ``closing``: a JSON object or list
+    written a piece at a time."""
+    yield opening
+    for index, piece in enumerate(pieces):
+        yield piece if index == 0 else "," + piece
+    yield closing
+
+
+def _write_signed(handle, pieces) -> None:
+    """The signed line of the JSON text the pieces make, written as they come: the entries'
+    line is tens of megabytes at 10,000 entries, which one string (and its encoded copy)
+    would add to the build's peak memory. The signature, which goes first, is written last
+    over a placeholder of its length."""
+    start = handle.tell()
+    handle.write(b"0" * SIGNATURE_BYTES + b" ")
+    digest = hmac.new(signing_key(), code_version().encode() + b"\n", hashlib.sha256)
+    for piece in pieces:
+        encoded = piece.encode()
+        digest.update(encoded)
+        handle.write(encoded)
+    handle.write(b"\n")
+    end = handle.tell()
+    handle.seek(start)
+    handle.write(digest.hexdigest().encode())
+    handle.seek(end)
+
+
 def _signed_line(data: Any) -> bytes:
     """``data`` as one line of JSON after its signature (which covers the code version)."""
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    payload = _json(data).encode()
     return _versioned_signature(payload) + b" " + payload + b"\n"
 
 
