@@ -109,7 +109,7 @@ def _latin_endings(language: str | None) -> tuple[str, ...]:
     return tuple(sorted(set(endings), key=len, reverse=True))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Pattern:
     """A form with what matching asks of it on every hit, worked out once."""
 
