@@ -100,7 +100,9 @@ _FIRST_LETTERS = {
     for words in category.words.values()
     for word in words
 }
-_FIRST_LETTERS_FINDER = AhoCorasick(sorted(_FIRST_LETTERS), matchkind=MatchKind.LeftmostLongest)
+_FIRST_LETTERS_FINDER = AhoCorasick(
+    sorted(_FIRST_LETTERS - {""}), matchkind=MatchKind.LeftmostLongest
+)  # a word that starts with a separator has no first letters, and no token starts so
 _TOKEN = re.compile(r"(?<!\w)\w+")
 
 
