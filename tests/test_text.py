@@ -1,4 +1,5 @@
-"""Text primitives: compact is a faster way to the same key, never another key."""
+"""Text primitives: compact and fold are faster ways to what their tables give, never other
+results, and the compact text maps each of its characters back to the printed one."""
 
 from __future__ import annotations
 
