@@ -65,20 +65,8 @@ _ASCII_FOLDED = tuple((char, " ") for char in "\t\n\v\f\r") + (("`", "'"),)
 
 
 def fold(text: str) -> str:
-    """Case-, diacritic-, dash-, space- and apostrophe-folded copy of ``text``, same length.
-
-    The same as translating every character through the fold table, done as ``compact`` is:
-    the runs of non-ASCII characters translated in one call, the ASCII rest by C methods.
-    """
-    if "\u0130" in text:  # the one capital whose lower case is two characters
-        return text.translate(_FOLD)
-    if not text.isascii():
-        text = _translate_runs(text, _FOLD)
-    text = text.lower()
-    for char, folded in _ASCII_FOLDED:
-        if char in text:
-            text = text.replace(char, folded)
-    return text
+    """Case-, diacritic-, dash-, space- and apostrophe-folded copy of ``text``, same length."""
+    return _through(_FOLD, text, _ASCII_FOLDED)
 
 
 def is_dropped(char: str) -> bool:
@@ -99,6 +87,8 @@ class _CompactTable(dict):
 _COMPACT = _CompactTable()
 # ASCII characters compact drops: spaces, hyphen, apostrophe and backtick, control spaces.
 _ASCII_DROPPED = " -'`\t\n\r\f\v"
+_ASCII_COMPACTED = tuple((char, "") for char in _ASCII_DROPPED)
+_ASCII_SPACED = tuple((char, " ") for char in _ASCII_DROPPED[1:])  # a space stays one
 _NON_ASCII_RUN = re.compile(r"([^\x00-\x7f]+)")
 _RUN_BREAK = "\x01"  # kept by compact, and ASCII
 _RUNS = threading.local()  # the runs of non-ASCII characters one encoding met, in order
@@ -115,20 +105,23 @@ codecs.register_error("refdb-non-ascii-runs", _run_met)
 
 
 def compact(text: str) -> str:
-    """Folded, without separators or marks: the key under which two spellings are one name.
+    """Folded, without separators or marks: the key under which two spellings are one name."""
+    return _through(_COMPACT, text, _ASCII_COMPACTED)
 
-    The same as translating every character through the fold-and-drop table, done faster:
-    the runs of non-ASCII characters are translated together, in one call, and the ASCII
-    rest is lower-cased and its separators removed by C string methods.
-    """
+
+def _through(table: dict, text: str, ascii_changes: tuple[tuple[str, str], ...]) -> str:
+    """``text`` translated character by character through ``table``, done faster: the runs
+    of non-ASCII characters are translated together, in one call, and the ASCII rest is
+    lower-cased and given ``ascii_changes`` (what the table does to ASCII besides lower
+    case) by C string methods. Tests hold each use to its table."""
     if "\u0130" in text:  # the one capital whose lower case is two characters
-        return text.translate(_COMPACT)
+        return text.translate(table)
     if not text.isascii():
-        text = _translate_runs(text, _COMPACT)
+        text = _translate_runs(text, table)
     text = text.lower()
-    for char in _ASCII_DROPPED:
+    for char, changed in ascii_changes:
         if char in text:
-            text = text.replace(char, "")
+            text = text.replace(char, changed)
     return text
 
 
@@ -247,15 +240,7 @@ _SPACED = _SpacedTable()
 def _spaced(text: str) -> str:
     """``text`` folded as compact folds it, with a space for every character compact drops:
     the same length, so an offset in it is an offset in ``text``."""
-    if "\u0130" in text:  # the one capital whose lower case is two characters
-        return text.translate(_SPACED)
-    if not text.isascii():
-        text = _translate_runs(text, _SPACED)
-    text = text.lower()
-    for char in _ASCII_DROPPED[1:]:
-        if char in text:
-            text = text.replace(char, " ")
-    return text
+    return _through(_SPACED, text, _ASCII_SPACED)
 
 
 def counted(number: int, noun: str) -> str:
