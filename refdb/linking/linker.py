@@ -340,7 +340,7 @@ def judged(
 
 # Quotation marks around a name, as the press of each language prints them: «…», “…”, „…“,
 # ‹…›, "…".
-_OPENING_QUOTES, _CLOSING_QUOTES = '«“„‹"', '»”“›"'
+_OPENING_QUOTES, _CLOSING_QUOTES = frozenset('«“„‹"'), frozenset('»”“›"')
 
 
 def _quoted(text: str, hit: Hit) -> bool:
@@ -349,7 +349,7 @@ def _quoted(text: str, hit: Hit) -> bool:
     quoted name is a name, not the common word or the person its not-context words avoid."""
     before = text[max(0, hit.start - 2) : hit.start].rstrip("\u00a0\u202f ")
     after = text[hit.end : hit.end + 2].lstrip("\u00a0\u202f ")
-    return before[-1:] in tuple(_OPENING_QUOTES) and after[:1] in tuple(_CLOSING_QUOTES)
+    return before[-1:] in _OPENING_QUOTES and after[:1] in _CLOSING_QUOTES
 
 
 def _sentence_around(text: str, bounds: list[tuple[int, int]], hit: Hit) -> str:
