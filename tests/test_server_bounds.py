@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import sqlite3
 import time
@@ -205,6 +206,62 @@ def test_many_calls_in_a_program_without_loops_are_stopped_at_the_time_limit(dat
     sql = f"with v(x) as (select printf('%.*c', 999000, 'a')) select {calls} as r from v"
     response = query(datasette, sql)
     assert response.status_code == 400 and "took too long" in response.text, response.text
+
+
+def _unfinished(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor whose statement has rows left to read: SQLite counts it as still running."""
+    cursor = conn.execute(
+        "with recursive n(i) as (select 1 union all select i + 1 from n where i < 100) "
+        "select i from n"
+    )
+    cursor.fetchone()
+    return cursor
+
+
+def _plain(conn: sqlite3.Connection):
+    try:
+        return conn.execute("select 1").fetchall()
+    except sqlite3.OperationalError as error:
+        return str(error)
+
+
+@pytest.fixture
+def no_automatic_gc():
+    """Reference cycles stay until something collects them, as between two collections."""
+    gc.disable()
+    yield
+    gc.enable()
+
+
+def test_a_statement_stopped_at_its_time_limit_stops_no_later_one(no_automatic_gc):
+    """An earlier query's statement left unfinished in a reference cycle (a cursor held by
+    its exception's traceback) had made SQLite's interrupt hold for every later statement
+    on the pooled connection, until something freed the cycle."""
+    conn = sqlite3.connect(":memory:")
+    limits.bound(conn, time_limit_ms=0)  # every checked call is past its deadline
+    cycle = [_unfinished(conn)]
+    cycle.append(cycle)
+    del cycle
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        conn.execute("select instr('Tu-160', '160')").fetchall()
+    assert _plain(conn) == [(1,)]
+
+
+def test_a_query_past_its_byte_budget_leaves_no_statement_running():
+    """The error that stops a query past its byte budget keeps the cursor in its traceback
+    for as long as anyone holds the error; its statement ends at once all the same."""
+    conn = sqlite3.connect(":memory:")
+    limits.bound(conn, time_limit_ms=0)
+    sql = (
+        "with recursive n(i) as (select 1 union all select i + 1 from n where i < 40) "
+        "select ? from n"
+    )
+    with pytest.raises(limits.TooLarge) as stopped:
+        conn.execute(sql, ["x" * 900_000]).fetchall()
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        conn.execute("select instr('Tu-160', '160')").fetchall()
+    assert stopped.value.__traceback__ is not None  # the error, and its cursor, still held
+    assert _plain(conn) == [(1,)]
 
 
 def test_sql_longer_than_its_bound_is_refused(datasette):

@@ -3,8 +3,8 @@
 Datasette's ``sql_time_limit_ms`` interrupts a query only every 1,000 steps of SQLite's
 virtual machine, so a short program of a few hundred costly function calls ran for minutes
 between two checks, and ``max_returned_rows`` bounds rows, not bytes. Each connection
-therefore gets: the time limit checked every ``PROGRESS_STEPS`` steps of every statement
-that is not the plugin's own; a small limit on the length of any value; linear replacements
+therefore gets: the time limit checked before every call of a costly function in every
+statement that is not the plugin's own; a small limit on the length of any value; linear replacements
 for the built-in functions whose cost is the product of their arguments' lengths, and a
 bound on that product for LIKE and GLOB, so that no single step runs long; a byte budget
 per query (bytes as JSON writes them) enforced as rows are fetched; and no access to the
@@ -16,6 +16,7 @@ produced it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import sqlite3
@@ -98,11 +99,24 @@ def _in_time(conn: sqlite3.Connection, function):
     def checked(*args):
         deadline = getattr(_state, "deadline", None)
         if deadline is not None and time.perf_counter() > deadline:
-            conn.interrupt()
+            _interrupt_alone(conn)
             return None
         return function(*args)
 
     return checked
+
+
+def _interrupt_alone(conn: sqlite3.Connection) -> None:
+    """Interrupt the running statement and no later one.
+
+    SQLite's interrupt stops every statement the connection starts until none of its
+    statements is running. One left unfinished by an earlier query (a cursor whose fetch
+    failed, kept by its exception's traceback in a reference cycle) would make the
+    following queries on this pooled connection fail as "interrupted", trusted ones too.
+    Collecting such cycles first resets their statements, so the interrupt ends with the
+    statement that overran."""
+    gc.collect()
+    conn.interrupt()
 
 
 # Tables of SQLite's own that show what a visitor has no business seeing: the statements
@@ -149,6 +163,7 @@ def _counting_rows(row_factory):
                 _state.cursor, _state.total = weakref.ref(cursor), 0
             _state.total += sum(_size(value) for value in values)
             if _state.total > MAX_QUERY_BYTES:
+                cursor.close()  # its statement ends here, not when the traceback is freed
                 raise TooLarge(
                     f"the query returns more than {MAX_QUERY_BYTES:,} bytes; "
                     "select fewer rows or shorter values"
