@@ -148,6 +148,17 @@ PropertyName = Literal[tuple(PROPERTIES)]  # type: ignore[valid-type]
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+    def model_post_init(self, context, /) -> None:
+        """Models alike share one record of the fields their file set: a set of its own on
+        each of the 500,000 models of 10,000 entries was a quarter of their memory. (A
+        frozen model never changes it; pydantic copies it before changing a copy's.)"""
+        fields = self.__pydantic_fields_set__
+        shared = _FIELDS_SET.setdefault(frozenset(fields), fields)
+        object.__setattr__(self, "__pydantic_fields_set__", shared)
+
+
+_FIELDS_SET: dict[frozenset, set] = {}
+
 
 class ExternalSource(Strict):
     """A published work, cited at its original publisher (``url``, ``publisher``) even when
