@@ -345,3 +345,15 @@ def test_a_rebuild_reuses_what_it_extracted_and_gives_a_clean_builds_result(repo
     clean = [history_rows(db_path, t) for t in ("entry_versions", "entry_changes")]
     assert incremental == clean
     assert len(versions(db_path, "kh-101")) == 2
+
+
+def test_history_made_a_part_at_a_time_is_the_history_made_at_once(repo, tmp_path, monkeypatch):
+    """The build writes the history a few entries at a time; the parts' boundaries (here
+    one entry each) change nothing."""
+    whole = build_full(repo, tmp_path)
+    monkeypatch.setattr("refdb.compiling.history.ENTRIES_PER_PART", 1)
+    parted = tmp_path / "parted" / "refdb.db"
+    build(repo / "catalog", parted, reuse=False)
+    for table in ("entry_versions", "entry_changes"):
+        assert history_rows(parted, table) == history_rows(whole, table), table
+    assert len(history_rows(whole, "entry_versions")) > 3

@@ -152,8 +152,8 @@ def _timed(timed: _Stages, stage: str, parts: Iterator) -> Iterator:
 
 
 def _history(catalog, db_path, reuse: bool) -> Iterator[dict]:
-    """The entries' history rows as one part, made when asked for: not held after writing."""
-    yield history.history_rows(catalog, db_path, new_row, reuse)
+    """The entries' history rows, a part at a time, made when asked for."""
+    yield from history.history_parts(catalog, db_path, new_row, reuse)
 
 
 def _noting(model: type, found: list, parts: Iterator[dict]) -> Iterator[dict]:
