@@ -146,12 +146,22 @@ def build(
     catalog_dir: Path, db_path: Path, quiet: bool, no_cache: bool, database_url: str | None
 ) -> None:
     """Validate the catalog, link mentions and write the database atomically."""
+    from refdb.compiling.stat_scan import EarlyScan
+
+    reuse = not no_cache
+    # The files are stat-ed while the build's modules load: the two share the cores.
+    early = EarlyScan.start(catalog_dir, db_path) if reuse and not database_url else None
     from refdb.compiling.compiler import build as build_database
 
     progress = _progress(quiet)
     try:
         result = build_database(
-            catalog_dir, db_path, progress=progress, reuse=not no_cache, database_url=database_url
+            catalog_dir,
+            db_path,
+            progress=progress,
+            reuse=reuse,
+            database_url=database_url,
+            early_scan=early,
         )
     except CatalogError as error:
         if progress:

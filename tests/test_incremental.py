@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from refdb.compiling import difference, patching, relinking
 from refdb.compiling.compiler import build
+from refdb.compiling.stat_scan import EarlyScan
 from refdb.compiling.tables import SQLModel
 from refdb.errors import CatalogError
 from refdb.text import compact
@@ -258,7 +259,14 @@ def names_in_each_half(stem: str, suffix: str) -> list[str]:
             return sorted(halves.values())
 
 
-def test_an_edit_is_seen_in_either_half_of_the_scan(mini_catalog, tmp_path):
+def scan_started(started_early: bool, catalog: Path, db_path: Path):
+    """The stat scan as `refdb build` starts it, before the build's modules load; or None,
+    the build then scanning itself."""
+    return EarlyScan.start(catalog, db_path) if started_early else None
+
+
+@pytest.mark.parametrize("started_early", [False, True])
+def test_an_edit_is_seen_in_either_half_of_the_scan(mini_catalog, tmp_path, started_early):
     db_path = tmp_path / "refdb.db"
     names = [name.removesuffix(".txt") for name in names_in_each_half("note", ".txt")]
     for name in names:
@@ -269,27 +277,57 @@ def test_an_edit_is_seen_in_either_half_of_the_scan(mini_catalog, tmp_path):
     build(mini_catalog, db_path)
     for name in names:
         (mini_catalog / "articles" / f"{name}.txt").write_text("The Kh-101 flew.")
-    result = build(mini_catalog, db_path)
+    early = scan_started(started_early, mini_catalog, db_path)
+    result = build(mini_catalog, db_path, early_scan=early)
     assert result.patched and result.read == 2
     assert {article for article, _ in mentioned_systems(db_path, names)} == set(names)
     assert {system for _, system in mentioned_systems(db_path, names)} == {"kh-101"}
 
 
+@pytest.mark.parametrize("started_early", [False, True])
 def test_a_stray_file_in_either_half_of_the_scan_sends_the_build_down_the_clean_path(
-    mini_catalog, tmp_path
+    mini_catalog, tmp_path, started_early
 ):
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
     for name in names_in_each_half("notes", ".md"):
         stray = mini_catalog / "systems" / name
         stray.write_text("not an entry")
+        early = scan_started(started_early, mini_catalog, db_path)
         with (
             closing(sqlite3.connect(db_path)) as previous,
             pytest.raises(difference.Fallback) as why,
         ):
-            difference.difference(mini_catalog, previous)
+            difference.difference(mini_catalog, previous, early)
         assert str(why.value) == f"systems/{name} is not a plain catalog file"
         stray.unlink()
+
+
+def test_an_early_scan_is_trusted_only_for_the_database_it_read(mini_catalog, tmp_path):
+    """The build opens the previous database after the scan has read its records: another
+    build may have replaced it meanwhile, and then what the scan found says nothing."""
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    with closing(sqlite3.connect(db_path)) as db:
+        read = db.execute("select started_ns, catalog_sha256 from build_info").fetchone()
+    early = EarlyScan.start(mini_catalog, db_path)
+    with pytest.raises(difference.Fallback, match="changed while the catalog was scanned"):
+        early.result((read[0] + 1, read[1]))
+    assert EarlyScan.start(mini_catalog, db_path).result(read)[0] == set()  # nothing moved
+
+
+def test_a_build_that_goes_the_clean_way_stops_the_early_scan(mini_catalog, tmp_path):
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    with closing(sqlite3.connect(db_path)) as db, db:
+        db.execute("update build_info set code_sha256 = 'other code'")
+    early = EarlyScan.start(mini_catalog, db_path)
+    children = [child.pid for child in early.children]
+    result = build(mini_catalog, db_path, early_scan=early)
+    assert result.rebuilt_because == "built by other code"  # decided before the scan's answer
+    for pid in children:  # reaped: no such child is left
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
 def mentioned_systems(db_path: Path, article_ids: list[str]) -> set[tuple[str, str]]:
@@ -599,8 +637,8 @@ def test_a_build_that_commits_while_another_reads_makes_that_one_build_clean(
     entry.write_text(entry.read_text().replace("description: ", "description: Edited. ", 1))
     real = patching.difference
 
-    def read_then_another_commits(root, db):
-        found = real(root, db)
+    def read_then_another_commits(root, db, early):
+        found = real(root, db, early)
         with closing(sqlite3.connect(db_path)) as other:
             other.execute("update build_info set started_ns = started_ns + 1")
             other.commit()

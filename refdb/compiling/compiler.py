@@ -60,6 +60,7 @@ def build(
     progress: Progress | None = None,
     reuse: bool = True,
     database_url: str | None = None,
+    early_scan=None,
 ) -> BuildResult:
     """Validate ``catalog_dir``, link its articles and replace ``db_path`` atomically.
 
@@ -67,11 +68,17 @@ def build(
     With ``reuse``, unchanged files and articles reuse the previous build's work (the result
     is the same as a clean build's). With ``database_url`` (``postgresql://…``) the same
     tables are written to that PostgreSQL database instead, in one transaction.
+    ``early_scan``: the catalog's stat scan, started before this module was loaded
+    (:class:`refdb.compiling.stat_scan.EarlyScan`); the build closes it.
     """
     timed = _Stages()
     why = None
     if reuse and not database_url:
-        patched = patching.build(Path(catalog_dir), Path(db_path), built_at, timed)
+        try:
+            patched = patching.build(Path(catalog_dir), Path(db_path), built_at, timed, early_scan)
+        finally:
+            if early_scan is not None:
+                early_scan.close()
         if isinstance(patched, dict):
             return BuildResult(Path(db_path), seconds=timed.seconds, patched=True, **patched)
         why = str(patched)

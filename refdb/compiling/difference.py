@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -21,15 +20,12 @@ from refdb.catalog.loader import MAX_FILE_BYTES, decode, load_yaml, read_at_most
 from refdb.catalog.pydantic_problems import validate_document
 from refdb.catalog.reader import MAX_ARTICLE_BYTES, REGISTER, Article, RegisterFile
 from refdb.catalog.schema import ArticleEntry, ArticleQuote, PublisherRegister, SystemEntry
-from refdb.compiling import provenance
+from refdb.compiling import provenance, stat_scan
+from refdb.compiling.stat_scan import Fallback
 from refdb.errors import Problem
 from refdb.linking import linker
 
 AT_MOST = 200  # changed files beyond which the clean path (with its cache) is as quick
-
-
-class Fallback(Exception):
-    """The difference is not one the incremental build applies exactly: build the clean way."""
 
 
 @dataclass
@@ -78,21 +74,28 @@ class CatalogFiles(Mapping):
         return path in self.paths
 
 
-def scan(root: Path, previous: sqlite3.Connection, built: dict, started_ns: int | None):
+def scan(root: Path, previous: sqlite3.Connection, built: dict, info: tuple, early=None):
     """Every catalog file and its SHA-256, or Fallback when the directory holds anything the
     clean reader would report (a misnamed file, a link, a FIFO, an article half missing...).
     A file is read and hashed only when its stat differs from the previous build's record or
     it may have changed after that build read it (git's "racily clean" rule): one stat a
-    file, as git's index is checked, and the records compared as sets, not one by one.
-    ``built`` is the previous build's path -> SHA-256."""
+    file (:mod:`refdb.compiling.stat_scan`, under way already when ``early`` is given), the
+    records compared as sets, not one by one. ``built`` is the previous build's path ->
+    SHA-256, ``info`` its start and catalog version."""
     register = root / REGISTER
     if not is_regular(register):
         raise Fallback("no publisher register")
-    records = "select path, size, mtime_ns, ctime_ns, inode from catalog_files"
-    recorded = set(previous.execute(records))
-    moved, paths = _in_halves(lambda half: _moved(root, half, recorded, started_ns))
-    register_record = (REGISTER, *provenance.stat_record(os.stat(register)))
-    moved |= _unvouched([register_record], recorded, started_ns)
+    started_ns = info[0]
+    if early is not None:
+        moved, paths = early.result(info)
+        recorded = set(previous.execute(f"{stat_scan.RECORDS} where path = ?", [REGISTER]))
+    else:
+        recorded = set(previous.execute(stat_scan.RECORDS))
+        moved, paths = stat_scan.in_halves(
+            lambda half: stat_scan.moved(root, half, recorded, started_ns)
+        )
+    register_record = (REGISTER, *stat_scan.stat_record(os.stat(register)))
+    moved |= stat_scan.unvouched([register_record], recorded, started_ns)
     files = CatalogFiles(root, [REGISTER, *paths])
     present = files.paths.keys()
     _check_pairs(built.keys() ^ present, present)
@@ -103,72 +106,6 @@ def scan(root: Path, previous: sqlite3.Connection, built: dict, started_ns: int 
         files.stats[path] = tuple(stat)
         hashes[path] = _sha(files[path])
     return files, hashes
-
-
-def _moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
-    """The stat records of the catalog files in ``half`` of them (by their name's hash; None:
-    all) that differ from ``recorded`` or are too recent to vouch for, and every path in it."""
-    now, paths = [], []
-    for folder, suffixes in (("systems", (".yaml",)), ("articles", (".yaml", ".txt"))):
-        with os.scandir(root / folder) as entries:
-            for entry in entries:
-                if half is not None and hash(entry.name) & 1 != half:
-                    continue
-                if not entry.name.endswith(suffixes) or not entry.is_file(follow_symlinks=False):
-                    raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError as error:  # gone since the listing: an editor saving it
-                    raise Fallback(f"the catalog changed while it was scanned: {error}") from None
-                path = f"{folder}/{entry.name}"
-                now.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
-                paths.append(path)
-    return _unvouched(now, recorded, started_ns), paths
-
-
-def _unvouched(now: list[tuple], recorded: set, started_ns: int | None) -> set[tuple]:
-    """The stat records ``recorded`` does not hold, and those modified too close to the last
-    build's start to vouch for (every one when that start is unknown)."""
-    if started_ns is None:
-        return set(now)
-    moved = set(now).difference(recorded)
-    moved.update(record for record in now if record[2] >= started_ns - provenance.RACY_NS)
-    return moved
-
-
-def _in_halves(work):
-    """``work(0)`` here and ``work(1)`` in a forked child at the same time, their (set, list)
-    results joined; ``work(None)`` alone where there is one core or no fork. Stat-ing a
-    hundred thousand files is mostly the system's time: two processes halve it, two threads
-    did not."""
-    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return work(None)
-    readable, writable = os.pipe()
-    child = os.fork()
-    if child == 0:  # the child hands its result over and exits, whatever happens
-        try:
-            os.close(readable)
-            try:
-                result = ("done", work(1))
-            except Exception as error:  # the parent raises it as the reason to build clean
-                result = ("fallback", str(error) if isinstance(error, Fallback) else repr(error))
-            with os.fdopen(writable, "wb") as pipe:
-                pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            os._exit(0)
-    os.close(writable)
-    try:
-        mine = work(0)
-    finally:
-        with os.fdopen(readable, "rb") as pipe:
-            try:
-                outcome, theirs = pickle.load(pipe)
-            except EOFError:  # killed before it answered
-                outcome, theirs = "fallback", "the scan's second process ended without an answer"
-        os.waitpid(child, 0)
-    if outcome == "fallback":
-        raise Fallback(theirs)
-    return mine[0] | theirs[0], mine[1] + theirs[1]
 
 
 def _check_pairs(added_or_removed: set[str], now) -> None:
@@ -199,9 +136,10 @@ def _read(path: str, limit: int) -> bytes:
         os.close(descriptor)
 
 
-def difference(root: Path, previous: sqlite3.Connection) -> Difference:
-    """The files that differ from what ``previous`` was built from, classified."""
-    started_ns = time.time_ns()
+def difference(root: Path, previous: sqlite3.Connection, early=None) -> Difference:
+    """The files that differ from what ``previous`` was built from, classified; ``early``:
+    the stat scan `refdb build` started (:class:`refdb.compiling.stat_scan.EarlyScan`)."""
+    started_ns = early.started_ns if early is not None else time.time_ns()
     info = previous.execute(
         "select code_sha256, git_commit, started_ns, catalog_sha256 from build_info"
     ).fetchone()
@@ -210,7 +148,7 @@ def difference(root: Path, previous: sqlite3.Connection) -> Difference:
     if info[1] != provenance.git_commit(root):
         raise Fallback("the catalog's git commit moved")
     built = dict(previous.execute("select path, sha256 from catalog_files order by path"))
-    files, hashes = scan(root, previous, built, info[2])
+    files, hashes = scan(root, previous, built, (info[2], info[3]), early)
     # A file its stat vouched for has its recorded hash: only those read can differ.
     changed = {p for p in files.stats if built.get(p) != hashes[p]}
     changed |= built.keys() - files.paths.keys()

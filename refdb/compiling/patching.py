@@ -45,9 +45,10 @@ from refdb.errors import CatalogError
 from refdb.linking import consistency
 
 
-def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fallback:
+def build(root: Path, db_path: Path, built_at: str | None, timed, early=None) -> dict | Fallback:
     """Patch ``db_path`` for the catalog at ``root`` in one transaction; or, nothing written,
-    the Fallback that says why the clean path must run instead."""
+    the Fallback that says why the clean path must run instead. ``early``: the stat scan
+    `refdb build` started before loading this module."""
     if not is_regular(db_path):
         return Fallback("there is no previous database")
     try:
@@ -55,7 +56,7 @@ def build(root: Path, db_path: Path, built_at: str | None, timed) -> dict | Fall
         with closing(sqlite3.connect(provenance.read_only_uri(db_path), uri=True)) as db:
             previous = Previous(db)
             with timed("load and validate"):
-                diff = difference(root, db)
+                diff = difference(root, db, early)
                 checked = validate(root, diff, previous, [])
             with timed("link"):
                 letters, moved = variant_letters(previous, diff, checked)

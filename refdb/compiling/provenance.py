@@ -8,7 +8,6 @@ what a build would write now.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -45,18 +44,6 @@ class CatalogVersion:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
-
-
-# A file's timestamps can lag the clock that starts a build by a clock tick, and some file
-# systems keep them to the second or two (FAT): a file whose mtime is this close to, or
-# after, the start of the build that recorded it may have changed after it was read.
-RACY_NS = 2_000_000_000
-
-
-def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
-    """What a build records of a file beside its hash: size, mtime and ctime (ns), inode. An
-    edit changes one of them, even one that keeps the size and resets the mtime."""
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:

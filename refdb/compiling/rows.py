@@ -25,7 +25,7 @@ from refdb.catalog import categories, sources, units
 from refdb.catalog.countries import country_name
 from refdb.catalog.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.catalog.validate import Catalog
-from refdb.compiling import provenance, tables
+from refdb.compiling import provenance, stat_scan, tables
 from refdb.linking import consistency, linker
 from refdb.text import compact, sha256
 
@@ -159,7 +159,7 @@ def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, sy
 def _file_row(root: Path, relative: str, digest: str) -> tables.CatalogFile:
     """A file's hash and its stat now, by which the next build knows it unchanged unread."""
     try:
-        record = provenance.stat_record(os.lstat(root / relative))
+        record = stat_scan.stat_record(os.lstat(root / relative))
     except OSError:  # gone since it was read: the next build finds it so
         record = (None, None, None, None)
     size, mtime_ns, ctime_ns, inode = record
