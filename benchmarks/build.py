@@ -202,6 +202,16 @@ def main() -> None:
                 f"({incremental / total:.0%} of a clean build; {again.reused:,} files reused; "
                 f"{'patched' if again.patched else 'rebuilt'})"
             )
+            cold = [_cold_edit(root, db_path, run) for run in range(5)]
+            print(
+                f"  one entry edited, from a cold `refdb build` (five runs): "
+                f"{min(cold):.2f}–{max(cold):.2f} s"
+            )
+            cold = [_cold_article(root, db_path, run) for run in range(3)]
+            print(
+                f"  one article added, from a cold `refdb build` (three runs): "
+                f"{min(cold):.2f}–{max(cold):.2f} s"
+            )
             articles = root / "articles"
             (articles / "added.yaml").write_text(
                 "id: added\ntitle: Added\ndate: 2024-02\nlanguage: en\n"
@@ -229,6 +239,39 @@ def main() -> None:
             f"\ngrowth from {small:,} to {large:,}: {totals[large] / totals[small]:.1f}x "
             f"for {large / small:.0f}x the input"
         )
+
+
+REFDB = Path(sys.executable).with_name("refdb")  # the command a curator runs
+
+
+def _cold_edit(root: Path, db_path: Path, run: int) -> float:
+    """Edit one entry again and time `refdb build` as a new process, interpreter included."""
+    edited = root / "systems" / "sys-42.yaml"
+    text = re.sub(
+        r"Synthetic entry, edited[^.]*\.", f"Synthetic entry, edited {run}.", edited.read_text()
+    )
+    edited.write_text(text)
+    return _cold_build(root, db_path)
+
+
+def _cold_article(root: Path, db_path: Path, run: int) -> float:
+    """Add one article and time `refdb build` as a new process."""
+    articles = root / "articles"
+    (articles / f"cold-{run}.yaml").write_text(
+        f"id: cold-{run}\ntitle: Added cold\ndate: 2024-03\nlanguage: en\n"
+    )
+    (articles / f"cold-{run}.txt").write_text((articles / f"art-{11 + run}.txt").read_text())
+    return _cold_build(root, db_path)
+
+
+def _cold_build(root: Path, db_path: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [str(REFDB), "build", "-q", "--catalog", str(root), "-o", str(db_path)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
 
 
 def _rebuilt(root: Path, db_path: Path) -> str:
