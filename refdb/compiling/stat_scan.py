@@ -140,7 +140,10 @@ class EarlyScan:
         one core, no fork)."""
         if not _forks() or not Path(db_path).is_file() or Path(db_path).is_symlink():
             return None
-        journal.recover(db_path)  # as the build itself does first
+        try:
+            journal.recover(db_path)  # as the build itself does first
+        except (sqlite3.Error, OSError):  # the build meets it again, and says what it is
+            return None
         started_ns = time.time_ns()
         uri = Path(db_path).absolute().as_uri() + "?mode=ro"
         children = [_Child(lambda half: _scanned(Path(root), uri, half), h) for h in (0, 1)]
