@@ -247,6 +247,28 @@ def test_a_statement_stopped_at_its_time_limit_stops_no_later_one(no_automatic_g
     assert _plain(conn) == [(1,)]
 
 
+def test_a_statement_past_its_deadline_is_interrupted_once_not_at_every_call(no_automatic_gc):
+    """What the interrupt does first (a full collection) is done once a statement: the calls
+    after it return at once."""
+    conn = sqlite3.connect(":memory:")
+    limits.bound(conn, time_limit_ms=0)
+    collections = []
+
+    def counted(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            collections.append(info)
+
+    gc.callbacks.append(counted)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+            conn.execute("select " + " + ".join(["instr('Tu-160', '160')"] * 50)).fetchall()
+        with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+            conn.execute("select instr('Tu-22M3', 'M')").fetchall()
+    finally:
+        gc.callbacks.remove(counted)
+    assert len(collections) == 2  # one for each statement
+
+
 def test_a_query_past_its_byte_budget_leaves_no_statement_running():
     """The error that stops a query past its byte budget keeps the cursor in its traceback
     for as long as anyone holds the error; its statement ends at once all the same."""

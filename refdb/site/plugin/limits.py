@@ -88,6 +88,7 @@ def _statement_started(seconds: float):
     def started(_sql: str) -> None:
         trusted = getattr(_state, "trusted", False)
         _state.deadline = None if trusted else time.perf_counter() + seconds
+        _state.stopped = False
 
     return started
 
@@ -99,7 +100,10 @@ def _in_time(conn: sqlite3.Connection, function):
     def checked(*args):
         deadline = getattr(_state, "deadline", None)
         if deadline is not None and time.perf_counter() > deadline:
+            _state.deadline = None  # interrupted once: the calls left return at once
+            _state.stopped = True
             _interrupt_alone(conn)
+        if getattr(_state, "stopped", False):
             return None
         return function(*args)
 
