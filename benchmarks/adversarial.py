@@ -116,7 +116,7 @@ def get(url: str, headers: dict | None = None) -> tuple[int, bytes, float]:
 
 
 def server_figures() -> None:
-    with served() as (base, server):
+    with served(workers=1) as (base, server):  # one process: its memory is the server's
         print(f"server at start: peak RSS {peak_rss_mb(server.pid):.0f} MB")
         print(f"{'query':<36} {'status':>6} {'bytes':>10} {'seconds':>8} {'peak RSS':>9}")
         for label, sql in SERVER_QUERIES:
