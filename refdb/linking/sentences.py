@@ -216,11 +216,22 @@ def certain_ends(text: str, start: int, end: int) -> list[int]:
         word = match.group("word")
         if depth or word in _NOT_AN_END or word.lower() in ABBREVIATIONS:
             continue
-        last = _LAST_WORD.search(text, max(start, match.start() - 32), match.end())
-        if last and last.group(1).lower() in ABBREVIATIONS:
-            continue
+        if _after_hyphen(text, match) and _abbreviated(text, start, match):
+            continue  # "Rostov-na-Donu." is one word to syntok: its last part is not the word
         cuts.append(match.start("next"))
     return cuts
+
+
+def _after_hyphen(text: str, match) -> bool:
+    """Whether the word before the terminal follows a hyphen (the pattern's other case: a
+    space or the paragraph's start, where the whole word before the full stop is ``word``)."""
+    return text[match.start("word") - 1] in "-\u2010\u2011"
+
+
+def _abbreviated(text: str, start: int, match) -> bool:
+    """Whether the whole hyphenated word before a full stop is an abbreviation."""
+    last = _LAST_WORD.search(text, max(start, match.start() - 32), match.end())
+    return bool(last) and last.group(1).lower() in ABBREVIATIONS
 
 
 def _piece_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
