@@ -160,6 +160,12 @@ class Strict(BaseModel):
 _FIELDS_SET: dict[frozenset, set] = {}
 
 
+def _empty():
+    """A list field that starts empty: each model's list made by list(), where a literal []
+    as the default is deep-copied for every model (a tenth of an article's validation)."""
+    return Field(default_factory=list)
+
+
 class ExternalSource(Strict):
     """A published work, cited at its original publisher (``url``, ``publisher``) even when
     the copy actually read is elsewhere (``via``); ``sources.py`` applies the source policy."""
@@ -215,17 +221,17 @@ class Alias(Strict):
     lang: Language
     kind: vocabulary(AliasKind)
     case_sensitive: bool = False
-    context: ContextWords = []
-    not_context: ContextWords = []
+    context: ContextWords = _empty()
+    not_context: ContextWords = _empty()
     # Links only where a word for its class of weapon stands in the sentence (its category's
     # words or "missile", "ракета"... in any catalog language), or where the article names the
     # system plainly elsewhere: for a name that is also an ordinary word ("Club", "Kodiak").
     class_context: bool = False
     # The article languages in which the alias is a name (a press shorthand of one press:
     # "Tu-22" is the Tu-22M in French reports, the 1950s Tu-22 in Polish); empty: all.
-    used_in: list[Language] = []
+    used_in: list[Language] = _empty()
     note: Text | None = None
-    sources: list[Slug] = []
+    sources: list[Slug] = _empty()
 
 
 class Spec(Strict):
@@ -297,7 +303,7 @@ class SystemEntry(Strict):
 
     id: Slug
     name: Line
-    designations: Annotated[list[Line], _at_most(50)] = []
+    designations: Annotated[list[Line], _at_most(50)] = _empty()
     nato_reporting_name: Line | None = None
     category: vocabulary(Category)
     # a family groups versions that have their own entries (variant-of it): its standard
@@ -308,16 +314,18 @@ class SystemEntry(Strict):
     designer: Text | None = None
     manufacturer: Text | None = None
     status: vocabulary(Status) | None = None
-    operators: Annotated[list[Country], _at_most(100)] = []
+    operators: Annotated[list[Country], _at_most(100)] = _empty()
     wikidata: Annotated[str, Field(pattern=r"^Q[1-9][0-9]*$")] | None = None
     description: LongText
-    redirect_ids: Annotated[list[Slug], _at_most(50)] = []
+    redirect_ids: Annotated[list[Slug], _at_most(50)] = _empty()
     entry_sources: SourceIds
-    aliases: Annotated[list[Alias], _at_most(MAX_NAMES)] = []
-    not_context: ContextWords = []  # for every name: words that mean another thing so named
-    vetoed_forms: Annotated[list[Text], Field(max_length=200)] = []  # generated spellings refused
-    specs: Annotated[list[Spec], _at_most(MAX_FACTS)] = []
-    relations: Annotated[list[Relation], _at_most(MAX_FACTS)] = []
+    aliases: Annotated[list[Alias], _at_most(MAX_NAMES)] = _empty()
+    not_context: ContextWords = _empty()  # for every name: words that mean another thing so named
+    vetoed_forms: Annotated[list[Text], Field(max_length=200)] = (
+        _empty()
+    )  # generated spellings refused
+    specs: Annotated[list[Spec], _at_most(MAX_FACTS)] = _empty()
+    relations: Annotated[list[Relation], _at_most(MAX_FACTS)] = _empty()
     sources: Annotated[dict[Slug, Source], _at_most(MAX_FACTS)]
 
 
@@ -332,8 +340,8 @@ class MentionAnchor(Strict):
 
 
 class MentionCorrections(Strict):
-    include: list[MentionAnchor] = []
-    exclude: list[MentionAnchor] = []
+    include: list[MentionAnchor] = _empty()
+    exclude: list[MentionAnchor] = _empty()
 
 
 class ArticleEntry(Strict):
@@ -401,10 +409,10 @@ class Publisher(Strict):
     name: Text
     kind: vocabulary(PublisherKind)
     country: Country | None = None
-    domains: list[Domain] = []
+    domains: list[Domain] = _empty()
     # Hosts serving the publisher's own pages in another rendering (a mobile or AMP edition):
     # a copy read there is `via`; a `url` there is refused for the canonical page.
-    rendition_domains: list[Domain] = []
+    rendition_domains: list[Domain] = _empty()
     reliability: vocabulary(Reliability)
     reason: Text
     reason_source: ExternalSource | None = None
