@@ -321,9 +321,8 @@ class SystemEntry(Strict):
     entry_sources: SourceIds
     aliases: Annotated[list[Alias], _at_most(MAX_NAMES)] = _empty()
     not_context: ContextWords = _empty()  # for every name: words that mean another thing so named
-    vetoed_forms: Annotated[list[Text], Field(max_length=200)] = (
-        _empty()
-    )  # generated spellings refused
+    # generated spellings refused
+    vetoed_forms: Annotated[list[Text], Field(max_length=200)] = _empty()
     specs: Annotated[list[Spec], _at_most(MAX_FACTS)] = _empty()
     relations: Annotated[list[Relation], _at_most(MAX_FACTS)] = _empty()
     sources: Annotated[dict[Slug, Source], _at_most(MAX_FACTS)]

@@ -315,10 +315,12 @@ def history_rows(
 ) -> dict[type, list]:
     """The rows of ``entry_versions`` and ``entry_changes`` for a validated catalog, all at
     once (:func:`history_parts` gives them a part at a time)."""
-    rows: dict[type, list] = {}
+    from refdb.compiling import tables
+
+    rows: dict[type, list] = {tables.EntryVersion: [], tables.EntryChange: []}
     for part in history_parts(catalog, db_path, row, reuse, only):
         for model, items in part.items():
-            rows.setdefault(model, []).extend(items)
+            rows[model] += items
     return rows
 
 
