@@ -4,13 +4,13 @@ Datasette's ``sql_time_limit_ms`` interrupts a query only every 1,000 steps of S
 virtual machine, so a short program of a few hundred costly function calls ran for minutes
 between two checks, and ``max_returned_rows`` bounds rows, not bytes. Each connection
 therefore gets: the time limit checked before every call of a costly function in every
-statement that is not the plugin's own; a small limit on the length of any value; linear replacements
-for the built-in functions whose cost is the product of their arguments' lengths, and a
-bound on that product for LIKE and GLOB, so that no single step runs long; a byte budget
-per query (bytes as JSON writes them) enforced as rows are fetched; and no access to the
-served file's path, to other visitors' statements (``sqlite_stmt``) or to library
-addresses (``fts3_tokenizer``). ``ResponseCap`` bounds what leaves the server whatever
-produced it.
+statement that is not the plugin's own; a small limit on the length of any value; linear
+replacements for the built-in functions whose cost is the product of their arguments'
+lengths, and a bound on that product for LIKE and GLOB, so that no single step runs long; a
+byte budget per query (bytes as JSON writes them) enforced as rows are fetched; and no
+access to the served file's path, to other visitors' statements (``sqlite_stmt``) or to
+library addresses (``fts3_tokenizer``). ``ResponseCap`` bounds what leaves the server
+whatever produced it.
 """
 
 from __future__ import annotations
@@ -98,12 +98,12 @@ def _in_time(conn: sqlite3.Connection, function):
     query then ends as one past Datasette's time limit does."""
 
     def checked(*args):
+        if getattr(_state, "stopped", False):
+            return None  # interrupted once: the calls left return at once
         deadline = getattr(_state, "deadline", None)
         if deadline is not None and time.perf_counter() > deadline:
-            _state.deadline = None  # interrupted once: the calls left return at once
             _state.stopped = True
             _interrupt_alone(conn)
-        if getattr(_state, "stopped", False):
             return None
         return function(*args)
 
