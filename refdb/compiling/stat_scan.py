@@ -46,7 +46,7 @@ def moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
     for folder, suffixes in FOLDERS:
         with os.scandir(Path(root) / folder) as entries:
             for entry in entries:
-                if half is not None and hash(entry.name) & 1 != half:
+                if half is not None and _half(entry.name) != half:
                     continue
                 if not entry.name.endswith(suffixes) or not entry.is_file(follow_symlinks=False):
                     raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
@@ -58,6 +58,12 @@ def moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
                 now.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
                 paths.append(path)
     return unvouched(now, recorded, started_ns), paths
+
+
+def _half(name: str) -> int:
+    """Which half of the scan a file's name falls in (the processes forked from one share
+    the hash of a string)."""
+    return hash(name) & 1
 
 
 def unvouched(now: list[tuple], recorded: set, started_ns: int | None) -> set[tuple]:
@@ -182,9 +188,7 @@ def _scanned(root: Path, uri: str, half: int) -> tuple[tuple, set, list]:
     with closing(sqlite3.connect(uri, uri=True)) as db:
         previous = db.execute("select started_ns, catalog_sha256 from build_info").fetchone()
         recorded = {
-            record
-            for record in db.execute(RECORDS)
-            if hash(record[0].rpartition("/")[2]) & 1 == half
+            record for record in db.execute(RECORDS) if _half(record[0].rpartition("/")[2]) == half
         }
     started_ns = previous[0] if previous else None
     return tuple(previous or ()), *moved(root, half, recorded, started_ns)
