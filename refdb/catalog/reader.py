@@ -36,6 +36,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progre
 # Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
 # article's `.txt`), in lower case, are.
 _MISNAMED = {".yml", ".json", ".yaml", ".txt"}
+_READ = (".yaml", ".txt")
 
 
 @dataclass
@@ -53,17 +54,27 @@ def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
     """The entries of ``root/folder`` whose name ends in ``suffix``, sorted by name (one
     directory listing; sorting names, not paths, matters at tens of thousands of files)."""
     directory = Path(root) / folder
+    return [directory / name for name in _names(directory, suffix)]
+
+
+def _names(directory: Path, suffix: str) -> list[str]:
+    """The sorted names of the entries of ``directory`` that end in ``suffix``."""
     if not directory.is_dir():
         return []
     try:
         with os.scandir(directory) as entries:
-            names = sorted(entry.name for entry in entries if entry.name.endswith(suffix))
+            return sorted(entry.name for entry in entries if entry.name.endswith(suffix))
     except OSError as error:
         message = f"cannot list this folder ({error.strerror}); make it readable"
         raise CatalogError(
             [Problem(display_path(directory), 1, 1, message, "unreadable")]
         ) from None
-    return [directory / name for name in names]
+
+
+def _well_named(name: str) -> bool:
+    """A name the catalog reads as it is: printable ASCII without a space, ending in one of
+    its extensions. Most names are; only the others are looked at closely."""
+    return name.isascii() and name.isprintable() and " " not in name and name.endswith(_READ)
 
 
 def _misnamed(path: Path) -> tuple[str, str] | None:
@@ -180,9 +191,10 @@ class CatalogReader:
     def _misnamed(self, folder: str) -> None:
         """Files the catalog would not read although they look like catalog files: a wrong
         extension, a name with a space or an invisible character, a subfolder."""
-        for path in catalog_files(self.root, folder, ""):
-            if path.name.startswith("."):
+        for name in _names(self.root / folder, ""):
+            if name.startswith(".") or _well_named(name):
                 continue
+            path = self.root / folder / name
             problem = _misnamed(path)
             if problem is not None:
                 message, code = problem
@@ -235,15 +247,18 @@ class CatalogReader:
     def article_headers(self) -> list[Path]:
         """Every article header, in id order (an article's id is its file name); a text
         without its header and a misnamed file are problems."""
-        headers = sorted(catalog_files(self.root, "articles", ".yaml"), key=lambda p: p.stem)
+        folder = self.root / "articles"
+        ids = sorted(name.removesuffix(".yaml") for name in _names(folder, ".yaml"))
         self._misnamed("articles")
-        for text_path in catalog_files(self.root, "articles", ".txt"):
-            if not text_path.with_suffix(".yaml").exists():
+        listed = set(ids)
+        for name in _names(folder, ".txt"):
+            stem = name.removesuffix(".txt")
+            if stem not in listed and not (folder / f"{stem}.yaml").exists():
                 message = "article text without its .yaml header; add one"
                 self.problems.append(
-                    Problem(display_path(text_path), 1, 1, message, "missing-header")
+                    Problem(display_path(folder / name), 1, 1, message, "missing-header")
                 )
-        return headers
+        return [folder / f"{stem}.yaml" for stem in ids]
 
     def load_articles(self, headers: list[Path]) -> dict[str, Article]:
         """Every article of ``headers`` that reads and validates, by id."""
