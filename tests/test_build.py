@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import shutil
 import sqlite3
+import tempfile
 from contextlib import closing
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from test_incremental import content
 from refdb import cache
 from refdb.cache import BuildCache, code_version
 from refdb.cli import cli
+from refdb.compiling import rows as rows_module
 from refdb.compiling.compiler import build
 from refdb.compiling.provenance import is_current
+from refdb.linking import articles
 from refdb.site.serving import snapshot
 
 from conftest import CATALOG, SEED_IDS, edit
@@ -248,6 +252,53 @@ def test_an_incremental_build_equals_a_clean_build(tmp_path):
     assert content(incremental) == content(clean)
     schema = "select type, name, sql from sqlite_master order by name"
     assert rows(incremental, schema) == rows(clean, schema)
+
+
+def _many_articles(root: Path, count: int) -> None:
+    """``count`` short articles in three languages, some calling a bomber a destroyer."""
+    texts = {
+        "en": "Report {n}: two Tu-160 bombers flew north. The destroyer Tu-160 then turned back.",
+        "fr": "Note {n} : un Tu-160 a tiré un Kh-101 au-dessus de la mer.",
+        "ru": "Сводка {n}: самолёт Ту-160 выпустил ракету Х-101.",
+    }
+    for n in range(count):
+        language = sorted(texts)[n % 3]
+        (root / "articles" / f"many-{n:04}.yaml").write_text(
+            f'id: many-{n:04}\ntitle: Note {n}\ntitle_is_descriptive: true\ndate: "2024-02"\n'
+            f"language: {language}\n"
+        )
+        (root / "articles" / f"many-{n:04}.txt").write_text(texts[language].format(n=n))
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every catalog links inline")
+def test_articles_linked_on_every_core_give_the_rows_one_process_gives(
+    mini_catalog, tmp_path, monkeypatch
+):
+    count = articles.PARALLEL_FROM + 20
+    _many_articles(mini_catalog, count)
+    workers = tmp_path / "workers"
+    made = rows_module.ArticleRows.__call__
+
+    def noting_the_process(self, article, mentions):
+        with workers.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return made(self, article, mentions)
+
+    monkeypatch.setattr(rows_module.ArticleRows, "__call__", noting_the_process)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    stamp = "2026-01-01T00:00:00+00:00"
+    in_workers = build(mini_catalog, tmp_path / "a" / "refdb.db", built_at=stamp, reuse=False)
+    assert str(os.getpid()) not in workers.read_text().split()
+    assert list(spool.iterdir()) == []  # the workers' results, each gone once read
+    monkeypatch.setattr(articles, "PARALLEL_FROM", 10**9)
+    build(mini_catalog, tmp_path / "b" / "refdb.db", built_at=stamp, reuse=False)
+    assert str(os.getpid()) in workers.read_text().split()
+    assert in_workers.articles == count + 1  # and the fixture's own
+    found = content(tmp_path / "a" / "refdb.db")
+    assert found == content(tmp_path / "b" / "refdb.db")
+    assert len([flag for flag in found["flags"] if "destroyer" in str(flag)]) >= 170
 
 
 def test_a_renamed_alias_relinks_every_article(tmp_path):

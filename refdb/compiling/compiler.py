@@ -20,9 +20,9 @@ from pathlib import Path
 from refdb.cache import BuildCache
 from refdb.catalog.validate import Catalog, Progress, validate_catalog
 from refdb.compiling import history, patching, postgres, sqlite_target
-from refdb.compiling.rows import new_row, streamed_rows
+from refdb.compiling.rows import ArticleRows, new_row, streamed_rows
 from refdb.compiling.tables import BuildInfo
-from refdb.linking.articles import linked_batches
+from refdb.linking.articles import finished_batches
 from refdb.text import counted
 
 
@@ -95,7 +95,8 @@ def build(
 
 def _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, timed):
     """Link, make rows and write a validated catalog (see :func:`build`)."""
-    batches = _timed(timed, "link", linked_batches(catalog, progress, cache))
+    finish = ArticleRows(catalog)  # each article's rows, made where it is linked
+    batches = _timed(timed, "link", finished_batches(catalog, finish, progress, cache))
     parts = _timed(timed, "rows", streamed_rows(catalog, batches, built_at))
     info: list = []
     history_of = None if database_url else db_path  # where the previous build's history is

@@ -10,9 +10,9 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from importlib.metadata import version
-from itertools import chain
+from itertools import islice
 from operator import attrgetter
 from pathlib import Path
 from types import SimpleNamespace
@@ -69,48 +69,95 @@ def catalog_rows(
     catalog: Catalog, mentions: list[linker.Mention], built_at: str | None = None
 ) -> dict[type, list]:
     """Every row of the database, in a deterministic order, all at once."""
+    found: dict[str, list] = defaultdict(list)
+    for mention in mentions:
+        found[mention.article_id].append(mention)
+    finish = ArticleRows(catalog)
+    parts = [finish(article, found[article.entry.id]) for article in catalog.articles]
     rows: dict[type, list] = defaultdict(list)
-    for part in streamed_rows(catalog, [(catalog.articles, mentions)], built_at):
+    for part in streamed_rows(catalog, [parts], built_at):
         for model, items in part.items():
             rows[model] += items
     return rows
 
 
+class ArticleRows:
+    """(an article, its mentions) -> the rows of the article, its mentions and the flags at
+    them. The build makes them where the article was linked (``finished_batches``): rows cost
+    less to send to the writing process than the parsed article, and making them there
+    leaves that process its time for writing."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.root = catalog.root
+        self.register = sources.Register(catalog.publishers)
+        self.systems = {system.id: system for system in catalog.systems}
+
+    @cached_property
+    def alias_ids(self) -> dict[tuple[str, str], str]:
+        """(system id, compact key) -> alias id, as the entries' rows give them; made on
+        first use, by each worker once it is forked."""
+        return {
+            (system.id, key): alias_id
+            for system in self.systems.values()
+            for key, alias_id, _ in _alias_keys(system)
+        }
+
+    def __call__(self, article, mentions: list[linker.Mention]) -> dict[type, list]:
+        row = article_row(article, self.root, self.register)
+        articles, text_sha256 = {row.id: article}, {row.id: row.text_sha256}
+        texts = {row.id: (article.text, article.entry.language)}
+        flags = consistency.check_mentions(self.systems, mentions, texts)
+        return {
+            tables.Article: [row],
+            tables.Mention: [
+                mention_row(m, articles, self.alias_ids, text_sha256) for m in mentions
+            ],
+            tables.Flag: [flag_row(flag) for flag in flags],
+        }
+
+
 def streamed_rows(
-    catalog: Catalog, batches: Iterable[tuple[list, list]], built_at: str | None = None
+    catalog: Catalog, batches: Iterable[list[dict]], built_at: str | None = None
 ) -> Iterator[dict[type, list]]:
-    """Every row of the database, a part at a time (model -> rows): the entries' rows a few
-    hundred entries at a time, then each batch of (articles, their mentions) as its
-    articles', mentions' and flags' rows, then the files' and the build's. Each table's rows
-    come in a deterministic order; a row may come before the row its foreign key names (a
-    source before its article). Of ``catalog.articles`` only those entries quote are used:
-    a streamed catalog holds no others. The first batch is asked for before the entries'
-    rows are made, so that linking (on the other cores) runs ahead while they are."""
-    batches = iter(batches)
-    first = next(batches, None)  # linking starts: it links ahead while the entries' rows are made
+    """Every row of the database, a part at a time (model -> rows): each batch of articles'
+    rows (each article's as :class:`ArticleRows` makes them) followed by the entries' rows of
+    a few hundred entries, as long as some are left, then the files' and the build's. The
+    entries' rows are made while the next articles are linked on the other cores. Each
+    table's rows come in a deterministic order; a row may come before the row its foreign key
+    names (a source before its article). Of ``catalog.articles`` only those entries quote are
+    used: a streamed catalog holds no others."""
     register = sources.Register(catalog.publishers)
     articles = {a.entry.id: a for a in catalog.articles}
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
-    alias_ids: dict[tuple[str, str], str] = {}
-    for part in _entry_parts(catalog, articles, register, texts):
-        alias_ids.update(((a.system_id, a.key), a.id) for a in part.get(tables.Alias, []))
-        yield part
-    systems = {s.id: s for s in catalog.systems}
+    entries = _entry_parts(catalog, articles, register, texts)
     counts = {"articles": 0, "mentions": 0}
-    for batch, found in chain([first] if first is not None else [], batches):
-        yield _batch_rows(batch, found, catalog.root, register, alias_ids, systems)
-        counts["articles"] += len(batch)
-        counts["mentions"] += len(found)
+    for batch in batches:
+        part = _merged(batch)
+        counts["articles"] += len(part[tables.Article])
+        counts["mentions"] += len(part[tables.Mention])
+        yield part
+        yield from islice(entries, 1)
+    yield from entries
     version = provenance.CatalogVersion()  # a streamed catalog's, once its articles are read
     files: list = []
+    root = os.fspath(catalog.root)
     for relative, digest in catalog.file_digests():
         version.add(relative, digest)
-        files.append(_file_row(catalog.root, relative, digest))
+        files.append(_file_row(root, relative, digest))
         if len(files) == 5000:
             yield {tables.CatalogFile: files}
             files = []
     info = _build_info_row(catalog, version.hexdigest(), counts, built_at)
     yield {tables.CatalogFile: files, tables.BuildInfo: [info]}
+
+
+def _merged(parts: list[dict]) -> dict[type, list]:
+    """Articles' rows (model -> rows each) as one part, in their order."""
+    merged: dict[type, list] = {tables.Article: [], tables.Mention: [], tables.Flag: []}
+    for part in parts:
+        for model, items in part.items():
+            merged[model] += items
+    return merged
 
 
 def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 500):
@@ -143,23 +190,11 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
     }
 
 
-def _batch_rows(batch: list, mentions: list, root: Path, register, alias_ids, systems) -> dict:
-    """A batch of articles' rows, their mentions' and the flags at those mentions."""
-    articles = [article_row(article, root, register) for article in batch]
-    by_id = {article.entry.id: article for article in batch}
-    text_sha256 = {row.id: row.text_sha256 for row in articles}
-    texts = {article.entry.id: (article.text, article.entry.language) for article in batch}
-    return {
-        tables.Article: articles,
-        tables.Mention: [mention_row(m, by_id, alias_ids, text_sha256) for m in mentions],
-        tables.Flag: [flag_row(f) for f in consistency.check_mentions(systems, mentions, texts)],
-    }
-
-
-def _file_row(root: Path, relative: str, digest: str) -> tables.CatalogFile:
-    """A file's hash and its stat now, by which the next build knows it unchanged unread."""
+def _file_row(root: str, relative: str, digest: str) -> tables.CatalogFile:
+    """A file's hash and its stat now, by which the next build knows it unchanged unread
+    (``root``: the catalog's path as a string, as joining 200,000 paths is cheaper so)."""
     try:
-        record = stat_scan.stat_record(os.lstat(root / relative))
+        record = stat_scan.stat_record(os.lstat(f"{root}/{relative}"))
     except OSError:  # gone since it was read: the next build finds it so
         record = (None, None, None, None)
     size, mtime_ns, ctime_ns, inode = record
@@ -316,11 +351,8 @@ def _entry_row(system: SystemEntry, relative: str, content: bytes, forms) -> tab
 def alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
     """One row per name of ``system``; compact key -> alias id (the last name of a key, as
     mentions and forms are matched by key)."""
-    names = linker.names_of(system)
-    keys = [compact(name.text) for name in names]
     alias_ids = {}
-    in_order = ids.numbered(ids.name(system.id, key) for key in keys)
-    for position, (alias_id, name, key) in enumerate(zip(in_order, names, keys, strict=True), 1):
+    for position, (key, alias_id, name) in enumerate(_alias_keys(system), 1):
         alias_ids[key] = alias_id
         aliases.append(
             new_row(
@@ -338,6 +370,14 @@ def alias_rows(system: SystemEntry, aliases: list) -> dict[str, str]:
             )
         )
     return alias_ids
+
+
+def _alias_keys(system: SystemEntry) -> list[tuple[str, str, linker.Name]]:
+    """(compact key, alias id, name) of each of ``system``'s names, in order."""
+    names = linker.names_of(system)
+    keys = [compact(name.text) for name in names]
+    in_order = ids.numbered(ids.name(system.id, key) for key in keys)
+    return list(zip(keys, in_order, names, strict=True))
 
 
 def _form_row(system_id: str, key: str, form: linker.Form, name_alias) -> tables.Form:

@@ -10,9 +10,14 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import pickle
+import tempfile
 from collections import deque
 from collections.abc import Iterator
+from functools import partial
 from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
 
 from refdb.catalog import crosscheck, sources
 from refdb.catalog.reader import Article, CatalogReader
@@ -25,6 +30,7 @@ PARALLEL_FROM = 500
 # Articles handed on at a time: enough to keep rows and writes fast, few enough that memory
 # stays flat however many articles the catalog holds.
 BATCH = 250
+CHUNK = 25  # items a worker is handed at a time
 AHEAD = 2  # batches the workers may link ahead of the stages that take them
 _SHARED: _Shared | None = None  # what forked workers inherit
 
@@ -62,6 +68,31 @@ def linked_batches(
         raise CatalogError(problems)
 
 
+def finished_batches(
+    catalog, finish, progress=None, cache=None, size: int = BATCH
+) -> Iterator[list]:
+    """What ``finish(article, its mentions)`` makes of each article of a validated catalog,
+    in order and ``size`` articles at a time. ``finish`` runs where the article was linked, on
+    another core for a large catalog, and only what it returns comes back: the build's rows
+    cross to the writing process instead of the parsed article, its mentions and the time
+    making them would take there. Stale anchors are collected as in :func:`linked_batches`.
+    """
+    problems: list[Problem] = []
+    finished: list = []
+    for received, made, problem in each_article(catalog, progress, cache, finish):
+        problems += problem
+        if received is None:
+            continue
+        finished.append(made)
+        if len(finished) == size:
+            yield finished
+            finished = []
+    if finished:
+        yield finished
+    if problems:
+        raise CatalogError(problems)
+
+
 def find_mentions(catalog, progress=None, cache=None) -> tuple[list[Mention], list[Problem]]:
     """Every mention in every article of ``catalog``, in a stable order, and the problems."""
     mentions, problems = [], []
@@ -71,8 +102,10 @@ def find_mentions(catalog, progress=None, cache=None) -> tuple[list[Mention], li
     return mentions, problems
 
 
-def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
-    """(article, its mentions, its problems) for every article of ``catalog``, in order.
+def each_article(catalog, progress=None, cache=None, finish=None) -> Iterator[tuple]:
+    """(article, its mentions, its problems) for every article of ``catalog``, in order; with
+    ``finish``, (what the parent must know of the article, ``finish(article, mentions)``, its
+    problems).
 
     Large catalogs are linked on every core: workers are forked after the automaton is
     built, so they share it instead of building it again. A streamed catalog's articles are
@@ -85,7 +118,7 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     """
     global _SHARED
     count = len(catalog.article_ids)
-    _SHARED = _Shared(catalog, Linker(catalog.systems) if count else None, cache)
+    _SHARED = _Shared(catalog, Linker(catalog.systems) if count else None, cache, finish)
     offsets = (cache.offset_of(key) if cache else None for key in catalog.article_ids)
     linked = _map(_link_shared, enumerate(offsets), count)
     if catalog.streamed:
@@ -94,11 +127,12 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
     stage = "checking and linking articles" if catalog.streamed else "linking articles"
     try:
         for index, (article, mentions, problems, line, hit) in enumerate(linked):
-            if not catalog.streamed and not problems:
+            if not catalog.streamed and not problems and finish is None:
                 article = catalog.articles[index]
-            elif article is not None:
-                catalog.keep_digests(index, article.digests)
-                problems = problems + _changed_since_quoted(quoted, article)
+            elif article is not None and catalog.streamed:
+                received = article if finish is not None else Received.of(article)
+                catalog.keep_digests(index, received.digests)
+                problems = problems + _changed_since_quoted(quoted, received)
             if progress:
                 progress(stage, index + 1, count)
             if cache is not None:
@@ -111,13 +145,26 @@ def each_article(catalog, progress=None, cache=None) -> Iterator[tuple]:
         _SHARED = None
 
 
-def _changed_since_quoted(quoted: dict[str, tuple], article: Article) -> list[Problem]:
+def _changed_since_quoted(quoted: dict[str, tuple], article: Received) -> list[Problem]:
     """An article entries quote is read twice in a streamed build (its quotes are placed
     before it is linked); both reads must have found the same files."""
-    if quoted.get(article.entry.id, article.digests) == article.digests:
+    if quoted.get(article.id, article.digests) == article.digests:
         return []
     message = "this article changed while the build read it; build again"
-    return [Problem(display_path(article.document.path), 1, 1, message, "changed-during-build")]
+    return [Problem(display_path(article.header), 1, 1, message, "changed-during-build")]
+
+
+class Received(NamedTuple):
+    """What the parent keeps of an article a worker read: its id, the sha256 of its header's
+    and its text's bytes, and the header's path."""
+
+    id: str
+    digests: tuple[str, str]
+    header: Path
+
+    @classmethod
+    def of(cls, article: Article) -> Received:
+        return cls(article.entry.id, article.digests, article.document.path)
 
 
 def names_sha256(systems: list[SystemEntry]) -> str:
@@ -139,8 +186,8 @@ def names_sha256(systems: list[SystemEntry]) -> str:
 class _Shared:
     """What forked workers inherit: the catalog, its automaton, and how to check one article."""
 
-    def __init__(self, catalog, automaton: Linker | None, cache) -> None:
-        self.catalog, self.automaton, self.cache = catalog, automaton, cache
+    def __init__(self, catalog, automaton: Linker | None, cache, finish=None) -> None:
+        self.catalog, self.automaton, self.cache, self.finish = catalog, automaton, cache, finish
         self.names = names_sha256(catalog.systems) if catalog.article_ids else ""
         self.ids = {system.id for system in catalog.systems}
         self.register = sources.Register(catalog.publishers)
@@ -156,27 +203,58 @@ class _Shared:
             problems += crosscheck.check_article(article, self.ids, self.register)
         return (article if not problems else None), problems
 
+    def shipped(self, article: Article, found: list[Mention]) -> tuple:
+        """What goes back to the parent for a linked article: the article, unless the parent
+        holds it already, and its mentions; with ``finish``, what the parent must know of the
+        article and what ``finish`` makes of it."""
+        if self.finish is not None:
+            return Received.of(article), self.finish(article, found)
+        return (article if self.catalog.streamed else None), found
+
 
 def _map(function, items: Iterator, count: int):
     """``map`` over every core for many items (forked workers share ``_SHARED``), else inline.
 
     Workers run at most ``AHEAD`` batches ahead of the consumer: results waiting to be
-    taken stay bounded however fast the workers link, and so do the items handed out."""
+    taken stay bounded however fast the workers link, and so do the items handed out. Each
+    chunk's results come back through a file (:func:`_spooled`), not through the pool's pipe."""
     workers = min(os.cpu_count() or 1, 8)
     if workers > 1 and count >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            batches = iter(lambda: list(islice(items, BATCH)), [])
-            pending = deque(
-                pool.map_async(function, b, chunksize=25) for b in islice(batches, AHEAD)
-            )
+        with (
+            tempfile.TemporaryDirectory(prefix="refdb-linking-") as spool,
+            multiprocessing.get_context("fork").Pool(workers) as pool,
+        ):
+            spooled = partial(_spooled, function, spool)
+            chunks = iter(lambda: list(islice(items, CHUNK)), [])
+            batches = iter(lambda: list(islice(chunks, BATCH // CHUNK)), [])
+            pending = deque(pool.map_async(spooled, b, 1) for b in islice(batches, AHEAD))
             while pending:
                 done = pending.popleft().get()
-                pending.extend(
-                    pool.map_async(function, b, chunksize=25) for b in islice(batches, 1)
-                )
-                yield from done
+                pending.extend(pool.map_async(spooled, b, 1) for b in islice(batches, 1))
+                for path in done:
+                    yield from _unspooled(path)
     else:
         yield from map(function, items)
+
+
+def _spooled(function, spool: str, chunk: list) -> str:
+    """``function`` over a chunk of items, its results written to a file in ``spool``: the
+    file's path. A pool's results share one pipe, which its parent reads only when its
+    writing lets it; a worker whose results filled the pipe (a chunk's article texts do)
+    stopped and left its core idle, a tenth of a large build's linking time."""
+    results = [function(item) for item in chunk]
+    descriptor, path = tempfile.mkstemp(dir=spool)
+    with os.fdopen(descriptor, "wb") as file:
+        pickle.dump(results, file, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _unspooled(path: str) -> list:
+    """The results :func:`_spooled` wrote to ``path``, which goes."""
+    with open(path, "rb") as file:
+        results = pickle.load(file)
+    os.unlink(path)
+    return results
 
 
 def _link_shared(item: tuple[int, int | None]) -> tuple:
@@ -188,12 +266,11 @@ def _link_shared(item: tuple[int, int | None]) -> tuple:
     article, problems = shared.article(index)
     if article is None:
         return None, [], problems, None, False
-    shipped = article if shared.catalog.streamed else None  # the parent has the others
     key = (article.entry.id, *article.digests, shared.names)
     if offset is not None and shared.cache is not None:
         found = shared.cache.article_mentions(offset, key, Mention)
         if found is not None:
-            return shipped, found[0], problems, found[1], True
+            return *shared.shipped(article, found[0]), problems, found[1], True
     try:
         found = link_article(shared.automaton, article.entry, article.text, article.anchors)
     except AnchorError as error:
@@ -202,6 +279,6 @@ def _link_shared(item: tuple[int, int | None]) -> tuple:
             f"stale anchor: {error}",
             "stale-anchor",
         )
-        return shipped, [], [*problems, stale], None, False
+        return *shared.shipped(article, []), [*problems, stale], None, False
     line = shared.cache.article_line(key, found) if shared.cache is not None else None
-    return shipped, found, problems, line, False
+    return *shared.shipped(article, found), problems, line, False
