@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -527,6 +528,30 @@ def test_a_row_pointing_nowhere_fails_the_check_before_anything_is_published(
         db.execute("update specs set system_id = 'nowhere' where rowid = 1")
     with pytest.raises(RuntimeError, match="foreign key"):
         sqlite_target.check(db_path, system_files=2)
+
+
+def test_the_check_beside_the_full_text_indexes_refuses_a_row_pointing_nowhere(
+    mini_catalog, tmp_path
+):
+    """The check reads the written tables while the full-text indexes are made: what it
+    refuses is still refused, and a published file is a plain one (no write-ahead log)."""
+    from refdb.catalog.validate import validate_catalog
+    from refdb.compiling import sqlite_target
+    from refdb.compiling.rows import catalog_rows
+    from refdb.compiling.tables import Spec
+    from refdb.linking.articles import link_catalog
+
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    assert rows(db_path, "PRAGMA journal_mode") == [("delete",)]
+    catalog = validate_catalog(mini_catalog)
+    made = catalog_rows(catalog, link_catalog(catalog))
+    made[Spec][0].system_id = "nowhere"
+    with pytest.raises(RuntimeError, match="foreign key"):
+        sqlite_target.publish([made], 2, db_path, lambda stage: contextlib.nullcontext())
+    assert db_path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".refdb.db.cache", "catalog", "refdb.db"]
 
 
 def test_a_damaged_record_fails_the_check_and_the_previous_database_stays(mini_catalog, tmp_path):
