@@ -213,8 +213,9 @@ def test_the_catalog_version_orders_article_files_by_path(mini_catalog, tmp_path
     build(mini_catalog, db_path, reuse=False)
     assert is_current(mini_catalog, db_path)
     with closing(sqlite3.connect(db_path)) as db:
-        paths = [row[0] for row in db.execute("select path from catalog_files order by rowid")]
-    assert paths == sorted(paths) and "articles/a-b.txt" in paths
+        paths = [row[0] for row in db.execute("select path from catalog_files order by path")]
+    on_disk = [p.relative_to(mini_catalog).as_posix() for p in mini_catalog.rglob("*.*")]
+    assert paths == sorted(on_disk) and "articles/a-b.txt" in paths
 
 
 def test_a_database_is_current_until_a_catalog_file_changes(mini_catalog, tmp_path):

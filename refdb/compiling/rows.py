@@ -82,13 +82,13 @@ def catalog_rows(
 
 
 class ArticleRows:
-    """(an article, its mentions) -> the rows of the article, its mentions and the flags at
-    them. The build makes them where the article was linked (``finished_batches``): rows cost
-    less to send to the writing process than the parsed article, and making them there
-    leaves that process its time for writing."""
+    """(an article, its mentions) -> the rows of the article, its mentions, the flags at them
+    and its two files (their stat taken there and then). The build makes them where the
+    article was linked (``finished_batches``): rows cost less to send to the writing process
+    than the parsed article, and making them there leaves that process its time for writing."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.root = catalog.root
+        self.root, self.folder = catalog.root, os.fspath(catalog.root)
         self.register = sources.Register(catalog.publishers)
         self.systems = {system.id: system for system in catalog.systems}
 
@@ -107,12 +107,17 @@ class ArticleRows:
         articles, text_sha256 = {row.id: article}, {row.id: row.text_sha256}
         texts = {row.id: (article.text, article.entry.language)}
         flags = consistency.check_mentions(self.systems, mentions, texts)
+        header, text = article.digests
         return {
             tables.Article: [row],
             tables.Mention: [
                 mention_row(m, articles, self.alias_ids, text_sha256) for m in mentions
             ],
             tables.Flag: [flag_row(flag) for flag in flags],
+            tables.CatalogFile: [  # in path order, as the others' (".txt" < ".yaml")
+                _file_row(self.folder, f"articles/{row.id}.txt", text),
+                _file_row(self.folder, f"articles/{row.id}.yaml", header),
+            ],
         }
 
 
@@ -121,7 +126,7 @@ def streamed_rows(
 ) -> Iterator[dict[type, list]]:
     """Every row of the database, a part at a time (model -> rows): each batch of articles'
     rows (each article's as :class:`ArticleRows` makes them) followed by the entries' rows of
-    a few hundred entries, as long as some are left, then the files' and the build's. The
+    a few hundred entries, as long as some are left, then the other files' and the build's. The
     entries' rows are made while the next articles are linked on the other cores. Each
     table's rows come in a deterministic order; a row may come before the row its foreign key
     names (a source before its article). Of ``catalog.articles`` only those entries quote are
@@ -143,7 +148,8 @@ def streamed_rows(
     root = os.fspath(catalog.root)
     for relative, digest in catalog.file_digests():
         version.add(relative, digest)
-        files.append(_file_row(root, relative, digest))
+        if not relative.startswith("articles/"):  # the articles' came with their rows
+            files.append(_file_row(root, relative, digest))
         if len(files) == 5000:
             yield {tables.CatalogFile: files}
             files = []
@@ -153,7 +159,7 @@ def streamed_rows(
 
 def _merged(parts: list[dict]) -> dict[type, list]:
     """Articles' rows (model -> rows each) as one part, in their order."""
-    merged: dict[type, list] = {tables.Article: [], tables.Mention: [], tables.Flag: []}
+    merged: dict[type, list] = defaultdict(list)
     for part in parts:
         for model, items in part.items():
             merged[model] += items
