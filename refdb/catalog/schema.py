@@ -357,7 +357,8 @@ class ArticleEntry(Strict):
     via: Url | None = None
     translation_of: ExternalSource | None = None
     note: Text | None = None
-    mentions: MentionCorrections = MentionCorrections()
+    # made for each article: a model instance as the default is deep-copied for every article
+    mentions: MentionCorrections = Field(default_factory=MentionCorrections)
 
 
 class PublisherKind(StrEnum):

@@ -251,7 +251,9 @@ def _insert_mentions(db, mentions, articles) -> None:
         )
     }
     text_sha256 = {key: rows.sha256(article.text) for key, article in articles.items()}
-    found = [rows.mention_row(m, articles, alias_ids, text_sha256) for m in mentions]
+    found = [
+        rows.mention_row(m, articles, rows.alias_of(m, alias_ids), text_sha256) for m in mentions
+    ]
     insert_into_sqlite(db, {tables.Mention: found})
 
 

@@ -91,6 +91,7 @@ class ArticleRows:
         self.root, self.folder = catalog.root, os.fspath(catalog.root)
         self.register = sources.Register(catalog.publishers)
         self.systems = {system.id: system for system in catalog.systems}
+        self._key = cache(compact)  # each name's key once: a few names make most mentions
 
     @cached_property
     def alias_ids(self) -> dict[tuple[str, str], str]:
@@ -111,7 +112,8 @@ class ArticleRows:
         return {
             tables.Article: [row],
             tables.Mention: [
-                mention_row(m, articles, self.alias_ids, text_sha256) for m in mentions
+                mention_row(m, articles, alias_of(m, self.alias_ids, self._key), text_sha256)
+                for m in mentions
             ],
             tables.Flag: [flag_row(flag) for flag in flags],
             tables.CatalogFile: [  # in path order, as the others' (".txt" < ".yaml")
@@ -553,9 +555,14 @@ def _anchored(entry) -> list[str]:
     return sorted({anchor.system for anchor in (*corrections.include, *corrections.exclude)})
 
 
-def mention_row(mention: linker.Mention, articles, alias_ids, text_sha256) -> tables.Mention:
+def alias_of(mention: linker.Mention, alias_ids: dict, key=compact) -> str | None:
+    """The id of the alias a mention was found under (None for a curator's inclusion);
+    ``alias_ids``: (system id, compact key) -> alias id, ``key``: how a name's key is made."""
+    return alias_ids.get((mention.system_id, key(mention.name_text or "")))
+
+
+def mention_row(mention: linker.Mention, articles, alias_id, text_sha256) -> tables.Mention:
     text = articles[mention.article_id].text
-    alias_id = alias_ids.get((mention.system_id, compact(mention.name_text or "")))
     return new_row(
         tables.Mention,
         alias_id=alias_id,
