@@ -57,7 +57,8 @@ def _write_ahead(path: Path):
     yield
     with closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.execute("PRAGMA journal_mode = DELETE")
+        if db.execute("PRAGMA journal_mode = DELETE").fetchone()[0] != "delete":
+            raise RuntimeError("the new database could not leave write-ahead-log mode")
 
 
 @contextmanager
