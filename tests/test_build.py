@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -301,6 +302,32 @@ def test_articles_linked_on_every_core_give_the_rows_one_process_gives(
     found = content(tmp_path / "a" / "refdb.db")
     assert found == content(tmp_path / "b" / "refdb.db")
     assert len([flag for flag in found["flags"] if "destroyer" in str(flag)]) >= 170
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: every catalog links inline")
+def test_a_build_stopped_while_workers_link_leaves_no_results_behind(
+    mini_catalog, tmp_path, monkeypatch
+):
+    _many_articles(mini_catalog, articles.PARALLEL_FROM + 20)
+    db_path = tmp_path / "refdb.db"
+    build(mini_catalog, db_path)
+    before = db_path.read_bytes()
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    written = []
+
+    def stopped(connection, rows):
+        written.append(rows)
+        if len(written) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("refdb.compiling.sqlite_target.insert_rows", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        build(mini_catalog, db_path, reuse=False)
+    assert list(spool.iterdir()) == []
+    assert db_path.read_bytes() == before
+    assert multiprocessing.active_children() == []
 
 
 def test_a_renamed_alias_relinks_every_article(tmp_path):
