@@ -72,11 +72,10 @@ def finished_batches(
     catalog, finish, progress=None, cache=None, size: int = BATCH
 ) -> Iterator[list]:
     """What ``finish(article, its mentions)`` makes of each article of a validated catalog,
-    in order and ``size`` articles at a time. ``finish`` runs where the article was linked, on
-    another core for a large catalog, and only what it returns comes back: the build's rows
-    cross to the writing process instead of the parsed article, its mentions and the time
-    making them would take there. Stale anchors are collected as in :func:`linked_batches`.
-    """
+    in order and ``size`` articles at a time. ``finish`` runs where the article was linked
+    (another core, for a large catalog) and only what it makes comes back: the build's rows
+    rather than the parsed article and its mentions, and the writing process is spared
+    making them. Stale anchors are collected as in :func:`linked_batches`."""
     problems: list[Problem] = []
     finished: list = []
     for received, made, problem in each_article(catalog, progress, cache, finish):
