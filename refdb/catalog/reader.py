@@ -36,7 +36,7 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total), for a progre
 # Suffixes that look like a catalog file but would not be read: only `.yaml` (and an
 # article's `.txt`), in lower case, are.
 _MISNAMED = {".yml", ".json", ".yaml", ".txt"}
-_READ = (".yaml", ".txt")
+_READ = (".yaml", ".txt")  # the extensions of the files it reads
 
 
 @dataclass

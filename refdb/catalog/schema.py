@@ -357,7 +357,7 @@ class ArticleEntry(Strict):
     via: Url | None = None
     translation_of: ExternalSource | None = None
     note: Text | None = None
-    # made for each article: a model instance as the default is deep-copied for every article
+    # a fresh instance per article: a model instance as the default is deep-copied for each
     mentions: MentionCorrections = Field(default_factory=MentionCorrections)
 
 

@@ -14,13 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 from refdb.cache import BuildCache
 from refdb.catalog.validate import Catalog, Progress, validate_catalog
 from refdb.compiling import history, patching, postgres, sqlite_target
-from refdb.compiling.rows import ArticleRows, new_row, streamed_rows
+from refdb.compiling.rows import ArticleRows, alternating, new_row, streamed_rows
 from refdb.compiling.tables import BuildInfo
 from refdb.linking.articles import finished_batches
 from refdb.text import counted
@@ -101,7 +100,7 @@ def _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, t
     info: list = []
     history_of = None if database_url else db_path  # where the previous build's history is
     entry_history = _timed(timed, "history", _history(catalog, history_of, reuse))
-    parts = _alternating(_noting(BuildInfo, info, parts), entry_history)
+    parts = alternating(_noting(BuildInfo, info, parts), entry_history)
     if database_url:  # one transaction of every row, as the server database takes them
         rows = _merged(parts)
         with timed("write"):
@@ -162,15 +161,6 @@ def _timed(timed: _Stages, stage: str, parts: Iterator) -> Iterator:
 def _history(catalog, db_path, reuse: bool) -> Iterator[dict]:
     """The entries' history rows, a part at a time, made when asked for."""
     yield from history.history_parts(catalog, db_path, new_row, reuse)
-
-
-def _alternating(parts: Iterator[dict], others: Iterator[dict]) -> Iterator[dict]:
-    """``parts``, one of ``others`` after each while they last, then the rest of ``others``:
-    the others are made between parts, while the workers link the next articles."""
-    for part in parts:
-        yield part
-        yield from islice(others, 1)
-    yield from others
 
 
 def _noting(model: type, found: list, parts: Iterator[dict]) -> Iterator[dict]:

@@ -136,15 +136,16 @@ def streamed_rows(
     register = sources.Register(catalog.publishers)
     articles = {a.entry.id: a for a in catalog.articles}
     texts = {a.entry.id: (a.text, a.entry.language) for a in catalog.articles}
-    entries = _entry_parts(catalog, articles, register, texts)
     counts = {"articles": 0, "mentions": 0}
-    for batch in batches:
-        part = _merged(batch)
-        counts["articles"] += len(part[tables.Article])
-        counts["mentions"] += len(part[tables.Mention])
-        yield part
-        yield from islice(entries, 1)
-    yield from entries
+
+    def counted_batches() -> Iterator[dict[type, list]]:
+        for batch in batches:
+            part = _merged(batch)
+            counts["articles"] += len(part[tables.Article])
+            counts["mentions"] += len(part[tables.Mention])
+            yield part
+
+    yield from alternating(counted_batches(), _entry_parts(catalog, articles, register, texts))
     version = provenance.CatalogVersion()  # a streamed catalog's, once its articles are read
     files: list = []
     root = os.fspath(catalog.root)
@@ -157,6 +158,15 @@ def streamed_rows(
             files = []
     info = _build_info_row(catalog, version.hexdigest(), counts, built_at)
     yield {tables.CatalogFile: files, tables.BuildInfo: [info]}
+
+
+def alternating(parts: Iterator[dict], others: Iterator[dict]) -> Iterator[dict]:
+    """``parts``, one of ``others`` after each while they last, then the rest of ``others``:
+    the others are made between parts, while the workers link the next articles."""
+    for part in parts:
+        yield part
+        yield from islice(others, 1)
+    yield from others
 
 
 def _merged(parts: list[dict]) -> dict[type, list]:
