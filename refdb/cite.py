@@ -330,8 +330,7 @@ def cite(
 ) -> str:
     """Cite one entry of a built database in ``fmt`` (one of FORMATS); with ``version``, the
     entry as it was in that version (``refdb cite ID --version V``)."""
-    # as_uri escapes '?', '#' and '%', which a file: URI would read as query, fragment, escape.
-    uri = Path(db_path).absolute().as_uri() + "?mode=ro"
+    uri = journal.read_only_uri(db_path)
     try:
         journal.recover(db_path)
         with closing(sqlite3.connect(uri, uri=True)) as conn:

@@ -16,3 +16,9 @@ def recover(db_path: Path | str) -> None:
     if Path(f"{db_path}-journal").is_file():
         with closing(sqlite3.connect(db_path)) as db:
             db.execute("select count(*) from sqlite_master").fetchone()
+
+
+def read_only_uri(db_path: Path | str) -> str:
+    """A ``file:`` URI for reading ``db_path``, with ``?``, ``#`` and ``%`` in it escaped
+    (``as_uri`` escapes them; a file: URI would read them as query, fragment, escape)."""
+    return Path(db_path).absolute().as_uri() + "?mode=ro"

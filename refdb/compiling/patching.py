@@ -53,7 +53,7 @@ def build(root: Path, db_path: Path, built_at: str | None, timed, early=None) ->
         return Fallback("there is no previous database")
     try:
         journal.recover(db_path)
-        with closing(sqlite3.connect(provenance.read_only_uri(db_path), uri=True)) as db:
+        with closing(sqlite3.connect(journal.read_only_uri(db_path), uri=True)) as db:
             previous = Previous(db)
             with timed("load and validate"):
                 diff = difference(root, db, early)

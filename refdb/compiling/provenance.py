@@ -16,6 +16,7 @@ from pathlib import Path
 
 from refdb.cache import code_version
 from refdb.catalog.reader import file_digests
+from refdb.journal import read_only_uri
 
 
 def catalog_sha256(digests: dict[str, str]) -> str:
@@ -54,11 +55,6 @@ def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
     except sqlite3.Error:
         return False
     return built == (catalog_sha256(file_digests(Path(catalog_dir))), code_version())
-
-
-def read_only_uri(db_path: Path | str) -> str:
-    """A ``file:`` URI for reading ``db_path``, with ``?``, ``#`` and ``%`` in it escaped."""
-    return Path(db_path).absolute().as_uri() + "?mode=ro"
 
 
 def git_dates(root: Path) -> dict[str, str]:

@@ -55,7 +55,7 @@ def moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
                 except OSError as error:  # gone since the listing: an editor saving it
                     raise Fallback(f"the catalog changed while it was scanned: {error}") from None
                 path = f"{folder}/{entry.name}"
-                now.append((path, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino))
+                now.append((path, *stat_record(stat)))
                 paths.append(path)
     return unvouched(now, recorded, started_ns), paths
 
@@ -87,7 +87,12 @@ def in_halves(work):
         mine = work(0)
     finally:
         theirs = child.result()
-    return mine[0] | theirs[0], mine[1] + theirs[1]
+    return _joined(mine, theirs)
+
+
+def _joined(one: tuple, other: tuple) -> tuple[set, list]:
+    """Two halves' (records that moved, paths) as one."""
+    return one[0] | other[0], one[1] + other[1]
 
 
 def _forks() -> bool:
@@ -151,7 +156,7 @@ class EarlyScan:
         except (sqlite3.Error, OSError):  # the build meets it again, and says what it is
             return None
         started_ns = time.time_ns()
-        uri = Path(db_path).absolute().as_uri() + "?mode=ro"
+        uri = journal.read_only_uri(db_path)
         children = [_Child(lambda half: _scanned(Path(root), uri, half), h) for h in (0, 1)]
         return cls(started_ns, children)
 
@@ -168,7 +173,7 @@ class EarlyScan:
             raise why
         if any(read != previous for read, _, _ in found):
             raise Fallback("the previous database changed while the catalog was scanned")
-        return found[0][1] | found[1][1], found[0][2] + found[1][2]
+        return _joined(*(halves for _, *halves in found))
 
     def close(self) -> None:
         """Stop the children whose result was not asked for (the clean path was taken)."""
