@@ -8,7 +8,6 @@ patched from the previous build is compared with a clean build of the same files
 
 from __future__ import annotations
 
-import itertools
 import os
 import random
 import shutil
@@ -22,7 +21,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refdb.compiling import difference, patching, relinking
+from refdb.compiling import difference, patching, provenance, relinking
 from refdb.compiling.compiler import build
 from refdb.compiling.stat_scan import EarlyScan
 from refdb.compiling.tables import SQLModel
@@ -249,16 +248,6 @@ def test_only_files_whose_stat_changed_are_read_to_find_what_changed(mini_catalo
     assert description(db_path, "tu-160").startswith("Edited. ")
 
 
-def names_in_each_half(stem: str, suffix: str) -> list[str]:
-    """Two file names the scan splits apart: it stats the files in two processes, each the
-    half whose names hash alike (this test's process forks the build's)."""
-    halves: dict[int, str] = {}
-    for number in itertools.count():
-        halves.setdefault(hash(f"{stem}-{number}{suffix}") & 1, f"{stem}-{number}{suffix}")
-        if len(halves) == 2:
-            return sorted(halves.values())
-
-
 def scan_started(started_early: bool, catalog: Path, db_path: Path):
     """The stat scan as `refdb build` starts it, before the build's modules load; or None,
     the build then scanning itself."""
@@ -267,21 +256,22 @@ def scan_started(started_early: bool, catalog: Path, db_path: Path):
 
 @pytest.mark.parametrize("started_early", [False, True])
 def test_an_edit_is_seen_in_either_half_of_the_scan(mini_catalog, tmp_path, started_early):
+    """The scan stats the articles' texts in one process, the entries and the articles'
+    headers in another: an edit to an article's text and one to another's header."""
     db_path = tmp_path / "refdb.db"
-    names = [name.removesuffix(".txt") for name in names_in_each_half("note", ".txt")]
-    for name in names:
-        write_article(
-            mini_catalog, name, "The Tu-160 flew.", title=name, date="2024", language="en"
-        )
+    for name in ("note-text", "note-header"):
+        write_article(mini_catalog, name, "The Tu-160 flew.", title=name, language="en")
     settled(mini_catalog)
     build(mini_catalog, db_path)
-    for name in names:
-        (mini_catalog / "articles" / f"{name}.txt").write_text("The Kh-101 flew.")
+    (mini_catalog / "articles" / "note-text.txt").write_text("The Kh-101 flew.")
+    write_article(mini_catalog, "note-header", "The Tu-160 flew.", title="Retitled")
     early = scan_started(started_early, mini_catalog, db_path)
     result = build(mini_catalog, db_path, early_scan=early)
-    assert result.patched and result.read == 2
-    assert {article for article, _ in mentioned_systems(db_path, names)} == set(names)
-    assert {system for _, system in mentioned_systems(db_path, names)} == {"kh-101"}
+    assert result.patched and result.read == 3  # the header rewritten with its text
+    assert mentioned_systems(db_path, ["note-text"]) == {("note-text", "kh-101")}
+    with closing(sqlite3.connect(db_path)) as db:
+        sql = "select title from articles where id = 'note-header'"
+        assert db.execute(sql).fetchone() == ("Retitled",)
 
 
 @pytest.mark.parametrize("started_early", [False, True])
@@ -290,17 +280,17 @@ def test_a_stray_file_in_either_half_of_the_scan_sends_the_build_down_the_clean_
 ):
     db_path = tmp_path / "refdb.db"
     build(mini_catalog, db_path)
-    for name in names_in_each_half("notes", ".md"):
-        stray = mini_catalog / "systems" / name
-        stray.write_text("not an entry")
+    for stray in (mini_catalog / "systems" / "notes.md", mini_catalog / "articles" / "notes.txt"):
+        stray.mkdir() if stray.suffix == ".txt" else stray.write_text("not an entry")
         early = scan_started(started_early, mini_catalog, db_path)
         with (
             closing(sqlite3.connect(db_path)) as previous,
             pytest.raises(difference.Fallback) as why,
         ):
             difference.difference(mini_catalog, previous, early)
-        assert str(why.value) == f"systems/{name} is not a plain catalog file"
-        stray.unlink()
+        relative = stray.relative_to(mini_catalog).as_posix()
+        assert str(why.value) == f"{relative} is not a plain catalog file"
+        stray.rmdir() if stray.is_dir() else stray.unlink()
 
 
 def test_an_early_scan_is_trusted_only_for_the_database_it_read(mini_catalog, tmp_path):
@@ -671,3 +661,25 @@ def test_a_database_that_cannot_be_changed_in_place_is_built_clean_beside_it(
         "the previous database could not be changed in place (attempt to write a readonly database)"
     )
     assert description(db_path, "tu-160").startswith("Edited. ")
+
+
+digests = st.binary(min_size=32, max_size=32).map(bytes.hex)
+catalog_paths = st.builds(
+    "{}/{}.yaml".format, st.sampled_from(["systems", "articles"]), st.text("ab-é1", min_size=1)
+)
+
+
+@given(
+    before=st.dictionaries(catalog_paths, digests),
+    now=st.dictionaries(catalog_paths, st.none() | digests),
+)
+def test_the_catalog_version_after_a_change_is_the_version_of_the_catalog_hashed_anew(before, now):
+    """An incremental build hashes the recorded files again with the changed ones swapped in
+    (None: removed), added in their place: the same version a clean build hashes."""
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute("create table catalog_files (path text primary key, sha256 text)")
+        db.executemany("insert into catalog_files values (?, ?)", reversed(before.items()))
+        recorded = provenance.Recorded(db)
+    after = {path: digest for path, digest in (before | now).items() if digest is not None}
+    assert recorded.version(now) == provenance.catalog_sha256(after)
+    assert all(recorded.sha256(path) == digest for path, digest in before.items())

@@ -33,8 +33,9 @@ class Difference:
     """What the catalog on disk changes against the previous database."""
 
     files: CatalogFiles  # every catalog file now, read when asked for
-    hashes: dict[str, str]  # the SHA-256 of each of them
+    hashes: dict[str, str]  # the SHA-256 of each file read
     changed: set[str]  # paths added, changed or removed
+    catalog_sha256: str  # the catalog's version now
     started_ns: int  # when this build began looking at the files
     built_from: tuple  # the previous build's catalog version and start, as read
     systems: set[str] = field(default_factory=set)  # ids of edited entries
@@ -74,14 +75,15 @@ class CatalogFiles(Mapping):
         return path in self.paths
 
 
-def scan(root: Path, previous: sqlite3.Connection, built: dict, info: tuple, early=None):
-    """Every catalog file and its SHA-256, or Fallback when the directory holds anything the
-    clean reader would report (a misnamed file, a link, a FIFO, an article half missing...).
-    A file is read and hashed only when its stat differs from the previous build's record or
-    it may have changed after that build read it (git's "racily clean" rule): one stat a
-    file (:mod:`refdb.compiling.stat_scan`, under way already when ``early`` is given), the
-    records compared as sets, not one by one. ``built`` is the previous build's path ->
-    SHA-256, ``info`` its start and catalog version."""
+def scan(root: Path, previous: sqlite3.Connection, built: provenance.Recorded, info: tuple,
+         early=None):  # fmt: skip
+    """Every catalog file, and the SHA-256 of those read, or Fallback when the directory
+    holds anything the clean reader would report (a misnamed file, a link, a FIFO, an
+    article half missing...). A file is read and hashed only when its stat differs from the
+    previous build's record or it may have changed after that build read it (git's "racily
+    clean" rule): one stat a file (:mod:`refdb.compiling.stat_scan`, under way already when
+    ``early`` is given), the records compared as sets, not one by one. ``built`` is what the
+    previous build read, ``info`` its start and catalog version."""
     register = root / REGISTER
     if not is_regular(register):
         raise Fallback("no publisher register")
@@ -97,11 +99,8 @@ def scan(root: Path, previous: sqlite3.Connection, built: dict, info: tuple, ear
     register_record = (REGISTER, *stat_scan.stat_record(os.stat(register)))
     moved |= stat_scan.unvouched([register_record], recorded, started_ns)
     files = CatalogFiles(root, [REGISTER, *paths])
-    present = files.paths.keys()
-    _check_pairs(built.keys() ^ present, present)
-    hashes = built.copy()
-    for path in built.keys() - present:
-        del hashes[path]
+    _check_pairs(files.paths.keys() ^ set(built.paths), files.paths.keys())
+    hashes = {}
     for path, *stat in sorted(moved):
         files.stats[path] = tuple(stat)
         hashes[path] = _sha(files[path])
@@ -147,16 +146,18 @@ def difference(root: Path, previous: sqlite3.Connection, early=None) -> Differen
         raise Fallback("built by other code")
     if info[1] != provenance.git_commit(root):
         raise Fallback("the catalog's git commit moved")
-    built = dict(previous.execute("select path, sha256 from catalog_files order by path"))
+    built = provenance.Recorded(previous)
     files, hashes = scan(root, previous, built, (info[2], info[3]), early)
     # A file its stat vouched for has its recorded hash: only those read can differ.
-    changed = {p for p in files.stats if built.get(p) != hashes[p]}
-    changed |= built.keys() - files.paths.keys()
+    changed = {path for path in files.stats if built.sha256(path) != hashes[path]}
+    removed = set(built.paths) - files.paths.keys()
+    changed |= removed
     if len(changed) > AT_MOST:
         raise Fallback("too many files changed")
     if REGISTER in changed:
         raise Fallback("the publisher register changed")
-    found = Difference(files, hashes, changed, started_ns, (info[3], info[2]))
+    version = built.version(hashes | dict.fromkeys(removed))
+    found = Difference(files, hashes, changed, version, started_ns, (info[3], info[2]))
     for path in changed:
         folder, name = path.split("/", 1)
         stem = name.rsplit(".", 1)[0]

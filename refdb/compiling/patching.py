@@ -336,14 +336,15 @@ def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
         table: db.execute(f"select count(*) from {table}").fetchone()[0]
         for table in ("systems", "articles", "mentions")
     }
-    catalog_sha256 = provenance.catalog_sha256(diff.hashes)  # the paths mostly in order
     reused = len(diff.files) - len(diff.changed & diff.files.keys())
-    summary.update(counts, catalog_sha256=catalog_sha256, reused=reused, read=len(diff.files.stats))
+    summary.update(
+        counts, catalog_sha256=diff.catalog_sha256, reused=reused, read=len(diff.files.stats)
+    )
     db.execute(
         "update build_info set catalog_sha256 = ?, built_at = ?, started_ns = ?, git_dirty = ?, "
         "systems = ?, articles = ?, mentions = ?",
         (
-            catalog_sha256,
+            diff.catalog_sha256,
             rows.built_at_now(built_at),
             diff.started_ns,
             provenance.git_dirty(root),

@@ -2,7 +2,8 @@
 the previous build kept of each (size, mtime, ctime, inode), as git's index is checked.
 
 Stat-ing a hundred thousand files is mostly the system's time, so the scan runs in two
-processes, each taking the files whose names hash alike. `refdb build` starts both before
+processes: one takes the articles' texts, the other the entries and the articles' headers
+(as many files, give or take the entries), so that each reads only its half's records. `refdb build` starts both before
 it loads the build's modules (:class:`EarlyScan`), so that the scan and the loading share
 the machine's cores; what comes back is small: the records that moved, and the paths. This
 module imports nothing of the build for that reason.
@@ -17,6 +18,7 @@ import sqlite3
 import time
 from contextlib import closing, suppress
 from pathlib import Path
+from stat import S_ISREG
 
 from refdb import journal
 
@@ -27,6 +29,7 @@ from refdb import journal
 RACY_NS = 2_000_000_000
 FOLDERS = (("systems", (".yaml",)), ("articles", (".yaml", ".txt")))
 RECORDS = "select path, size, mtime_ns, ctime_ns, inode from catalog_files"
+TEXTS = "path glob 'articles/*.txt'"  # the second half, as SQL says it
 
 
 class Fallback(Exception):
@@ -40,30 +43,34 @@ def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
 
 
 def moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
-    """The stat records of the catalog files in ``half`` of them (by their name's hash; None:
-    all) that differ from ``recorded`` or are too recent to vouch for, and every path in it."""
-    now, paths = [], []
+    """The stat records of the catalog files in ``half`` of them (0: the entries and the
+    articles' headers, 1: the articles' texts, None: all) that differ from ``recorded`` or
+    are too recent to vouch for, and every path in it."""
+    now = []
     for folder, suffixes in FOLDERS:
-        with os.scandir(Path(root) / folder) as entries:
-            for entry in entries:
-                if half is not None and _half(entry.name) != half:
+        if half == 1 and folder != "articles":
+            continue
+        take = half if folder == "articles" else None  # None: every name; 1: the texts
+        directory = os.open(Path(root) / folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:  # stat-ing a name in an open directory skips looking the directory up again
+            for name in os.listdir(directory):
+                if take is not None and name.endswith(".txt") != take:
                     continue
-                if not entry.name.endswith(suffixes) or not entry.is_file(follow_symlinks=False):
-                    raise Fallback(f"{folder}/{entry.name} is not a plain catalog file")
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError as error:  # gone since the listing: an editor saving it
-                    raise Fallback(f"the catalog changed while it was scanned: {error}") from None
-                path = f"{folder}/{entry.name}"
-                now.append((path, *stat_record(stat)))
-                paths.append(path)
-    return unvouched(now, recorded, started_ns), paths
+                now.append((f"{folder}/{name}", *_stat_plain(directory, folder, name, suffixes)))
+        finally:
+            os.close(directory)
+    return unvouched(now, recorded, started_ns), [record[0] for record in now]
 
 
-def _half(name: str) -> int:
-    """Which half of the scan a file's name falls in (the processes forked from one share
-    the hash of a string)."""
-    return hash(name) & 1
+def _stat_plain(directory: int, folder: str, name: str, suffixes: tuple) -> tuple:
+    """The stat record of a regular catalog file, or Fallback for anything else."""
+    try:
+        found = os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except OSError as error:  # gone since the listing: an editor saving it
+        raise Fallback(f"the catalog changed while it was scanned: {error}") from None
+    if not name.endswith(suffixes) or not S_ISREG(found.st_mode):
+        raise Fallback(f"{folder}/{name} is not a plain catalog file")
+    return stat_record(found)
 
 
 def unvouched(now: list[tuple], recorded: set, started_ns: int | None) -> set[tuple]:
@@ -192,8 +199,6 @@ def _scanned(root: Path, uri: str, half: int) -> tuple[tuple, set, list]:
     and the paths."""
     with closing(sqlite3.connect(uri, uri=True)) as db:
         previous = db.execute("select started_ns, catalog_sha256 from build_info").fetchone()
-        recorded = {
-            record for record in db.execute(RECORDS) if _half(record[0].rpartition("/")[2]) == half
-        }
+        recorded = set(db.execute(f"{RECORDS} where ({TEXTS}) = ?", [half]))
     started_ns = previous[0] if previous else None
     return tuple(previous or ()), *moved(root, half, recorded, started_ns)
