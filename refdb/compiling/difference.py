@@ -6,6 +6,7 @@ alone and against the rest of the catalog as the previous database holds it; or 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import sqlite3
@@ -19,7 +20,13 @@ from refdb.catalog import crosscheck
 from refdb.catalog.loader import MAX_FILE_BYTES, decode, load_yaml, read_at_most
 from refdb.catalog.pydantic_problems import validate_document
 from refdb.catalog.reader import MAX_ARTICLE_BYTES, REGISTER, Article, RegisterFile
-from refdb.catalog.schema import ArticleEntry, ArticleQuote, PublisherRegister, SystemEntry
+from refdb.catalog.schema import (
+    ArticleEntry,
+    ArticleQuote,
+    PublisherRegister,
+    SystemEntry,
+    load_code_lists,
+)
 from refdb.compiling import provenance, stat_scan
 from refdb.compiling.stat_scan import Fallback
 from refdb.errors import Problem
@@ -51,32 +58,36 @@ class Difference:
 
 
 class CatalogFiles(Mapping):
-    """Every catalog file's path, and its bytes on demand: a file the previous build's stat
-    record vouches for is not read unless a later stage needs it (then once)."""
+    """Every catalog file's path, and its bytes on demand: the files the previous build read
+    (``built``) but those removed, and those added. A file the previous build's stat record
+    vouches for is not read unless a later stage needs it (then once)."""
 
-    def __init__(self, root: Path, paths: list[str]):
-        self.root, self.paths, self.read = root, dict.fromkeys(paths), {}
+    def __init__(self, root: Path, built: provenance.Recorded, added: set, removed: set):
+        self.root, self.built, self.added, self.removed = root, built, added, removed
+        self.read: dict[str, bytes] = {}
         self.stats: dict[str, tuple] = {}  # stat records of the files read to be hashed
 
     def __getitem__(self, path: str) -> bytes:
         if path not in self.read:
-            if path not in self.paths:
+            if path not in self:
                 raise KeyError(path)
             self.read[path] = _read_limited(self.root, path)
         return self.read[path]
 
     def __iter__(self):
-        return iter(self.paths)
+        kept = (path for path in self.built.paths if path not in self.removed)
+        return heapq.merge(kept, sorted(self.added))
 
     def __len__(self) -> int:
-        return len(self.paths)
+        return len(self.built.paths) - len(self.removed) + len(self.added)
 
     def __contains__(self, path) -> bool:
-        return path in self.paths
+        return path in self.added or (path not in self.removed and path in self.built)
 
 
-def scan(root: Path, previous: sqlite3.Connection, built: provenance.Recorded, info: tuple,
-         early=None):  # fmt: skip
+def scan(
+    root: Path, previous: sqlite3.Connection, built: provenance.Recorded, info: tuple, early=None
+):
     """Every catalog file, and the SHA-256 of those read, or Fallback when the directory
     holds anything the clean reader would report (a misnamed file, a link, a FIFO, an
     article half missing...). A file is read and hashed only when its stat differs from the
@@ -89,17 +100,22 @@ def scan(root: Path, previous: sqlite3.Connection, built: provenance.Recorded, i
         raise Fallback("no publisher register")
     started_ns = info[0]
     if early is not None:
-        moved, paths = early.result(info)
-        recorded = set(previous.execute(f"{stat_scan.RECORDS} where path = ?", [REGISTER]))
+        load_code_lists()  # while the scan's processes may still run: validation needs them
+        moved, added, removed = early.result(info)
     else:
-        recorded = set(previous.execute(stat_scan.RECORDS))
-        moved, paths = stat_scan.in_halves(
-            lambda half: stat_scan.moved(root, half, recorded, started_ns)
+        halves = [stat_scan.recorded(previous, half) for half in (0, 1)]  # read before a fork
+
+        def records(half: int | None) -> set:
+            return halves[0] | halves[1] if half is None else halves[half]
+
+        moved, added, removed = stat_scan.in_halves(
+            lambda half: stat_scan.moved(root, half, records(half), started_ns)
         )
     register_record = (REGISTER, *stat_scan.stat_record(os.stat(register)))
+    recorded = set(previous.execute(f"{stat_scan.RECORDS} where path = ?", [REGISTER]))
     moved |= stat_scan.unvouched([register_record], recorded, started_ns)
-    files = CatalogFiles(root, [REGISTER, *paths])
-    _check_pairs(files.paths.keys() ^ set(built.paths), files.paths.keys())
+    files = CatalogFiles(root, built, added, removed)
+    _check_pairs(added | removed, files)
     hashes = {}
     for path, *stat in sorted(moved):
         files.stats[path] = tuple(stat)
@@ -150,7 +166,7 @@ def difference(root: Path, previous: sqlite3.Connection, early=None) -> Differen
     files, hashes = scan(root, previous, built, (info[2], info[3]), early)
     # A file its stat vouched for has its recorded hash: only those read can differ.
     changed = {path for path in files.stats if built.sha256(path) != hashes[path]}
-    removed = set(built.paths) - files.paths.keys()
+    removed = files.removed
     changed |= removed
     if len(changed) > AT_MOST:
         raise Fallback("too many files changed")

@@ -3,10 +3,11 @@ the previous build kept of each (size, mtime, ctime, inode), as git's index is c
 
 Stat-ing a hundred thousand files is mostly the system's time, so the scan runs in two
 processes: one takes the articles' texts, the other the entries and the articles' headers
-(as many files, give or take the entries), so that each reads only its half's records. `refdb build` starts both before
-it loads the build's modules (:class:`EarlyScan`), so that the scan and the loading share
-the machine's cores; what comes back is small: the records that moved, and the paths. This
-module imports nothing of the build for that reason.
+(as many files, give or take the entries), and each reads only its half's records. `refdb
+build` starts both before it loads the build's modules (:class:`EarlyScan`), so that the
+scan and the loading share the machine's cores; what comes back is small: the records that
+moved and the paths added and removed. This module imports nothing of the build for that
+reason.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from refdb import journal
 RACY_NS = 2_000_000_000
 FOLDERS = (("systems", (".yaml",)), ("articles", (".yaml", ".txt")))
 RECORDS = "select path, size, mtime_ns, ctime_ns, inode from catalog_files"
-TEXTS = "path glob 'articles/*.txt'"  # the second half, as SQL says it
+HALVES = "path glob '*/*' and (path glob 'articles/*.txt') in (?, ?)"  # 1: the texts
 
 
 class Fallback(Exception):
@@ -42,10 +43,16 @@ def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
-def moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
+def recorded(db: sqlite3.Connection, half: int | None) -> set[tuple]:
+    """The previous build's stat records of the files in ``half`` (None: both)."""
+    return set(db.execute(f"{RECORDS} where {HALVES}", (0, 1) if half is None else (half, half)))
+
+
+def moved(root: Path, half: int | None, records: set, started_ns: int | None):
     """The stat records of the catalog files in ``half`` of them (0: the entries and the
-    articles' headers, 1: the articles' texts, None: all) that differ from ``recorded`` or
-    are too recent to vouch for, and every path in it."""
+    articles' headers, 1: the articles' texts, None: all) that differ from ``records``,
+    the previous build's of that half, or are too recent to vouch for; and the paths added
+    and removed since."""
     now = []
     for folder, suffixes in FOLDERS:
         if half == 1 and folder != "articles":
@@ -59,7 +66,8 @@ def moved(root: Path, half: int | None, recorded: set, started_ns: int | None):
                 now.append((f"{folder}/{name}", *_stat_plain(directory, folder, name, suffixes)))
         finally:
             os.close(directory)
-    return unvouched(now, recorded, started_ns), [record[0] for record in now]
+    listed, known = {record[0] for record in now}, {record[0] for record in records}
+    return unvouched(now, records, started_ns), listed - known, known - listed
 
 
 def _stat_plain(directory: int, folder: str, name: str, suffixes: tuple) -> tuple:
@@ -84,8 +92,8 @@ def unvouched(now: list[tuple], recorded: set, started_ns: int | None) -> set[tu
 
 
 def in_halves(work):
-    """``work(0)`` here and ``work(1)`` in a forked child at the same time, their (set, list)
-    results joined; ``work(None)`` alone where there is one core or no fork. Two processes
+    """``work(0)`` here and ``work(1)`` in a forked child at the same time, their results
+    (sets) joined; ``work(None)`` alone where there is one core or no fork. Two processes
     halve the time; two threads did not."""
     if not _forks():
         return work(None)
@@ -97,9 +105,9 @@ def in_halves(work):
     return _joined(mine, theirs)
 
 
-def _joined(one: tuple, other: tuple) -> tuple[set, list]:
-    """Two halves' (records that moved, paths) as one."""
-    return one[0] | other[0], one[1] + other[1]
+def _joined(one: tuple[set, ...], other: tuple[set, ...]) -> tuple[set, ...]:
+    """Two halves' records that moved, paths added and paths removed, as one."""
+    return tuple(mine | theirs for mine, theirs in zip(one, other, strict=True))
 
 
 def _forks() -> bool:
@@ -167,9 +175,9 @@ class EarlyScan:
         children = [_Child(lambda half: _scanned(Path(root), uri, half), h) for h in (0, 1)]
         return cls(started_ns, children)
 
-    def result(self, previous: tuple) -> tuple[set, list]:
-        """Both halves' moved records and paths, for the previous build ``previous`` (its
-        start and catalog version, as the build read them)."""
+    def result(self, previous: tuple) -> tuple[set, set, set]:
+        """Both halves' moved records and paths added and removed, for the previous build
+        ``previous`` (its start and catalog version, as the build read them)."""
         found, why = [], None
         for child in self._taken():  # each is waited for, whatever another found
             try:
@@ -178,7 +186,7 @@ class EarlyScan:
                 why = why or error
         if why is not None:
             raise why
-        if any(read != previous for read, _, _ in found):
+        if any(read != previous for read, *_ in found):
             raise Fallback("the previous database changed while the catalog was scanned")
         return _joined(*(halves for _, *halves in found))
 
@@ -194,11 +202,11 @@ class EarlyScan:
         return children
 
 
-def _scanned(root: Path, uri: str, half: int) -> tuple[tuple, set, list]:
+def _scanned(root: Path, uri: str, half: int) -> tuple:
     """A child's half: the previous build's (start, catalog version), the records that moved
-    and the paths."""
+    and the paths added and removed."""
     with closing(sqlite3.connect(uri, uri=True)) as db:
         previous = db.execute("select started_ns, catalog_sha256 from build_info").fetchone()
-        recorded = set(db.execute(f"{RECORDS} where ({TEXTS}) = ?", [half]))
+        records = recorded(db, half)
     started_ns = previous[0] if previous else None
-    return tuple(previous or ()), *moved(root, half, recorded, started_ns)
+    return tuple(previous or ()), *moved(root, half, records, started_ns)
