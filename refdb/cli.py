@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -54,6 +55,13 @@ OUTPUT = click.option(
 @click.version_option(package_name="refdb")
 def cli() -> None:
     """refdb: a sourced reference database of weapons systems, linked to the news."""
+
+
+@cli.result_callback()
+def _done(*_, **__) -> None:
+    """The command is over: the interpreter's last collection, walking every object of
+    pydantic, SQLAlchemy and the build, took a tenth of a second of a one-second rebuild."""
+    gc.freeze()
 
 
 class CommandError(click.ClickException):
