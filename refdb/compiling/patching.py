@@ -105,7 +105,8 @@ def _apply(db, root, diff: Difference, checked: Checked, relinked, mentions, bui
     catalog = SimpleNamespace(
         root=root, documents=checked.documents, files=diff.files, quotes=checked.quotes
     )
-    modified = provenance.git_dates(root) if system_ids else {}
+    written = [f"systems/{system_id}.yaml" for system_id in system_ids]
+    modified = provenance.git_dates(root, written) if written else {}
     for system_id in system_ids:
         rows.system_rows(checked.systems[system_id], catalog, checked.articles, out, register)
         out[tables.System][-1].modified = modified.get(out[tables.System][-1].file)
@@ -294,16 +295,14 @@ def _flags(db, system_ids: list[str], doomed: list[str], article_ids: list[str],
         for key in system_ids
         for flag in consistency.check_quotes(checked.systems[key], texts, checked.quotes)
     ]
-    keys = system_ids + article_ids
-    where = (
-        f"system_id in ({placeholders(system_ids)}) or article_id in ({placeholders(article_ids)})"
+    columns = "select id, article_id, system_id, start, exact, name_kind from mentions"
+    sql = (  # a union, not an "or": each half searches its own index
+        f"{columns} where system_id in ({placeholders(system_ids)}) "
+        f"union {columns} where article_id in ({placeholders(article_ids)}) order by id"
     )
     mentions = [
         SimpleNamespace(id=i, article_id=a, system_id=s, start=start, exact=e, name_kind=k)
-        for i, a, s, start, e, k in db.execute(
-            f"select id, article_id, system_id, start, exact, name_kind from mentions where {where}",
-            keys,
-        )
+        for i, a, s, start, e, k in db.execute(sql, system_ids + article_ids)
     ]
     named = sorted({m.system_id for m in mentions})
     by_id = {
@@ -320,17 +319,16 @@ def _flags(db, system_ids: list[str], doomed: list[str], article_ids: list[str],
 
 def _catalog_files(db, root: Path, diff: Difference, built_at, summary) -> None:
     """The records of every file read this time (changed, or unchanged but read because its
-    stat had moved), the catalog's version and counts, and when this build started."""
-    written = sorted(diff.changed | diff.files.stats.keys())
-    db.execute(f"delete from catalog_files where path in ({placeholders(written)})", written)
-    db.executemany(
+    stat had moved) and none of those removed, the catalog's version and counts, and when
+    this build started."""
+    removed = sorted(diff.files.removed)
+    db.execute(f"delete from catalog_files where path in ({placeholders(removed)})", removed)
+    db.executemany(  # in place: the rows stay in path order for the next build to read
         "insert into catalog_files (path, sha256, size, mtime_ns, ctime_ns, inode) "
-        "values (?, ?, ?, ?, ?, ?)",
-        [
-            (path, diff.hashes[path], *diff.files.stats[path])
-            for path in written
-            if path in diff.files
-        ],
+        "values (?, ?, ?, ?, ?, ?) on conflict (path) do update set sha256 = excluded.sha256, "
+        "size = excluded.size, mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns, "
+        "inode = excluded.inode",
+        [(path, diff.hashes[path], *stat) for path, stat in sorted(diff.files.stats.items())],
     )
     counts = {
         table: db.execute(f"select count(*) from {table}").fetchone()[0]

@@ -78,8 +78,11 @@ class Form(SQLModel, table=True):
 
     id: str = Field(primary_key=True, description="<system id>--<key>")
     system_id: str = Field(foreign_key="systems.id", index=True)
-    alias_id: str | None = Field(
-        default=None, foreign_key="aliases.id", description="The catalog name it comes from"
+    alias_id: str | None = Field(  # indexed: removing an alias looks its forms up
+        default=None,
+        foreign_key="aliases.id",
+        index=True,
+        description="The catalog name it comes from",
     )
     text: str
     key: str = Field(index=True, description="Folded, without separators: what a search equals")
