@@ -94,7 +94,7 @@ def build(
 
 def _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, timed):
     """Link, make rows and write a validated catalog (see :func:`build`)."""
-    finish = ArticleRows(catalog)  # each article's rows, made where it is linked
+    finish = ArticleRows(catalog, positional=not database_url)  # made where it is linked
     batches = _timed(timed, "link", finished_batches(catalog, finish, progress, cache))
     parts = _timed(timed, "rows", streamed_rows(catalog, batches, built_at))
     info: list = []

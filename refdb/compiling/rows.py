@@ -25,7 +25,8 @@ from refdb.catalog import categories, sources, units
 from refdb.catalog.countries import country_name
 from refdb.catalog.schema import PROPERTIES, RELATION_INVERSES, ArticleQuote, SystemEntry
 from refdb.catalog.validate import Catalog
-from refdb.compiling import provenance, stat_scan, tables
+from refdb.compiling import insert, provenance, stat_scan, tables
+from refdb.compiling.insert import Positional
 from refdb.linking import consistency, linker
 from refdb.text import compact, sha256
 
@@ -87,8 +88,9 @@ class ArticleRows:
     article was linked (``finished_batches``): rows cost less to send to the writing process
     than the parsed article, and making them there leaves that process its time for writing."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, positional: bool = False) -> None:
         self.root, self.folder = catalog.root, os.fspath(catalog.root)
+        self.positional = positional  # rows as tuples, for the clean SQLite write
         self.register = sources.Register(catalog.publishers)
         self.systems = {system.id: system for system in catalog.systems}
         self._key = cache(compact)  # each name's key once: a few names make most mentions
@@ -109,7 +111,7 @@ class ArticleRows:
         texts = {row.id: (article.text, article.entry.language)}
         flags = consistency.check_mentions(self.systems, mentions, texts)
         header, text = article.digests
-        return {
+        made = {
             tables.Article: [row],
             tables.Mention: [
                 mention_row(m, articles, alias_of(m, self.alias_ids, self._key), text_sha256)
@@ -121,6 +123,9 @@ class ArticleRows:
                 _file_row(self.folder, f"articles/{row.id}.yaml", header),
             ],
         }
+        if self.positional:
+            return {model: insert.positional(model, items) for model, items in made.items()}
+        return made
 
 
 def streamed_rows(
@@ -141,8 +146,8 @@ def streamed_rows(
     def counted_batches() -> Iterator[dict[type, list]]:
         for batch in batches:
             part = _merged(batch)
-            counts["articles"] += len(part[tables.Article])
-            counts["mentions"] += len(part[tables.Mention])
+            counts["articles"] += len(part.get(tables.Article, []))
+            counts["mentions"] += len(part.get(tables.Mention, []))
             yield part
 
     yield from alternating(counted_batches(), _entry_parts(catalog, articles, register, texts))
@@ -171,9 +176,11 @@ def alternating(parts: Iterator[dict], others: Iterator[dict]) -> Iterator[dict]
 
 def _merged(parts: list[dict]) -> dict[type, list]:
     """Articles' rows (model -> rows each) as one part, in their order."""
-    merged: dict[type, list] = defaultdict(list)
+    merged: dict[type, list] = {}
     for part in parts:
         for model, items in part.items():
+            if model not in merged:  # positional rows stay so
+                merged[model] = Positional(model) if isinstance(items, Positional) else []
             merged[model] += items
     return merged
 

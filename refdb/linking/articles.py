@@ -16,7 +16,6 @@ from collections import deque
 from collections.abc import Iterator
 from functools import partial
 from itertools import islice
-from pathlib import Path
 from typing import NamedTuple
 
 from refdb.catalog import crosscheck, sources
@@ -155,15 +154,16 @@ def _changed_since_quoted(quoted: dict[str, tuple], article: Received) -> list[P
 
 class Received(NamedTuple):
     """What the parent keeps of an article a worker read: its id, the sha256 of its header's
-    and its text's bytes, and the header's path."""
+    and its text's bytes, and the header's path (a string: a Path unpickled is parsed
+    again, a second of the parent's time in 100,000 articles)."""
 
     id: str
     digests: tuple[str, str]
-    header: Path
+    header: str
 
     @classmethod
     def of(cls, article: Article) -> Received:
-        return cls(article.entry.id, article.digests, article.document.path)
+        return cls(article.entry.id, article.digests, os.fspath(article.document.path))
 
 
 def names_sha256(systems: list[SystemEntry]) -> str:
