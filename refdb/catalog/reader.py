@@ -57,6 +57,11 @@ def catalog_files(root: Path, folder: str, suffix: str) -> list[Path]:
     return [directory / name for name in _names(directory, suffix)]
 
 
+def article_header(root: Path, article_id: str) -> Path:
+    """Where the header of article ``article_id`` is (its id is its file name)."""
+    return root / "articles" / f"{article_id}.yaml"
+
+
 def _names(directory: Path, suffix: str) -> list[str]:
     """The sorted names of the entries of ``directory`` that end in ``suffix``."""
     if not directory.is_dir():
@@ -188,10 +193,11 @@ class CatalogReader:
         self._misnamed(folder)
         return entries, documents
 
-    def _misnamed(self, folder: str) -> None:
+    def _misnamed(self, folder: str, names: list[str] | None = None) -> None:
         """Files the catalog would not read although they look like catalog files: a wrong
-        extension, a name with a space or an invisible character, a subfolder."""
-        for name in _names(self.root / folder, ""):
+        extension, a name with a space or an invisible character, a subfolder (``names``:
+        the folder's, sorted, when listed already)."""
+        for name in _names(self.root / folder, "") if names is None else names:
             if name.startswith(".") or _well_named(name):
                 continue
             path = self.root / folder / name
@@ -244,21 +250,23 @@ class CatalogReader:
         register, document = loaded
         return RegisterFile(dict(register.root), document)
 
-    def article_headers(self) -> list[Path]:
-        """Every article header, in id order (an article's id is its file name); a text
-        without its header and a misnamed file are problems."""
+    def article_ids(self) -> list[str]:
+        """Every article's id (its header's file name), sorted; a text without its header
+        and a misnamed file are problems. One listing of the folder, and no path made for
+        each of its hundreds of thousands of files."""
         folder = self.root / "articles"
-        ids = sorted(name.removesuffix(".yaml") for name in _names(folder, ".yaml"))
-        self._misnamed("articles")
+        names = _names(folder, "")
+        ids = sorted(name[: -len(".yaml")] for name in names if name.endswith(".yaml"))
+        self._misnamed("articles", names)
         listed = set(ids)
-        for name in _names(folder, ".txt"):
+        for name in names:
             stem = name.removesuffix(".txt")
-            if stem not in listed and not (folder / f"{stem}.yaml").exists():
+            if stem != name and stem not in listed and not (folder / f"{stem}.yaml").exists():
                 message = "article text without its .yaml header; add one"
                 self.problems.append(
                     Problem(display_path(folder / name), 1, 1, message, "missing-header")
                 )
-        return [folder / f"{stem}.yaml" for stem in ids]
+        return ids
 
     def load_articles(self, headers: list[Path]) -> dict[str, Article]:
         """Every article of ``headers`` that reads and validates, by id."""
@@ -283,12 +291,13 @@ class CatalogReader:
             self.problems.append(document.problem(("id",), message, "id-mismatch"))
             return None
         text_path = path.with_suffix(".txt")
-        if not text_path.exists():
-            message = f"the article text {text_path.name} is missing beside this file"
-            self.problems.append(document.problem(("id",), message, "missing-text"))
-            return None
+        found = len(self.problems)
         text = self._article_text(text_path)
         if text is None:
+            if not text_path.exists():  # asked only then: one stat fewer an article
+                del self.problems[found:]
+                message = f"the article text {text_path.name} is missing beside this file"
+                self.problems.append(document.problem(("id",), message, "missing-text"))
             return None
         digests = (self.digests[self.relative(path)], self.digests[self.relative(text_path)])
         return Article(entry, text, LazyDocument(path), text_path, digests=digests)

@@ -24,6 +24,7 @@ from refdb.catalog.reader import (  # noqa: F401  (re-exported: what validation 
     Article,
     CatalogReader,
     Progress,
+    article_header,
     file_digests,
 )
 from refdb.catalog.schema import ArticleQuote, Publisher, SystemEntry
@@ -59,7 +60,7 @@ class Catalog:
         self.article_digests[index] = bytes.fromhex(digests[0] + digests[1])
 
     def article_header(self, index: int) -> Path:
-        return self.root / "articles" / f"{self.article_ids[index]}.yaml"
+        return article_header(self.root, self.article_ids[index])
 
     def file_digests(self) -> Iterator[tuple[str, str]]:
         """(relative path, sha256) of every file, in path order (a streamed catalog's once
@@ -144,11 +145,11 @@ def _check_catalog(
         if partial.id not in system_docs:
             systems.append(partial)
             system_docs[partial.id] = document
-    headers = reader.article_headers()
+    article_ids = reader.article_ids()
     if streamed:
-        articles = _quoted_articles(reader, systems, headers)
+        articles = _quoted_articles(reader, systems, article_ids)
     else:
-        articles = reader.load_articles(headers)
+        articles = reader.load_articles([article_header(root, key) for key in article_ids])
     if not systems and not problems:
         message = "no system files (*.yaml) found"
         problems.append(Problem(display_path(root / "systems"), 1, 1, message, "no-systems"))
@@ -159,7 +160,7 @@ def _check_catalog(
         anchored=None if streamed else articles, of_articles=not streamed,
     )  # fmt: skip
     if streamed and problems and register:  # the build stops here: list the articles' too
-        problems += _article_problems(reader, headers, ids, register)
+        problems += _article_problems(reader, article_ids, ids, register)
     if problems:
         systems, articles = _sound(systems, system_docs, articles, problems)
     sound = {s.id for s in systems}
@@ -172,14 +173,14 @@ def _check_catalog(
         files=reader.files,
         digests=reader.digests,
         quotes={key: span for key, span in quotes.items() if key[0] in sound},
-        article_ids=[path.stem for path in headers] if streamed else list(articles),
+        article_ids=article_ids if streamed else list(articles),
         streamed=streamed,
         started_ns=started_ns,
     )
     return catalog, problems
 
 
-def _quoted_articles(reader: CatalogReader, systems, headers: list[Path]) -> dict[str, Article]:
+def _quoted_articles(reader: CatalogReader, systems, article_ids: list[str]) -> dict[str, Article]:
     """The articles entries quote, read now (their problems are reported when each article
     is checked in turn): quotes are placed in their texts before any row is written."""
     quoted = {
@@ -191,9 +192,9 @@ def _quoted_articles(reader: CatalogReader, systems, headers: list[Path]) -> dic
     found, problems = {}, reader.problems
     reader.problems = []
     try:
-        for path in headers:
-            if path.stem in quoted:
-                article = reader.load_article(path)
+        for article_id in article_ids:
+            if article_id in quoted:
+                article = reader.load_article(article_header(reader.root, article_id))
                 if article is not None:
                     found[article.entry.id] = article
     finally:
@@ -201,11 +202,11 @@ def _quoted_articles(reader: CatalogReader, systems, headers: list[Path]) -> dic
     return found
 
 
-def _article_problems(reader: CatalogReader, headers, ids: set[str], register) -> list[Problem]:
+def _article_problems(reader: CatalogReader, article_ids, ids: set[str], register) -> list[Problem]:
     """Every article's problems, found one article at a time (none is kept)."""
     problems, lookup = [], sources.Register(register.publishers)
-    for path in headers:
-        article = reader.load_article(path)
+    for article_id in article_ids:
+        article = reader.load_article(article_header(reader.root, article_id))
         if article is not None:
             problems += crosscheck.check_article(article, ids, lookup)
     return problems
