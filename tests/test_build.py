@@ -23,8 +23,10 @@ from refdb import cache
 from refdb.cache import BuildCache, code_version
 from refdb.cli import cli
 from refdb.compiling import rows as rows_module
+from refdb.compiling import sqlite_target
 from refdb.compiling.compiler import build
 from refdb.compiling.provenance import is_current
+from refdb.compiling.tables import FULL_TEXT
 from refdb.linking import articles
 from refdb.site.serving import snapshot
 
@@ -185,6 +187,19 @@ def test_search_index_is_diacritic_and_hyphen_insensitive(mini_catalog, tmp_path
     assert search('"tou 160"') == [("tu-160",)]
     assert search("tu160") == [("tu-160",)]
     assert search("x101") == [("kh-101",)]
+
+
+def test_each_full_text_index_holds_every_row_and_its_memory_setting(built_db):
+    """Filled in one pass with a larger in-memory batch of terms than FTS5's default, kept
+    in the index's own config (an incremental build's inserts use it too)."""
+    for table in FULL_TEXT:
+        config = f"select v from {table}_fts_config where k = 'hashsize'"
+        assert rows(built_db, config) == [(sqlite_target.FULL_TEXT_MEMORY,)]
+        counts = (
+            f"select (select count(*) from {table}), (select count(*) from {table}_fts_docsize)"
+        )
+        [(held, indexed)] = rows(built_db, counts)
+        assert held == indexed > 0
 
 
 def test_serving_snapshots_are_never_replaced_under_a_server(mini_catalog, tmp_path):
