@@ -672,11 +672,16 @@ catalog_paths = st.builds(
 @given(
     before=st.dictionaries(catalog_paths, digests),
     now=st.dictionaries(catalog_paths, st.none() | digests),
+    appended=st.sampled_from([0, provenance.MAX_APPENDED]),
 )
-def test_the_catalog_version_after_a_change_is_the_version_of_the_catalog_hashed_anew(before, now):
+def test_the_catalog_version_after_a_change_is_the_version_of_the_catalog_hashed_anew(
+    before, now, appended
+):
     """An incremental build hashes the recorded files again with the changed ones swapped in
-    (None: removed), added in their place: the same version a clean build hashes."""
-    with closing(sqlite3.connect(":memory:")) as db:
+    (None: removed), added in their place: the same version a clean build hashes, whatever
+    order the table holds them in (rows out of order are put in place, or all sorted)."""
+    with closing(sqlite3.connect(":memory:")) as db, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(provenance, "MAX_APPENDED", appended)
         db.execute("create table catalog_files (path text primary key, sha256 text)")
         db.executemany("insert into catalog_files values (?, ?)", reversed(before.items()))
         recorded = provenance.Recorded(db)

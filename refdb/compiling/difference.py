@@ -236,8 +236,11 @@ class Previous:
                 yield article_id, text
 
     def form_keys(self) -> set[str]:
-        """The compact spelling of every form of every system."""
-        return {key for (key,) in self.db.execute("select key from forms") if key}
+        """The compact spelling of every form of every system, in one string SQLite joins
+        (120,000 rows read one at a time took twice as long)."""
+        joined = "select group_concat(key, char(0)) from forms where key != ''"
+        (keys,) = self.db.execute(joined).fetchone()
+        return set(keys.split("\0")) if keys else set()
 
     def owners(self, keys: set[str], skip: set[str]) -> dict[str, list[str]]:
         """Compact key -> the systems (but those of ``skip``) that have a form of that key."""

@@ -53,6 +53,9 @@ class CatalogVersion:
         return self._hash.hexdigest()
 
 
+MAX_APPENDED = 1000  # rows after the sorted run beyond which sorting them all is quicker
+
+
 class Recorded:
     """The files a database was built from and their SHA-256, in path order: what its
     catalog version was hashed over, so that an incremental build hashes it again with a
@@ -68,10 +71,26 @@ class Recorded:
         self.digests: list[bytes] = list(
             struct.unpack("32s" * len(self.paths), bytes.fromhex(digests or ""))
         )
-        if any(map(gt, self.paths, islice(self.paths, 1, None))):  # files added since
+        self._in_path_order()
+
+    def _in_path_order(self) -> None:
+        """The files sorted by path. A patch appends the rows of the files it adds, so the
+        table is a sorted run and a few rows after it, which go in by bisection."""
+        descents = list(map(gt, self.paths, islice(self.paths, 1, None)))
+        if True not in descents:
+            return
+        run = descents.index(True) + 1
+        if len(self.paths) - run > MAX_APPENDED:
             order = sorted(range(len(self.paths)), key=self.paths.__getitem__)
             self.paths = [self.paths[at] for at in order]
             self.digests = [self.digests[at] for at in order]
+            return
+        appended = list(zip(self.paths[run:], self.digests[run:], strict=True))
+        del self.paths[run:], self.digests[run:]
+        for path, digest in appended:
+            at = bisect_left(self.paths, path)
+            self.paths.insert(at, path)
+            self.digests.insert(at, digest)
 
     def __contains__(self, path) -> bool:
         return self._at(path) is not None

@@ -310,7 +310,7 @@ def link(previous: Previous, diff: Difference, checked: Checked, article_ids, le
     keys = previous.form_keys()
     new = {key: _patterns(checked.systems[key]) for key in checked.renamed | diff.added_systems}
     keys |= {key for patterns in new.values() for key in patterns}
-    lengths = sorted({len(key) for key in keys})
+    lengths = sorted(set(map(len, keys)))
     found = set()
     for article_id in article_ids:
         found |= _spelled_in(checked.articles[article_id].text, keys, lengths)
