@@ -61,7 +61,7 @@ class Recorded:
     catalog version was hashed over, so that an incremental build hashes it again with a
     few files changed. SQLite joins them into two strings, in the table's order (a build
     writes the files in path order, and a patch updates them in place): 210,000 rows read
-    one by one into a dict took four times as long, and in the index's order twice."""
+    one by one into a dict took three times as long, and in the index's order twice."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         paths, digests = db.execute(
