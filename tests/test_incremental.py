@@ -254,10 +254,14 @@ def scan_started(started_early: bool, catalog: Path, db_path: Path):
     return EarlyScan.start(catalog, db_path) if started_early else None
 
 
-@pytest.mark.parametrize("started_early", [False, True])
-def test_an_edit_is_seen_in_either_half_of_the_scan(mini_catalog, tmp_path, started_early):
+@pytest.mark.parametrize("started_early, cores", [(False, 2), (True, 2), (False, 1)])
+def test_an_edit_is_seen_in_either_half_of_the_scan(
+    mini_catalog, tmp_path, monkeypatch, started_early, cores
+):
     """The scan stats the articles' texts in one process, the entries and the articles'
-    headers in another: an edit to an article's text and one to another's header."""
+    headers in another (one after the other, on one core): an edit to an article's text
+    and one to another's header."""
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
     db_path = tmp_path / "refdb.db"
     for name in ("note-text", "note-header"):
         write_article(mini_catalog, name, "The Tu-160 flew.", title=name, language="en")

@@ -104,12 +104,8 @@ def scan(
         moved, added, removed = early.result(info)
     else:
         halves = [stat_scan.recorded(previous, half) for half in (0, 1)]  # read before a fork
-
-        def records(half: int | None) -> set:
-            return halves[0] | halves[1] if half is None else halves[half]
-
         moved, added, removed = stat_scan.in_halves(
-            lambda half: stat_scan.moved(root, half, records(half), started_ns)
+            lambda half: stat_scan.moved(root, half, halves[half], started_ns)
         )
     register_record = (REGISTER, *stat_scan.stat_record(os.stat(register)))
     recorded = set(previous.execute(f"{stat_scan.RECORDS} where path = ?", [REGISTER]))

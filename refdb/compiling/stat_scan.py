@@ -30,7 +30,7 @@ from refdb import journal
 RACY_NS = 2_000_000_000
 FOLDERS = (("systems", (".yaml",)), ("articles", (".yaml", ".txt")))
 RECORDS = "select path, size, mtime_ns, ctime_ns, inode from catalog_files"
-HALVES = "path glob '*/*' and (path glob 'articles/*.txt') in (?, ?)"  # 1: the texts
+HALVES = "path glob '*/*' and (path glob 'articles/*.txt') = ?"  # the halves moved takes
 
 
 class Fallback(Exception):
@@ -43,25 +43,24 @@ def stat_record(stat: os.stat_result) -> tuple[int, int, int, int]:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
-def recorded(db: sqlite3.Connection, half: int | None) -> set[tuple]:
-    """The previous build's stat records of the files in ``half`` (None: both)."""
-    return set(db.execute(f"{RECORDS} where {HALVES}", (0, 1) if half is None else (half, half)))
+def recorded(db: sqlite3.Connection, half: int) -> set[tuple]:
+    """The previous build's stat records of the files in ``half``."""
+    return set(db.execute(f"{RECORDS} where {HALVES}", [half]))
 
 
-def moved(root: Path, half: int | None, records: set, started_ns: int | None):
+def moved(root: Path, half: int, records: set, started_ns: int | None):
     """The stat records of the catalog files in ``half`` of them (0: the entries and the
-    articles' headers, 1: the articles' texts, None: all) that differ from ``records``,
-    the previous build's of that half, or are too recent to vouch for; and the paths added
-    and removed since."""
+    articles' headers, 1: the articles' texts) that differ from ``records``, the previous
+    build's of that half, or are too recent to vouch for; and the paths added and removed
+    since."""
     now = []
     for folder, suffixes in FOLDERS:
-        if half == 1 and folder != "articles":
+        if half and folder != "articles":  # no text is anywhere else
             continue
-        take = half if folder == "articles" else None  # None: every name; 1: the texts
         directory = os.open(Path(root) / folder, os.O_RDONLY | os.O_DIRECTORY)
         try:  # stat-ing a name in an open directory skips looking the directory up again
             for name in os.listdir(directory):
-                if take is not None and name.endswith(".txt") != take:
+                if (folder == "articles" and name.endswith(".txt")) != half:
                     continue
                 now.append((f"{folder}/{name}", *_stat_plain(directory, folder, name, suffixes)))
         finally:
@@ -93,10 +92,10 @@ def unvouched(now: list[tuple], recorded: set, started_ns: int | None) -> set[tu
 
 def in_halves(work):
     """``work(0)`` here and ``work(1)`` in a forked child at the same time, their results
-    (sets) joined; ``work(None)`` alone where there is one core or no fork. Two processes
+    (sets) joined; one after the other where there is one core or no fork. Two processes
     halve the time; two threads did not."""
     if not _forks():
-        return work(None)
+        return _joined(work(0), work(1))
     child = _Child(work, 1)
     try:
         mine = work(0)
