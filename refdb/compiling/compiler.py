@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from refdb.cache import BuildCache
 from refdb.catalog.validate import Catalog, Progress, validate_catalog
 from refdb.compiling import history, patching, postgres, sqlite_target
-from refdb.compiling.rows import ArticleRows, alternating, new_row, streamed_rows
+from refdb.compiling.rows import ArticleRows, alternating, merged, new_row, streamed_rows
 from refdb.compiling.tables import BuildInfo
 from refdb.linking.articles import finished_batches
 from refdb.text import counted
@@ -102,7 +101,7 @@ def _compile(catalog, db_path, built_at, progress, reuse, database_url, cache, t
     entry_history = _timed(timed, "history", _history(catalog, history_of, reuse))
     parts = alternating(_noting(BuildInfo, info, parts), entry_history)
     if database_url:  # one transaction of every row, as the server database takes them
-        rows = _merged(parts)
+        rows = merged(parts)
         with timed("write"):
             postgres.write(database_url, rows)
         return _result(database_url, info[0], timed.seconds, cache)
@@ -168,14 +167,6 @@ def _noting(model: type, found: list, parts: Iterator[dict]) -> Iterator[dict]:
     for part in parts:
         found += part.get(model, [])
         yield part
-
-
-def _merged(parts) -> dict[type, list]:
-    rows: dict[type, list] = defaultdict(list)
-    for part in parts:
-        for model, items in part.items():
-            rows[model] += items
-    return rows
 
 
 def _system_files(catalog: Catalog) -> int:

@@ -75,11 +75,7 @@ def catalog_rows(
         found[mention.article_id].append(mention)
     finish = ArticleRows(catalog)
     parts = [finish(article, found[article.entry.id]) for article in catalog.articles]
-    rows: dict[type, list] = defaultdict(list)
-    for part in streamed_rows(catalog, [parts], built_at):
-        for model, items in part.items():
-            rows[model] += items
-    return rows
+    return merged(streamed_rows(catalog, [parts], built_at))
 
 
 class ArticleRows:
@@ -145,7 +141,7 @@ def streamed_rows(
 
     def counted_batches() -> Iterator[dict[type, list]]:
         for batch in batches:
-            part = _merged(batch)
+            part = merged(batch)
             counts["articles"] += len(part.get(tables.Article, []))
             counts["mentions"] += len(part.get(tables.Mention, []))
             yield part
@@ -174,15 +170,16 @@ def alternating(parts: Iterator[dict], others: Iterator[dict]) -> Iterator[dict]
     yield from others
 
 
-def _merged(parts: list[dict]) -> dict[type, list]:
-    """Articles' rows (model -> rows each) as one part, in their order."""
-    merged: dict[type, list] = {}
+def merged(parts: Iterable[dict]) -> dict[type, list]:
+    """Parts' rows (model -> rows each) as one part, in their order; positional rows stay
+    so."""
+    rows: dict[type, list] = defaultdict(list)
     for part in parts:
         for model, items in part.items():
-            if model not in merged:  # positional rows stay so
-                merged[model] = Positional(model) if isinstance(items, Positional) else []
-            merged[model] += items
-    return merged
+            if model not in rows and isinstance(items, Positional):
+                rows[model] = Positional(model)
+            rows[model] += items
+    return rows
 
 
 def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 500):
