@@ -2,9 +2,10 @@
 
 A clean build writes the database in a temporary file beside the target, checks it
 (integrity, foreign keys, one row per catalog file; on a thread of its own while the
-full-text indexes are made), flushes it to disk and only then renames it over the old one. An incremental build changes the database in place in one SQLite
-transaction, whose journal restores every page it wrote if it fails or is killed (copying a
-newsroom's 800 MB database took longer than the change itself). Either way a write that fails
+full-text indexes are made), flushes it to disk and only then renames it over the old one.
+An incremental build changes the database in place in one SQLite transaction, whose journal
+restores every page it wrote if it fails or is killed (copying a newsroom's 800 MB database
+took longer than the change itself). Either way a write that fails
 at any point leaves the previous database byte-identical. A write holds a lock on the
 target's directory, so it can remove what a killed build left behind. Servers never read the
 built file itself but a snapshot of it (:mod:`refdb.site.serving`).
