@@ -6,8 +6,10 @@ import shutil
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from refdb.catalog.categories import fits
+from refdb.catalog.categories import CATEGORIES, fits
 from refdb.compiling.compiler import build
 from refdb.linking import consistency
 from refdb.linking.consistency import class_word_before
@@ -125,3 +127,43 @@ def test_a_word_of_a_broader_category_fits():
     assert {"fighter"} & fits("interceptor")
     assert {"destroyer"} & fits("ship-class")
     assert not {"bomber"} & fits("frigate")
+
+
+CLASS_WORDS = sorted(
+    {w.replace("*", "") for c in CATEGORIES.values() for ws in c.words.values() for w in ws}
+)
+
+
+@pytest.mark.parametrize("word", CLASS_WORDS)
+@pytest.mark.parametrize(
+    "between",
+    ["", "russes ", "du type «", "typu ", "Tu-160, Kh-22 и ", "(X-32) and ", "\u00a0'"],
+)
+def test_every_class_word_is_found_however_it_reaches_the_name(word, between):
+    """Names after most words are not searched for a class word (the last word before them
+    cannot end one); every word of every category, whatever stands between it and the name,
+    still is."""
+    sentence = f"Hier, {word.upper()} {between}Tu-95 a décollé."
+    applied = class_word_before(sentence, sentence.index("Tu-95"))
+    assert applied is not None and applied[0] == word.upper()
+
+
+FRAGMENTS = [
+    *CLASS_WORDS[::7], "bombers", "ракетами", "russes", "nord-coréens", "soviétiques",
+    "iraní", "type", "du type", "класса", "of the class", ",", "and", "et", "и", "oraz",
+    "Tu-160", "«Kh-101»", "(X-32)", "the", "beside", "la", "escorted by", "wurden von", ".",
+    ":", ")", ";", "—", "«", "“", "‘", "’", "ʼ", "'", "(", "x" * 45,
+]  # fmt: skip
+SEPARATORS = ["", " ", "  ", "\u00a0", "\n", "-"]
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(SEPARATORS)), max_size=10),
+    st.sampled_from([str, str.upper, str.title]),
+)
+def test_skipping_the_search_never_changes_the_answer(fragments, case):
+    text = case("".join(fragment + separator for fragment, separator in fragments))
+    start = len(text)
+    text += "Tu-95 took off."
+    assert class_word_before(text, start) == consistency._class_word_searched(text, start)

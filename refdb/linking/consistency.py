@@ -47,9 +47,11 @@ _NATIONALITY = (
     "iranien*", "iranian[oi]", "iran[ií]", "nord-cor[eé]en*", "norcorean[oa]s?",
     "nordcorean[oi]",
 )  # fmt: skip
-_TYPE = r"(?:de|du|des|of the|of|vom|des|der)?\s*(?:type|typ|typs|typu|типа|класса|class)"
+_TYPE_WORDS = ("type", "typ", "typs", "typu", "типа", "класса", "class")
+_TYPE = rf"(?:de|du|des|of the|of|vom|des|der)?\s*(?:{'|'.join(_TYPE_WORDS)})"
 _LIST_ITEM = r"[«\"“„‘'(]?[^\s,;.]*\d[^\s,;]*[»\"”’')]?"
-_LIST_GLUE = r"\s*(?:,|\band\b|\bet\b|\bund\b|\bи\b|\bі\b|\bта\b|\bi\b|\boraz\b|\by\b|\be\b)\s*"
+_GLUE_WORDS = ("and", "et", "und", "и", "і", "та", "i", "oraz", "y", "e")
+_LIST_GLUE = r"\s*(?:,|" + "|".join(rf"\b{word}\b" for word in _GLUE_WORDS) + r")\s*"
 
 
 def _fold_pattern(words) -> str:
@@ -83,9 +85,16 @@ _APPLIES = re.compile(
 _ANY_CLASS_WORD = re.compile(
     r"(?<!\w)(?:"
     + "|".join(
-        pattern.removeprefix(r"(?<!\w)(?:").removesuffix(r")(?!\w)")
-        for _, pattern in sorted(_WORDS, key=lambda item: (-len(item[1]), item))
-    )  # the longest first: "missiles de croisière" before "missiles"
+        sorted(
+            {
+                words_pattern([word]).removeprefix(r"(?<!\w)(?:").removesuffix(r")(?!\w)")
+                for category in categories.CATEGORIES.values()
+                for words in category.words.values()
+                for word in words
+            },
+            key=lambda pattern: (-len(pattern), pattern),
+        )
+    )  # the longest word first, of any category: "fighter jet" before "fighter"
     + r")(?!\w)",
     re.IGNORECASE,
 )
@@ -106,9 +115,59 @@ _FIRST_LETTERS_FINDER = AhoCorasick(
 _TOKEN = re.compile(r"(?<!\w)\w+")
 
 
+def _last_word_pattern(word: str) -> str:
+    """The pattern, over folded text, of the last run of letters of a class word (``word*``
+    takes any ending): "croisiere" of "missile* de croisière", "attaque" of "avion* d'attaque"."""
+    last = re.split(r"[^\w*]+", fold(word).strip())[-1]
+    return re.escape(last[:-1]) + r"\w*" if last.endswith("*") else re.escape(last)
+
+
+# The last run of letters of whatever may stand right before a name a class word applies to:
+# a class word, a nationality, a "type", or the glue of a list. A name after any other word
+# ("The X", "beside a X") has no class word before it: the 120 characters before it need no
+# search, which is most names in the press. One pattern per first letter: one of three
+# hundred alternatives took longer than the search it spares.
+_LAST_WORDS = [
+    *(_last_word_pattern(word) for category in categories.CATEGORIES.values()
+      for words in category.words.values() for word in words),
+    *(_fold_pattern([word.split("-")[-1]]) for word in _NATIONALITY),
+    *map(re.escape, (*_TYPE_WORDS, *_GLUE_WORDS)),
+]  # fmt: skip
+_LAST_WORD = {
+    first: re.compile("|".join(p for p in _LAST_WORDS if p[0] == first), re.IGNORECASE)
+    for first in {pattern[0] for pattern in _LAST_WORDS}
+}  # every pattern starts with a letter of folded (lower-case) text
+# What may stand between a class word and its name after the last word: spaces and an
+# opening quote, as in ``_APPLIES``.
+_SKIPPED = re.compile(r"[\s«\"“„‘'(]*")
+_WORD = re.compile(r"\w+")
+_LOOK_BACK = 40  # characters before a name in which the last word before it is looked for
+
+
+def _may_apply(text: str, start: int) -> bool:
+    """Whether a class word may apply to the name at ``start``: the last word before it (past
+    spaces and quotes) may end one, or a list's comma stands there. False only when none
+    can; the whole search decides otherwise."""
+    before = fold(text[max(0, start - _LOOK_BACK) : start])[::-1]  # from the name backwards
+    skipped = _SKIPPED.match(before).end()
+    word = _WORD.match(before, skipped)
+    if word is None:  # a comma, or nothing: maybe; a full stop, a colon, a bracket: no
+        return skipped == len(before) or before[skipped] == ","
+    if word.end() == len(before):
+        return True  # the word may begin before what was looked at
+    last = word.group()[::-1]
+    pattern = _LAST_WORD.get(last[0])
+    return pattern is not None and pattern.fullmatch(last) is not None
+
+
 def class_word_before(text: str, start: int) -> tuple[str, set[str]] | None:
     """The class word the text applies to the name at ``start``, and the categories that word
     names; None when no class word stands right before it."""
+    return _class_word_searched(text, start) if _may_apply(text, start) else None
+
+
+def _class_word_searched(text: str, start: int) -> tuple[str, set[str]] | None:
+    """:func:`class_word_before`, by searching the 120 characters before the name."""
     before = fold(text[max(0, start - 120) : start])
     match = next(
         (
