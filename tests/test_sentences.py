@@ -121,6 +121,14 @@ def test_a_paragraph_is_cut_after_a_plain_word_a_terminal_and_a_capital():
     ]
 
 
+def test_cuts_are_looked_for_only_until_the_last_span_wanted():
+    text = "The jets left. The mock-up stayed! « Les avions » were seen? Officials said so."
+    cuts = [text.index("The mock"), text.index("« Les"), text.index("Officials")]
+    assert certain_ends(text, 0, len(text), until=text.index("mock-up")) == cuts[:2]
+    assert certain_ends(text, 0, len(text), until=cuts[1]) == cuts[:2]
+    assert certain_ends(text, 0, len(text), until=0) == cuts[:1]
+
+
 @pytest.mark.parametrize(
     "text",
     [

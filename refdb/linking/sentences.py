@@ -162,7 +162,8 @@ def sentences(
     """
     found: list[tuple[int, int]] = []
     for (start, end), spans in _paragraphs_touched(paragraphs(text), around):
-        cuts = [start, *certain_ends(text, start, end), end]
+        until = max(span_end for _, span_end in spans) if spans else None
+        cuts = [start, *certain_ends(text, start, end, until), end]
         for index in _pieces_touched(cuts, spans):
             found.extend(_piece_sentences(text, cuts[index], cuts[index + 1]))
     return sorted(set(found))
@@ -196,9 +197,11 @@ def _pieces_touched(cuts: list[int], spans: list[tuple[int, int]] | None) -> lis
     return sorted(wanted)
 
 
-def certain_ends(text: str, start: int, end: int) -> list[int]:
+def certain_ends(text: str, start: int, end: int, until: int | None = None) -> list[int]:
     """Where a sentence surely starts in the paragraph ``text[start:end]``: syntok ends one
     there, and neither fix joins it to the one before (no abbreviation, no closing quote).
+    With ``until``, the first such place at or past it is the last one found: no sentence
+    after it is wanted.
 
     syntok decides at a terminal from the word before it and the token after it, unless a
     bracket it skips over swallows the terminal; so a cut is taken only where every bracket
@@ -219,6 +222,8 @@ def certain_ends(text: str, start: int, end: int) -> list[int]:
         if _after_hyphen(text, match) and _abbreviated(text, start, match):
             continue  # "Rostov-na-Donu." is one word to syntok: its last part is not the word
         cuts.append(match.start("next"))
+        if until is not None and cuts[-1] >= until:
+            break
     return cuts
 
 
