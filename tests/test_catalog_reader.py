@@ -5,6 +5,7 @@ never a hang or a traceback."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import unicodedata
 import pytest
 
 from refdb.catalog.crosscheck import claim_key
+from refdb.catalog.loader import prefetch
 from refdb.catalog.validate import validate_catalog
 from refdb.compiling.compiler import build
 from refdb.compiling.provenance import is_current
@@ -38,6 +40,44 @@ def test_a_fifo_named_like_a_catalog_file_is_a_problem_not_a_hang(mini_catalog):
     assert result.returncode == 1
     assert "pipe.yaml:1:1: this is a FIFO, not a file" in result.stderr
     assert not is_current(mini_catalog, mini_catalog / "refdb.db")  # serve's check returns too
+
+
+def resident_bytes(path) -> int:
+    """How much of ``path`` the system holds in memory, as util-linux's fincore reports it."""
+    output = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return int(output)
+
+
+def evicted(path) -> bool:
+    """Whether ``path``'s pages could be dropped from memory (not on a memory file system)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(descriptor)
+    return resident_bytes(path) == 0
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "posix_fadvise") or not shutil.which("fincore"),
+    reason="needs util-linux fincore",
+)
+def test_files_asked_for_are_read_from_disk_at_once_and_odd_paths_are_skipped(tmp_path):
+    files = [tmp_path / f"article-{n}.txt" for n in range(3)]
+    for file in files:
+        file.write_bytes(os.urandom(300_000))
+    if not all(map(evicted, files)):
+        pytest.skip("this file system keeps every file in memory")
+    os.mkfifo(tmp_path / "pipe.txt")
+    prefetch([tmp_path / "missing.txt", tmp_path, tmp_path / "pipe.txt", *files])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and min(map(resident_bytes, files)) < 300_000:
+        time.sleep(0.05)  # the reading goes on after prefetch has returned
+    assert min(map(resident_bytes, files)) >= 300_000
 
 
 def test_a_device_named_like_a_catalog_file_is_a_problem(mini_catalog):

@@ -21,6 +21,7 @@ from refdb.catalog.loader import (
     LazyDocument,
     decode,
     load_plain,
+    prefetch,
     read_bytes,
 )
 from refdb.catalog.pydantic_problems import salvage, validate_document
@@ -177,6 +178,7 @@ class CatalogReader:
     def load_all(self, folder: str, model: type[BaseModel]):
         entries, documents = [], {}
         paths = catalog_files(self.root, folder, ".yaml")
+        prefetch(paths)  # read from disk together, not one after the other
         for done, path in enumerate(paths, start=1):
             self.progress(f"checking {folder}", done, len(paths))
             loaded = self.load_one(path, model)

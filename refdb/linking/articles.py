@@ -18,7 +18,7 @@ from functools import partial
 from itertools import islice
 from typing import NamedTuple
 
-from refdb.catalog import crosscheck, sources
+from refdb.catalog import crosscheck, loader, sources
 from refdb.catalog.reader import Article, CatalogReader
 from refdb.catalog.schema import SystemEntry
 from refdb.errors import CatalogError, Problem, display_path
@@ -118,7 +118,7 @@ def each_article(catalog, progress=None, cache=None, finish=None) -> Iterator[tu
     count = len(catalog.article_ids)
     _SHARED = _Shared(catalog, Linker(catalog.systems) if count else None, cache, finish)
     offsets = (cache.offset_of(key) if cache else None for key in catalog.article_ids)
-    linked = _map(_link_shared, enumerate(offsets), count)
+    linked = _map(_link_chunk, enumerate(offsets), count)
     if catalog.streamed:
         catalog.article_digests = [None] * count
     quoted = {a.entry.id: a.digests for a in catalog.articles} if catalog.streamed else {}
@@ -202,6 +202,12 @@ class _Shared:
             problems += crosscheck.check_article(article, self.ids, self.register)
         return (article if not problems else None), problems
 
+    def prefetch(self, indexes: Iterator[int]) -> None:
+        """Start reading the files of the articles at ``indexes`` of a streamed catalog."""
+        if self.catalog.streamed:
+            headers = [self.catalog.article_header(index) for index in indexes]
+            loader.prefetch([*headers, *(header.with_suffix(".txt") for header in headers)])
+
     def shipped(self, article: Article, found: list[Mention]) -> tuple:
         """What goes back to the parent for a linked article: the article, unless the parent
         holds it already, and its mentions; with ``finish``, what the parent must know of the
@@ -212,19 +218,21 @@ class _Shared:
 
 
 def _map(function, items: Iterator, count: int):
-    """``map`` over every core for many items (forked workers share ``_SHARED``), else inline.
+    """The results of ``function`` over each chunk of ``items`` (a list of results a list of
+    items), one after the other: on every core for many items (forked workers share
+    ``_SHARED``), else inline.
 
     Workers run at most ``AHEAD`` batches ahead of the consumer: results waiting to be
     taken stay bounded however fast the workers link, and so do the items handed out. Each
     chunk's results come back through a file (:func:`_spooled`), not through the pool's pipe."""
     workers = min(os.cpu_count() or 1, 8)
+    chunks = iter(lambda: list(islice(items, CHUNK)), [])
     if workers > 1 and count >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
         with (
             tempfile.TemporaryDirectory(prefix="refdb-linking-") as spool,
             multiprocessing.get_context("fork").Pool(workers) as pool,
         ):
             spooled = partial(_spooled, function, spool)
-            chunks = iter(lambda: list(islice(items, CHUNK)), [])
             batches = iter(lambda: list(islice(chunks, BATCH // CHUNK)), [])
             pending = deque(pool.map_async(spooled, b, 1) for b in islice(batches, AHEAD))
             while pending:
@@ -233,15 +241,16 @@ def _map(function, items: Iterator, count: int):
                 for path in done:
                     yield from _unspooled(path)
     else:
-        yield from map(function, items)
+        for chunk in chunks:
+            yield from function(chunk)
 
 
 def _spooled(function, spool: str, chunk: list) -> str:
-    """``function`` over a chunk of items, its results written to a file in ``spool``: the
+    """``function`` of a chunk of items, its results written to a file in ``spool``: the
     file's path. A pool's results share one pipe, which its parent reads only when its
     writing lets it; a worker whose results filled the pipe (a chunk's article texts do)
     stopped and left its core idle, a tenth of a large build's linking time."""
-    results = [function(item) for item in chunk]
+    results = function(chunk)
     descriptor, path = tempfile.mkstemp(dir=spool)
     with os.fdopen(descriptor, "wb") as file:
         pickle.dump(results, file, protocol=pickle.HIGHEST_PROTOCOL)
@@ -254,6 +263,13 @@ def _unspooled(path: str) -> list:
         results = pickle.load(file)
     os.unlink(path)
     return results
+
+
+def _link_chunk(chunk: list[tuple[int, int | None]]) -> list[tuple]:
+    """:func:`_link_shared` over each item of ``chunk``, whose files are all asked of the
+    disk first."""
+    _SHARED.prefetch(index for index, _ in chunk)
+    return [_link_shared(item) for item in chunk]
 
 
 def _link_shared(item: tuple[int, int | None]) -> tuple:
