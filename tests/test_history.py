@@ -292,6 +292,20 @@ def test_a_renamed_then_removed_entry_keeps_its_versions(shared):
     assert f"/system/kh-55sm@{first}" in cited
 
 
+def test_an_entry_is_dated_by_the_last_commit_that_changed_it(repo, tmp_path):
+    """Not by a later commit of articles alone (the dates are asked of git for the entries'
+    folder only: a newsroom's history names hundreds of thousands of articles)."""
+    catalog = repo / "catalog"
+    article = sorted((catalog / "articles").glob("*.txt"))[0]
+    article.write_text(article.read_text() + "\nUne phrase de plus.\n")
+    commit(repo, "An article corrected", "2026-06-01")
+    db_path = tmp_path / "refdb.db"
+    build(catalog, db_path)
+    with sqlite3.connect(db_path) as conn:
+        dates = dict(conn.execute("select id, modified from systems"))
+    assert dates == {"tu-160": "2026-03-01", "kh-101": "2026-01-01"}
+
+
 def test_without_git_only_the_current_version_is_recorded_and_said_plainly(tmp_path):
     catalog = tmp_path / "catalog"
     shutil.copytree(FIXTURES / "mini", catalog)

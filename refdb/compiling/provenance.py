@@ -134,12 +134,11 @@ def is_current(catalog_dir: Path | str, db_path: Path | str) -> bool:
     return built == (catalog_sha256(file_digests(Path(catalog_dir))), code_version())
 
 
-def git_dates(root: Path, paths: list[str] | None = None) -> dict[str, str]:
+def git_dates(root: Path, paths: list[str]) -> dict[str, str]:
     """Catalog-relative path -> date of the last commit that touched it (one git call), for
-    ``paths`` or every file: a newsroom's history names hundreds of thousands."""
-    output = _git(
-        root, "log", "--relative", "--format=%x00%cs", "--name-only", "--", *(paths or ["."])
-    )
+    the files of ``paths`` (files or folders): never every file, as a newsroom's history
+    names hundreds of thousands of articles."""
+    output = _git(root, "log", "--relative", "--format=%x00%cs", "--name-only", "--", *paths)
     dates: dict[str, str] = {}
     for block in (output or "").split("\0")[1:]:
         day, *paths = block.strip().splitlines()

@@ -192,7 +192,7 @@ def _entry_parts(catalog: Catalog, articles: dict, register, texts, size: int = 
         ],
         **vocabulary_rows(),
     }
-    modified = provenance.git_dates(catalog.root)
+    modified = provenance.git_dates(catalog.root, ["systems"])  # not the articles' dates
     relations, relation_sources = [], []
     for start in range(0, len(catalog.systems), size):
         rows: dict[type, list] = defaultdict(list)
