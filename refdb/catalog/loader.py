@@ -127,7 +127,7 @@ def read_bytes(path: Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
 def prefetch(paths: Iterable[Path | str]) -> None:
     """Ask the system to start reading ``paths`` now, all together, and return at once: read
     one by one afterwards, they wait for the disk once, not each in turn. A catalog read
-    from disk (a fresh clone, a restarted machine) was linked in three quarters of the time.
+    from disk (a fresh clone, a restarted machine) was built in three quarters of the time.
     Best effort: a path that cannot be opened, or a system without the call, is left alone
     (reading it later reports what is wrong)."""
     advise = getattr(os, "posix_fadvise", None)

@@ -218,9 +218,8 @@ class _Shared:
 
 
 def _map(function, items: Iterator, count: int):
-    """The results of ``function`` over each chunk of ``items`` (a list of results a list of
-    items), one after the other: on every core for many items (forked workers share
-    ``_SHARED``), else inline.
+    """Every result of ``function``, which makes a list of results of a chunk of ``items``,
+    in order: on every core for many items (forked workers share ``_SHARED``), else inline.
 
     Workers run at most ``AHEAD`` batches ahead of the consumer: results waiting to be
     taken stay bounded however fast the workers link, and so do the items handed out. Each
