@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from ahocorasick_rs import AhoCorasick, MatchKind
 
@@ -125,18 +126,25 @@ def _last_word_pattern(word: str) -> str:
 # The last run of letters of whatever may stand right before a name a class word applies to:
 # a class word, a nationality, a "type", or the glue of a list. A name after any other word
 # ("The X", "beside a X") has no class word before it: the 120 characters before it need no
-# search, which is most names in the press. One pattern per first letter: one of three
-# hundred alternatives took longer than the search it spares.
+# search, which is most names in the press. One pattern per first letter, compiled when
+# first needed (a build that links nothing does not pay for it): one of three hundred
+# alternatives took longer than the search it spares.
 _LAST_WORDS = [
     *(_last_word_pattern(word) for category in categories.CATEGORIES.values()
       for words in category.words.values() for word in words),
     *(_fold_pattern([word.split("-")[-1]]) for word in _NATIONALITY),
     *map(re.escape, (*_TYPE_WORDS, *_GLUE_WORDS)),
 ]  # fmt: skip
-_LAST_WORD = {
-    first: re.compile("|".join(p for p in _LAST_WORDS if p[0] == first), re.IGNORECASE)
-    for first in {pattern[0] for pattern in _LAST_WORDS}
-}  # every pattern starts with a letter of folded (lower-case) text
+
+
+@cache
+def _last_word(first: str) -> re.Pattern | None:
+    """The pattern of the last words that start with ``first`` (every pattern starts with a
+    letter of folded, lower-case, text), or None when none does."""
+    patterns = [pattern for pattern in _LAST_WORDS if pattern[0] == first]
+    return re.compile("|".join(patterns), re.IGNORECASE) if patterns else None
+
+
 # What may stand between a class word and its name after the last word: spaces and an
 # opening quote, as in ``_APPLIES``.
 _SKIPPED = re.compile(r"[\s«\"“„‘'(]*")
@@ -156,7 +164,7 @@ def _may_apply(text: str, start: int) -> bool:
     if word.end() == len(before):
         return True  # the word may begin before what was looked at
     last = word.group()[::-1]
-    pattern = _LAST_WORD.get(last[0])
+    pattern = _last_word(last[0])
     return pattern is not None and pattern.fullmatch(last) is not None
 
 
