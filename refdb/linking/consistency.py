@@ -72,6 +72,11 @@ _WORDS = {
     for words in category.words.values()
     for pattern in [words_pattern(words)]
 }
+# Every class word of every category, as curators write them ("missile* de croisière").
+_CLASS_WORDS = [
+    word for category in categories.CATEGORIES.values() for words in category.words.values()
+    for word in words
+]  # fmt: skip
 # What may stand between a class word and the name it applies to, up to the name.
 _APPLIES = re.compile(
     rf"(?:\s+(?:{_fold_pattern(_NATIONALITY)}))?"
@@ -89,9 +94,7 @@ _ANY_CLASS_WORD = re.compile(
         sorted(
             {
                 words_pattern([word]).removeprefix(r"(?<!\w)(?:").removesuffix(r")(?!\w)")
-                for category in categories.CATEGORIES.values()
-                for words in category.words.values()
-                for word in words
+                for word in _CLASS_WORDS
             },
             key=lambda pattern: (-len(pattern), pattern),
         )
@@ -104,12 +107,7 @@ _ANY_CLASS_WORD = re.compile(
 # The first three letters of every class word's first word (all of it when shorter, as the
 # "U" of "U-Boot"): the only words worth trying, found by one automaton pass, leftmost first
 # (a match holds letters only, so no word start is hidden inside an earlier one).
-_FIRST_LETTERS = {
-    fold(word.split(" ")[0].split("-")[0].rstrip("*"))[:3]
-    for category in categories.CATEGORIES.values()
-    for words in category.words.values()
-    for word in words
-}
+_FIRST_LETTERS = {fold(word.split(" ")[0].split("-")[0].rstrip("*"))[:3] for word in _CLASS_WORDS}
 _FIRST_LETTERS_FINDER = AhoCorasick(
     sorted(_FIRST_LETTERS - {""}), matchkind=MatchKind.LeftmostLongest
 )  # a word that starts with a separator has no first letters, and no token starts so
@@ -130,8 +128,7 @@ def _last_word_pattern(word: str) -> str:
 # first needed (a build that links nothing does not pay for it): one of three hundred
 # alternatives took longer than the search it spares.
 _LAST_WORDS = [
-    *(_last_word_pattern(word) for category in categories.CATEGORIES.values()
-      for words in category.words.values() for word in words),
+    *map(_last_word_pattern, _CLASS_WORDS),
     *(_fold_pattern([word.split("-")[-1]]) for word in _NATIONALITY),
     *map(re.escape, (*_TYPE_WORDS, *_GLUE_WORDS)),
 ]  # fmt: skip
